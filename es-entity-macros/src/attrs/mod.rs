@@ -1,0 +1,5 @@
+//! Darling structs mirroring the attribute syntax. No defaults are filled in
+//! here: `model` resolves them.
+
+pub(crate) mod entity;
+pub(crate) mod event;

@@ -1,0 +1,34 @@
+//! `#[derive(EsEvent)]`.
+
+use darling::FromDeriveInput;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::attrs::event::EventOpts;
+use crate::model::event::{Event, build};
+
+pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
+    match EventOpts::from_derive_input(input).and_then(build) {
+        Ok(model) => expand(&model),
+        Err(e) => e.write_errors(),
+    }
+}
+
+fn expand(ev: &Event) -> TokenStream {
+    let Event { ident, generics, id_ty, variants } = ev;
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let names = variants.iter().map(|(_, n)| n);
+    let arms = variants.iter().map(|(v, n)| quote!(Self::#v { .. } => #n,));
+    quote! {
+        #[automatically_derived]
+        impl #impl_g ::es_entity::EsEvent for #ident #ty_g #where_g {
+            type EntityId = #id_ty;
+            const EVENT_TYPES: &'static [&'static str] = &[#(#names),*];
+            fn event_type(&self) -> &'static str {
+                match self {
+                    #(#arms)*
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Derive macros for `es-entity`. Use them through the `es-entity` crate,
+//! which re-exports them; generated code names runtime items as `::es_entity::…`.
+//!
+//! Each derive runs three stages: `attrs` parses the attribute syntax with
+//! darling, `model` validates it into resolved names (every error reported at
+//! once, spanned at the offending key), and the generators emit code from the
+//! model only.
+
+mod attrs;
+mod entity;
+mod event;
+mod model;
+mod naming;
+
+use proc_macro::TokenStream;
+
+/// Implements `es_entity::EsEvent` for an event enum: `#[es_event(id = "UserId")]`.
+#[proc_macro_derive(EsEvent, attributes(es_event))]
+pub fn derive_es_event(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    event::derive(&input).into()
+}
+
+/// Implements `es_entity::EsEntity` for an entity struct holding `EntityEvents`.
+#[proc_macro_derive(EsEntity, attributes(es_entity))]
+pub fn derive_es_entity(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    entity::derive(&input).into()
+}

@@ -1,0 +1,11 @@
+//! Validated models the generators read. Every name is resolved here.
+
+pub(crate) mod entity;
+pub(crate) mod event;
+
+/// Parses a type written as a string literal, keeping the literal's span.
+pub(crate) fn parse_type(lit: &syn::LitStr) -> darling::Result<syn::Type> {
+    lit.parse::<syn::Type>().map_err(|e| {
+        darling::Error::custom(format!("`{}` is not a type: {e}", lit.value())).with_span(lit)
+    })
+}

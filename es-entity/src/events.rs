@@ -1,0 +1,264 @@
+//! [`EntityEvents`]: the event history of one entity, persisted and new.
+
+use chrono::{DateTime, Utc};
+
+use crate::error::{EntityHydrationError, HydrationFailure};
+use crate::traits::{EsEntity, EsEvent};
+
+/// One event that has been stored, with its position and time.
+#[derive(Debug, Clone)]
+pub struct PersistedEvent<E: EsEvent> {
+    /// The entity the event belongs to.
+    pub entity_id: E::EntityId,
+    /// Position in the entity's history, starting at 1.
+    pub sequence: usize,
+    /// When the event was written.
+    pub recorded_at: DateTime<Utc>,
+    /// The event itself.
+    pub event: E,
+    /// Optional context stored next to the event (the `context` column).
+    pub context: Option<serde_json::Value>,
+}
+
+/// A stored event row as read from an events table, before decoding.
+///
+/// Repositories build these from their queries and hand them to
+/// [`EntityEvents::load_first`] / [`EntityEvents::load_n`].
+#[derive(Debug, Clone)]
+pub struct GenericEvent<Id> {
+    /// The entity the row belongs to.
+    pub entity_id: Id,
+    /// The `sequence` column.
+    pub sequence: i32,
+    /// The `event_type` column.
+    pub event_type: String,
+    /// The `event` column.
+    pub event: serde_json::Value,
+    /// The `context` column.
+    pub context: Option<serde_json::Value>,
+    /// The `recorded_at` column.
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// The event history of one entity: what is stored plus what is new.
+///
+/// ```
+/// use es_entity::*;
+/// # use serde::{Deserialize, Serialize};
+/// # entity_id! { UserId }
+/// # #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
+/// # #[serde(tag = "type", rename_all = "snake_case")]
+/// # #[es_event(id = "UserId")]
+/// # pub enum UserEvent { Initialized { name: String }, NameUpdated { name: String } }
+/// let id = UserId::new();
+/// let mut events = EntityEvents::init(id, [UserEvent::Initialized { name: "a".into() }]);
+/// events.push(UserEvent::NameUpdated { name: "b".into() });
+/// assert_eq!(events.len_persisted(), 0);
+/// assert!(events.any_new());
+/// assert_eq!(events.iter_all().count(), 2);
+/// ```
+#[derive(Debug, Clone)]
+pub struct EntityEvents<E: EsEvent> {
+    entity_id: E::EntityId,
+    persisted: Vec<PersistedEvent<E>>,
+    new: Vec<(E, Option<serde_json::Value>)>,
+}
+
+impl<E: EsEvent> EntityEvents<E> {
+    /// A new history with `initial` events, none of them persisted yet.
+    pub fn init(id: E::EntityId, initial: impl IntoIterator<Item = E>) -> Self {
+        Self {
+            entity_id: id,
+            persisted: Vec::new(),
+            new: initial.into_iter().map(|e| (e, None)).collect(),
+        }
+    }
+
+    /// The entity's id.
+    pub fn id(&self) -> &E::EntityId {
+        &self.entity_id
+    }
+
+    /// Stages a new event.
+    pub fn push(&mut self, event: E) {
+        self.new.push((event, None));
+    }
+
+    /// Stages a new event with a JSON context stored in the `context` column.
+    pub fn push_with_context(&mut self, event: E, context: serde_json::Value) {
+        self.new.push((event, Some(context)));
+    }
+
+    /// Stages several new events.
+    pub fn extend(&mut self, events: impl IntoIterator<Item = E>) {
+        self.new.extend(events.into_iter().map(|e| (e, None)));
+    }
+
+    /// Whether any event waits to be persisted.
+    pub fn any_new(&self) -> bool {
+        !self.new.is_empty()
+    }
+
+    /// How many events wait to be persisted.
+    pub fn len_new(&self) -> usize {
+        self.new.len()
+    }
+
+    /// How many events are stored.
+    pub fn len_persisted(&self) -> usize {
+        self.persisted.len()
+    }
+
+    /// The stored events, oldest first.
+    pub fn iter_persisted(&self) -> impl DoubleEndedIterator<Item = &PersistedEvent<E>> {
+        self.persisted.iter()
+    }
+
+    /// The events waiting to be persisted, oldest first.
+    pub fn iter_new(&self) -> impl DoubleEndedIterator<Item = &E> {
+        self.new.iter().map(|(e, _)| e)
+    }
+
+    /// Every event, stored then new, oldest first. Reverse it with `.rev()`.
+    pub fn iter_all(&self) -> impl DoubleEndedIterator<Item = &E> {
+        self.persisted
+            .iter()
+            .map(|p| &p.event)
+            .chain(self.new.iter().map(|(e, _)| e))
+    }
+
+    /// The last `n` stored events, oldest first (fewer if there are fewer).
+    pub fn last_persisted(&self, n: usize) -> impl DoubleEndedIterator<Item = &PersistedEvent<E>> {
+        let start = self.persisted.len().saturating_sub(n);
+        self.persisted[start..].iter()
+    }
+
+    /// When the first event was stored (the entity's creation time).
+    pub fn entity_first_persisted_at(&self) -> Option<DateTime<Utc>> {
+        self.persisted.first().map(|p| p.recorded_at)
+    }
+
+    /// When the last event was stored.
+    pub fn entity_last_modified_at(&self) -> Option<DateTime<Utc>> {
+        self.persisted.last().map(|p| p.recorded_at)
+    }
+
+    /// The new events with their sequence numbers, for a repository to write.
+    #[doc(hidden)]
+    pub fn new_events_for_insert(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (i32, &E, Option<&serde_json::Value>)> {
+        let base = self.persisted.len();
+        self.new
+            .iter()
+            .enumerate()
+            .map(move |(i, (e, c))| (sequence_to_i32(base + i + 1), e, c.as_ref()))
+    }
+
+    /// Marks every new event as stored at `recorded_at`; returns how many there were.
+    #[doc(hidden)]
+    pub fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize {
+        let n = self.new.len();
+        let base = self.persisted.len();
+        for (i, (event, context)) in self.new.drain(..).enumerate() {
+            self.persisted.push(PersistedEvent {
+                entity_id: self.entity_id.clone(),
+                sequence: base + i + 1,
+                recorded_at,
+                event,
+                context,
+            });
+        }
+        n
+    }
+
+    /// Hydrates the first entity from rows ordered by `(id, sequence)`.
+    ///
+    /// Fails with [`HydrationFailure::NotFound`] when there is no row.
+    pub fn load_first<T: EsEntity<Event = E>>(
+        rows: impl IntoIterator<Item = GenericEvent<E::EntityId>>,
+    ) -> Result<T, EntityHydrationError> {
+        match Self::load_n::<T>(rows, 1)?.0.pop() {
+            Some(entity) => Ok(entity),
+            None => Err(EntityHydrationError::new(None, None, HydrationFailure::NotFound)),
+        }
+    }
+
+    /// Hydrates up to `n` entities from rows grouped by entity (each group
+    /// ordered by `sequence`). The flag says whether rows of more entities followed.
+    pub fn load_n<T: EsEntity<Event = E>>(
+        rows: impl IntoIterator<Item = GenericEvent<E::EntityId>>,
+        n: usize,
+    ) -> Result<(Vec<T>, bool), EntityHydrationError> {
+        let mut out = Vec::new();
+        let mut current: Option<Self> = None;
+        for row in rows {
+            let starts_new = current.as_ref().is_none_or(|c| c.entity_id != row.entity_id);
+            if starts_new {
+                if let Some(done) = current.take() {
+                    out.push(T::try_from_events(done)?);
+                }
+                if out.len() == n {
+                    return Ok((out, true));
+                }
+                current = Some(Self {
+                    entity_id: row.entity_id.clone(),
+                    persisted: Vec::new(),
+                    new: Vec::new(),
+                });
+            }
+            let events = current.as_mut().expect("set above");
+            events.push_row(row)?;
+        }
+        if let Some(done) = current.take() {
+            out.push(T::try_from_events(done)?);
+        }
+        Ok((out, false))
+    }
+
+    fn push_row(&mut self, row: GenericEvent<E::EntityId>) -> Result<(), EntityHydrationError> {
+        let expected = self.persisted.len() + 1;
+        let fail = |failure| {
+            Err(EntityHydrationError::new(
+                Some(row.entity_id.to_string()),
+                Some(i64::from(row.sequence)),
+                failure,
+            ))
+        };
+        if usize::try_from(row.sequence).ok() != Some(expected) {
+            return fail(HydrationFailure::SequenceGap {
+                expected,
+                found: i64::from(row.sequence),
+            });
+        }
+        let event = match serde_json::from_value::<E>(row.event) {
+            Ok(event) => event,
+            Err(err) if !E::EVENT_TYPES.contains(&row.event_type.as_str()) => {
+                let _ = err;
+                return fail(HydrationFailure::UnknownEventType(row.event_type));
+            }
+            Err(err) => return fail(HydrationFailure::BadEvent(err)),
+        };
+        self.persisted.push(PersistedEvent {
+            entity_id: row.entity_id,
+            sequence: expected,
+            recorded_at: row.recorded_at,
+            event,
+            context: row.context,
+        });
+        Ok(())
+    }
+
+    /// An error for `try_from_events` when the events never set `field`.
+    pub fn missing_field(&self, field: &'static str) -> EntityHydrationError {
+        EntityHydrationError::new(
+            Some(self.entity_id.to_string()),
+            None,
+            HydrationFailure::MissingField(field),
+        )
+    }
+}
+
+fn sequence_to_i32(sequence: usize) -> i32 {
+    i32::try_from(sequence).expect("an entity cannot hold more than i32::MAX events")
+}

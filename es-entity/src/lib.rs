@@ -1,0 +1,26 @@
+//! Event-sourced entity persistence for PostgreSQL.
+//!
+//! Derive [`EsEvent`] on an event enum, [`EsEntity`] on the entity and
+//! [`EsRepo`] on a repository struct holding a `sqlx::PgPool`: the repository
+//! gets `create`, `update`, `find_by_*` and friends, all checked at compile time
+//! through `sqlx::query!`. See the book in the repository for a guided tour.
+#![forbid(unsafe_code)]
+
+mod error;
+mod events;
+mod idempotent;
+mod macros;
+mod one_time_executor;
+mod operation;
+mod traits;
+
+#[doc(hidden)]
+pub mod __private;
+
+pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
+pub use es_entity_macros::{EsEntity, EsEvent};
+pub use events::{EntityEvents, GenericEvent, PersistedEvent};
+pub use idempotent::Idempotent;
+pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
+pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
+pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};

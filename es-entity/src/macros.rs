@@ -1,0 +1,181 @@
+//! `macro_rules!` helpers: `idempotency_guard!`, `entity_id!`, `es_query!`.
+
+/// Returns [`Idempotent::AlreadyApplied`](crate::Idempotent::AlreadyApplied)
+/// from the enclosing function when an event matching `already_applied` is
+/// found, walking `$events` (usually `self.events.iter_all().rev()`). With
+/// `resets_on`, an event matching it that is met first stops the search, so
+/// the command may run again.
+///
+/// ```
+/// use es_entity::{idempotency_guard, Idempotent};
+/// enum Event { Frozen, Unfrozen }
+/// fn freeze(events: &mut Vec<Event>) -> Idempotent<()> {
+///     idempotency_guard!(
+///         events.iter().rev(),
+///         already_applied: Event::Frozen,
+///         resets_on: Event::Unfrozen
+///     );
+///     events.push(Event::Frozen);
+///     Idempotent::Executed(())
+/// }
+/// let mut events = vec![];
+/// assert!(freeze(&mut events).did_execute());
+/// assert!(freeze(&mut events).was_already_applied());
+/// events.push(Event::Unfrozen);
+/// assert!(freeze(&mut events).did_execute());
+/// ```
+#[macro_export]
+macro_rules! idempotency_guard {
+    ($events:expr, already_applied: $applied:pat $(if $cond:expr)? $(,)?) => {
+        for __event in $events {
+            #[allow(irrefutable_let_patterns, unreachable_patterns)]
+            if let $applied = __event {
+                if true $(&& $cond)? {
+                    return $crate::Idempotent::AlreadyApplied;
+                }
+            }
+        }
+    };
+    ($events:expr, already_applied: $applied:pat $(if $cond:expr)?, resets_on: $reset:pat $(,)?) => {
+        for __event in $events {
+            #[allow(irrefutable_let_patterns, unreachable_patterns)]
+            if let $reset = __event {
+                break;
+            }
+            #[allow(irrefutable_let_patterns, unreachable_patterns)]
+            if let $applied = __event {
+                if true $(&& $cond)? {
+                    return $crate::Idempotent::AlreadyApplied;
+                }
+            }
+        }
+    };
+}
+
+/// Declares UUID newtype ids, one or several at once.
+///
+/// ```
+/// es_entity::entity_id! { UserId, OrderId }
+/// let id = UserId::new();
+/// let parsed: UserId = id.to_string().parse().unwrap();
+/// assert_eq!(id, parsed);
+/// let raw: uuid::Uuid = id.into();
+/// assert_eq!(UserId::from(raw), id);
+/// assert_eq!(raw.get_version_num(), 7);
+/// ```
+#[macro_export]
+macro_rules! entity_id {
+    ($($name:ident),+ $(,)?) => {
+        $($crate::__entity_id_one!($name);)+
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __entity_id_one {
+    ($name:ident) => {
+        #[derive(
+            ::core::fmt::Debug,
+            ::core::clone::Clone,
+            ::core::marker::Copy,
+            ::core::cmp::PartialEq,
+            ::core::cmp::Eq,
+            ::core::cmp::PartialOrd,
+            ::core::cmp::Ord,
+            ::core::hash::Hash,
+        )]
+        pub struct $name($crate::__private::uuid::Uuid);
+
+        #[allow(clippy::new_without_default)]
+        impl $name {
+            /// A new time-ordered (v7) id.
+            pub fn new() -> Self {
+                Self($crate::__private::uuid::Uuid::now_v7())
+            }
+        }
+
+        impl ::core::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                ::core::fmt::Display::fmt(&self.0, f)
+            }
+        }
+
+        impl ::core::str::FromStr for $name {
+            type Err = $crate::__private::uuid::Error;
+            fn from_str(s: &str) -> ::core::result::Result<Self, Self::Err> {
+                ::core::result::Result::Ok(Self(s.parse()?))
+            }
+        }
+
+        impl ::core::convert::From<$crate::__private::uuid::Uuid> for $name {
+            fn from(id: $crate::__private::uuid::Uuid) -> Self {
+                Self(id)
+            }
+        }
+
+        impl ::core::convert::From<$name> for $crate::__private::uuid::Uuid {
+            fn from(id: $name) -> Self {
+                id.0
+            }
+        }
+
+        impl $crate::__private::serde::Serialize for $name {
+            fn serialize<S: $crate::__private::serde::Serializer>(
+                &self,
+                s: S,
+            ) -> ::core::result::Result<S::Ok, S::Error> {
+                $crate::__private::serde::Serialize::serialize(&self.0, s)
+            }
+        }
+
+        impl<'de> $crate::__private::serde::Deserialize<'de> for $name {
+            fn deserialize<D: $crate::__private::serde::Deserializer<'de>>(
+                d: D,
+            ) -> ::core::result::Result<Self, D::Error> {
+                <$crate::__private::uuid::Uuid as $crate::__private::serde::Deserialize>::deserialize(d)
+                    .map(Self)
+            }
+        }
+
+        impl $crate::__private::sqlx::Type<$crate::__private::sqlx::Postgres> for $name {
+            fn type_info() -> $crate::__private::sqlx::postgres::PgTypeInfo {
+                <$crate::__private::uuid::Uuid as $crate::__private::sqlx::Type<
+                    $crate::__private::sqlx::Postgres,
+                >>::type_info()
+            }
+        }
+
+        impl $crate::__private::sqlx::postgres::PgHasArrayType for $name {
+            fn array_type_info() -> $crate::__private::sqlx::postgres::PgTypeInfo {
+                <$crate::__private::uuid::Uuid as $crate::__private::sqlx::postgres::PgHasArrayType>::array_type_info()
+            }
+        }
+
+        impl<'q> $crate::__private::sqlx::Encode<'q, $crate::__private::sqlx::Postgres> for $name {
+            fn encode_by_ref(
+                &self,
+                buf: &mut $crate::__private::sqlx::postgres::PgArgumentBuffer,
+            ) -> ::core::result::Result<
+                $crate::__private::sqlx::encode::IsNull,
+                $crate::__private::sqlx::error::BoxDynError,
+            > {
+                <$crate::__private::uuid::Uuid as $crate::__private::sqlx::Encode<
+                    'q,
+                    $crate::__private::sqlx::Postgres,
+                >>::encode_by_ref(&self.0, buf)
+            }
+        }
+
+        impl<'r> $crate::__private::sqlx::Decode<'r, $crate::__private::sqlx::Postgres> for $name {
+            fn decode(
+                value: $crate::__private::sqlx::postgres::PgValueRef<'r>,
+            ) -> ::core::result::Result<Self, $crate::__private::sqlx::error::BoxDynError> {
+                <$crate::__private::uuid::Uuid as $crate::__private::sqlx::Decode<
+                    'r,
+                    $crate::__private::sqlx::Postgres,
+                >>::decode(value)
+                .map(Self)
+            }
+        }
+    };
+}
