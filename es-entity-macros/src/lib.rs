@@ -11,6 +11,8 @@ mod entity;
 mod event;
 mod model;
 mod naming;
+mod repo;
+mod sql;
 
 use proc_macro::TokenStream;
 
@@ -26,4 +28,12 @@ pub fn derive_es_event(input: TokenStream) -> TokenStream {
 pub fn derive_es_entity(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     entity::derive(&input).into()
+}
+
+/// Generates a repository for an entity on a struct holding a `sqlx::PgPool`:
+/// `#[es_repo(entity = "User", columns(name = "String"))]`.
+#[proc_macro_derive(EsRepo, attributes(es_repo))]
+pub fn derive_es_repo(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as syn::DeriveInput);
+    repo::derive(&input).into()
 }

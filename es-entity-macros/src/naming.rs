@@ -12,6 +12,18 @@ pub(crate) fn snake_case(ident: &str) -> String {
     out
 }
 
+/// `created_at` -> `CreatedAt`.
+pub(crate) fn upper_camel(snake: &str) -> String {
+    snake
+        .split('_')
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut cs = w.chars();
+            cs.next().map(|c| c.to_uppercase().chain(cs).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}
+
 /// English plural of a snake_case word: `user` -> `users`, `category` -> `categories`.
 pub(crate) fn plural(word: &str) -> String {
     let vowel_before_y = |w: &str| {
@@ -44,5 +56,7 @@ mod tests {
         assert_eq!(plural("day"), "days");
         assert_eq!(plural("box"), "boxes");
         assert_eq!(plural("bank_account"), "bank_accounts");
+        assert_eq!(upper_camel("created_at"), "CreatedAt");
+        assert_eq!(upper_camel("name"), "Name");
     }
 }

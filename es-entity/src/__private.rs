@@ -5,3 +5,78 @@ pub use serde;
 pub use serde_json;
 pub use sqlx;
 pub use uuid;
+
+pub use crate::repo_error::{create_error, modify_error};
+
+use crate::events::EntityEvents;
+use crate::traits::EsEvent;
+
+/// The new events of one entity as the parallel arrays a write binds.
+pub struct EventBatch<'a, E> {
+    /// Sequence numbers, continuing after the persisted events.
+    pub sequences: Vec<i32>,
+    /// `event_type` of each event.
+    pub event_types: Vec<&'static str>,
+    /// The events, serialized by sqlx straight into `JSONB[]`.
+    pub events: Vec<sqlx::types::Json<&'a E>>,
+    /// The `context` column of each event.
+    pub contexts: Vec<Option<sqlx::types::Json<&'a serde_json::Value>>>,
+}
+
+impl<'a, E: EsEvent> EventBatch<'a, E> {
+    /// Collects the new events of `events`.
+    pub fn new(events: &'a EntityEvents<E>) -> Self {
+        let n = events.len_new();
+        let mut batch = Self {
+            sequences: Vec::with_capacity(n),
+            event_types: Vec::with_capacity(n),
+            events: Vec::with_capacity(n),
+            contexts: Vec::with_capacity(n),
+        };
+        for (sequence, event, context) in events.new_events_for_insert() {
+            batch.sequences.push(sequence);
+            batch.event_types.push(event.event_type());
+            batch.events.push(sqlx::types::Json(event));
+            batch.contexts.push(context.map(sqlx::types::Json));
+        }
+        batch
+    }
+}
+
+/// Hydrates the one entity a `find_by_*` query returned.
+pub fn find_one<T, C>(
+    rows: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+    column: C,
+    value: &dyn std::fmt::Debug,
+) -> Result<T, crate::repo_error::FindError<C>>
+where
+    T: crate::traits::EsEntity,
+    C: crate::repo_error::EntityColumn,
+{
+    use crate::repo_error::FindError;
+    let (mut found, more) = EntityEvents::<T::Event>::load_n::<T>(rows, 1)?;
+    if more {
+        return Err(FindError::MultipleFound { column, value: format!("{value:?}") });
+    }
+    found.pop().ok_or_else(|| FindError::NotFound {
+        entity: C::ENTITY,
+        column,
+        value: format!("{value:?}"),
+    })
+}
+
+/// `find_by_*` result as `maybe_find_by_*` returns it.
+pub fn maybe_found<T, C: crate::repo_error::EntityColumn>(
+    result: Result<T, crate::repo_error::FindError<C>>,
+) -> Result<Option<T>, crate::repo_error::QueryError<C>> {
+    use crate::repo_error::{FindError, QueryError};
+    match result {
+        Ok(t) => Ok(Some(t)),
+        Err(FindError::NotFound { .. }) => Ok(None),
+        Err(FindError::MultipleFound { column, value }) => {
+            Err(QueryError::MultipleFound { column, value })
+        }
+        Err(FindError::Sqlx(e)) => Err(QueryError::Sqlx(e)),
+        Err(FindError::HydrationError(e)) => Err(QueryError::HydrationError(e)),
+    }
+}

@@ -12,15 +12,19 @@ mod idempotent;
 mod macros;
 mod one_time_executor;
 mod operation;
+mod repo_error;
 mod traits;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
-pub use es_entity_macros::{EsEntity, EsEvent};
+pub use es_entity_macros::{EsEntity, EsEvent, EsRepo};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
 pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
+pub use repo_error::{
+    ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
+};
 pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};

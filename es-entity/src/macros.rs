@@ -3,8 +3,8 @@
 /// Returns [`Idempotent::AlreadyApplied`](crate::Idempotent::AlreadyApplied)
 /// from the enclosing function when an event matching `already_applied` is
 /// found, walking `$events` (usually `self.events.iter_all().rev()`). With
-/// `resets_on`, an event matching it that is met first stops the search, so
-/// the command may run again.
+/// `resets_on`, an event that matches it (and not `already_applied`) stops
+/// the search, so the command may run again.
 ///
 /// ```
 /// use es_entity::{idempotency_guard, Idempotent};
@@ -39,14 +39,14 @@ macro_rules! idempotency_guard {
     ($events:expr, already_applied: $applied:pat $(if $cond:expr)?, resets_on: $reset:pat $(,)?) => {
         for __event in $events {
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
-            if let $reset = __event {
-                break;
-            }
-            #[allow(irrefutable_let_patterns, unreachable_patterns)]
             if let $applied = __event {
                 if true $(&& $cond)? {
                     return $crate::Idempotent::AlreadyApplied;
                 }
+            }
+            #[allow(irrefutable_let_patterns, unreachable_patterns)]
+            if let $reset = __event {
+                break;
             }
         }
     };

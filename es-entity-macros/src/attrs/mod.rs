@@ -1,5 +1,7 @@
 //! Darling structs mirroring the attribute syntax. No defaults are filled in
 //! here: `model` resolves them.
 
+pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
+pub(crate) mod repo;

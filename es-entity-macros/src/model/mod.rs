@@ -1,7 +1,10 @@
 //! Validated models the generators read. Every name is resolved here.
 
+pub(crate) mod check;
+pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
+pub(crate) mod repo;
 
 /// Parses a type written as a string literal, keeping the literal's span.
 pub(crate) fn parse_type(lit: &syn::LitStr) -> darling::Result<syn::Type> {

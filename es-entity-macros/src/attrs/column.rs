@@ -1,0 +1,69 @@
+use darling::{FromMeta, ast::NestedMeta, util::SpannedValue};
+use syn::spanned::Spanned;
+
+/// `columns(name = "String", email(ty = "Option<String>", find_by = false))`.
+#[derive(Default)]
+pub(crate) struct Columns(pub Vec<ColumnOpts>);
+
+/// One column: the shorthand `name = "Type"` or the long form `name(...)`.
+pub(crate) struct ColumnOpts {
+    pub name: syn::Ident,
+    pub body: ColumnBody,
+}
+
+#[derive(Default, FromMeta)]
+pub(crate) struct ColumnBody {
+    pub ty: Option<syn::LitStr>,
+    pub find_by: Option<SpannedValue<bool>>,
+    pub create: Option<WriteOpts>,
+    pub update: Option<WriteOpts>,
+}
+
+/// `create(accessor = "expr", persist = false)` / `update(...)`.
+#[derive(Default, FromMeta)]
+pub(crate) struct WriteOpts {
+    pub accessor: Option<syn::LitStr>,
+    pub persist: Option<SpannedValue<bool>>,
+}
+
+impl FromMeta for Columns {
+    fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
+        let mut errs = darling::Error::accumulator();
+        let mut columns = Vec::new();
+        for item in items {
+            if let Some(col) = errs.handle(column(item)) {
+                columns.push(col);
+            }
+        }
+        errs.finish_with(Columns(columns))
+    }
+}
+
+fn column(item: &NestedMeta) -> darling::Result<ColumnOpts> {
+    let NestedMeta::Meta(meta) = item else {
+        return Err(darling::Error::custom(
+            "expected a column: `name = \"Type\"` or `name(ty = \"Type\", ...)`",
+        )
+        .with_span(item));
+    };
+    let Some(name) = meta.path().get_ident().cloned() else {
+        return Err(darling::Error::custom("a column name is a single identifier")
+            .with_span(&meta.path().span()));
+    };
+    let body = match meta {
+        syn::Meta::NameValue(nv) => ColumnBody {
+            ty: Some(syn::LitStr::from_expr(&nv.value).map_err(|e| {
+                e.with_span(&nv.value)
+            })?),
+            ..ColumnBody::default()
+        },
+        syn::Meta::List(_) => ColumnBody::from_meta(meta).map_err(|e| e.at(name.to_string()))?,
+        syn::Meta::Path(_) => {
+            return Err(darling::Error::custom(format!(
+                "column `{name}` needs a type: `{name} = \"Type\"`"
+            ))
+            .with_span(&name));
+        }
+    };
+    Ok(ColumnOpts { name, body })
+}

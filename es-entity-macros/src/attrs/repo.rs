@@ -1,0 +1,28 @@
+use darling::{FromDeriveInput, FromField, ast::Data, util::Flag};
+
+use super::column::Columns;
+
+/// `#[es_repo(entity = "User", columns(...), ...)]` on the repository struct.
+#[derive(FromDeriveInput)]
+#[darling(attributes(es_repo), supports(struct_named))]
+pub(crate) struct RepoOpts {
+    pub ident: syn::Ident,
+    pub vis: syn::Visibility,
+    pub generics: syn::Generics,
+    pub data: Data<darling::util::Ignored, RepoField>,
+    pub entity: Option<syn::LitStr>,
+    pub id: Option<syn::LitStr>,
+    pub event: Option<syn::LitStr>,
+    pub tbl: Option<syn::LitStr>,
+    pub events_tbl: Option<syn::LitStr>,
+    pub tbl_prefix: Option<syn::LitStr>,
+    #[darling(default)]
+    pub columns: Columns,
+}
+
+#[derive(FromField)]
+#[darling(attributes(es_repo))]
+pub(crate) struct RepoField {
+    pub ident: Option<syn::Ident>,
+    pub pool: Flag,
+}

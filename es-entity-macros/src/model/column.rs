@@ -1,0 +1,120 @@
+use proc_macro2::TokenStream;
+
+use crate::attrs::column::{ColumnOpts, WriteOpts};
+
+/// A user-declared index-table column.
+pub(crate) struct Column {
+    /// Column name, also the field/accessor default and the `find_by_<name>` suffix.
+    pub name: syn::Ident,
+    pub ty: syn::Type,
+    /// `Option<T>`: nullable, compared with `IS NOT DISTINCT FROM`.
+    pub nullable: bool,
+    pub find_by: bool,
+    /// How `create` reads the value from the `New` type; `None`: not written.
+    pub create: Option<Accessor>,
+    /// How `update` reads the value from the entity; `None`: not written.
+    pub update: Option<Accessor>,
+}
+
+/// Where a column's value comes from.
+pub(crate) enum Accessor {
+    /// The field of the same name.
+    Field,
+    /// An expression applied to the value, e.g. `name()` or `profile.email`.
+    Expr(TokenStream),
+}
+
+impl Accessor {
+    /// Tokens reading the value from `var`.
+    pub fn read(&self, var: &syn::Ident, column: &syn::Ident) -> TokenStream {
+        match self {
+            Accessor::Field => quote::quote!(#var.#column),
+            Accessor::Expr(expr) => quote::quote!(#var.#expr),
+        }
+    }
+}
+
+pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -> Option<Column> {
+    let name = &opts.name;
+    let ty = match &opts.body.ty {
+        Some(lit) => errs.handle(super::parse_type(lit)),
+        None => {
+            errs.push(
+                darling::Error::custom(format!(
+                    "column `{name}` needs a type: `{name}(ty = \"Type\", ...)`"
+                ))
+                .with_span(name),
+            );
+            None
+        }
+    };
+    let create = write_accessor(opts.body.create.as_ref(), errs);
+    let update = write_accessor(opts.body.update.as_ref(), errs);
+    let ty = ty?;
+    Some(Column {
+        name: name.clone(),
+        nullable: is_option(&ty),
+        ty,
+        find_by: opts.body.find_by.as_ref().is_none_or(|b| **b),
+        create: create?,
+        update: update?,
+    })
+}
+
+/// `None` when invalid; `Some(None)` when the column is not persisted.
+fn write_accessor(
+    opts: Option<&WriteOpts>,
+    errs: &mut darling::error::Accumulator,
+) -> Option<Option<Accessor>> {
+    let Some(opts) = opts else {
+        return Some(Some(Accessor::Field));
+    };
+    let persist = opts.persist.as_ref().is_none_or(|p| **p);
+    match (&opts.accessor, persist) {
+        (Some(acc), false) => {
+            errs.push(
+                darling::Error::custom("`accessor` has no effect with `persist = false`")
+                    .with_span(acc),
+            );
+            None
+        }
+        (Some(acc), true) => match acc.parse::<TokenStream>() {
+            Ok(ts) if !ts.is_empty() => Some(Some(Accessor::Expr(respan(ts, acc.span())))),
+            _ => {
+                errs.push(
+                    darling::Error::custom("`accessor` must be an expression such as `name()`")
+                        .with_span(acc),
+                );
+                None
+            }
+        },
+        (None, true) => Some(Some(Accessor::Field)),
+        (None, false) => Some(None),
+    }
+}
+
+fn respan(ts: TokenStream, span: proc_macro2::Span) -> TokenStream {
+    ts.into_iter()
+        .map(|mut tt| {
+            if let proc_macro2::TokenTree::Group(g) = &tt {
+                let mut group = proc_macro2::Group::new(g.delimiter(), respan(g.stream(), span));
+                group.set_span(span);
+                tt = proc_macro2::TokenTree::Group(group);
+            } else {
+                tt.set_span(span);
+            }
+            tt
+        })
+        .collect()
+}
+
+fn is_option(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "Option" && !s.arguments.is_empty()),
+        _ => false,
+    }
+}

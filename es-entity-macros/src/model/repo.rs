@@ -1,0 +1,184 @@
+use darling::ast::Data;
+use quote::format_ident;
+
+use super::column::{self, Column};
+use crate::attrs::repo::RepoOpts;
+use crate::naming::{plural, snake_case};
+
+/// A validated `EsRepo` derive: everything the generators need, resolved.
+pub(crate) struct Repo {
+    pub ident: syn::Ident,
+    pub vis: syn::Visibility,
+    pub generics: syn::Generics,
+    pub pool: syn::Ident,
+    pub entity: syn::Type,
+    pub id_ty: syn::Type,
+    /// The id type as written, for sqlx's `"col: Type"` overrides.
+    pub id_ty_str: String,
+    pub event_ty: syn::Type,
+    pub tables: Tables,
+    pub columns: Vec<Column>,
+    pub names: Names,
+}
+
+/// Table names.
+pub(crate) struct Tables {
+    pub index: String,
+    pub events: String,
+}
+
+/// Generated type names.
+pub(crate) struct Names {
+    pub entity: String,
+    pub column_enum: syn::Ident,
+    pub create_error: syn::Ident,
+    pub modify_error: syn::Ident,
+    pub find_error: syn::Ident,
+    pub query_error: syn::Ident,
+}
+
+pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
+    let mut errs = darling::Error::accumulator();
+
+    let entity = match &opts.entity {
+        Some(lit) => errs.handle(super::parse_type(lit).and_then(|ty| {
+            last_ident(&ty).map(|name| (ty, name)).ok_or_else(|| {
+                darling::Error::custom("`entity` must name a type such as \"User\"").with_span(lit)
+            })
+        })),
+        None => {
+            errs.push(
+                darling::Error::custom("missing `entity`: add `#[es_repo(entity = \"YourEntity\")]`")
+                    .with_span(&opts.ident),
+            );
+            None
+        }
+    };
+
+    let pool = pool_field(&opts, &mut errs);
+
+    let mut columns = Vec::new();
+    for col in &opts.columns.0 {
+        if let Some(c) = column::build(col, &mut errs) {
+            columns.push(c);
+        }
+    }
+    super::check::columns(&columns, &mut errs);
+
+    let id = opts.id.as_ref().map(|lit| (errs.handle(super::parse_type(lit)), lit.value()));
+    let event = opts.event.as_ref().map(|lit| errs.handle(super::parse_type(lit)));
+
+    let mut errs = errs.checkpoint()?;
+    let (entity, entity_name) = entity.expect("reported above");
+    let (id_ty, id_ty_str) = match id {
+        Some((ty, s)) => (ty.expect("reported above"), s),
+        None => {
+            let ident = format_ident!("{}Id", entity_name);
+            (syn::parse_quote!(#ident), ident.to_string())
+        }
+    };
+    let event_ty = match event {
+        Some(ty) => ty.expect("reported above"),
+        None => {
+            let ident = format_ident!("{}Event", entity_name);
+            syn::parse_quote!(#ident)
+        }
+    };
+    let tables = tables(&opts, &entity_name, &mut errs);
+    errs.finish()?;
+
+    Ok(Repo {
+        ident: opts.ident,
+        vis: opts.vis,
+        generics: opts.generics,
+        pool: pool.expect("reported above"),
+        entity,
+        id_ty,
+        id_ty_str,
+        event_ty,
+        tables: tables.expect("reported above"),
+        columns,
+        names: Names {
+            column_enum: format_ident!("{}Column", entity_name),
+            create_error: format_ident!("{}CreateError", entity_name),
+            modify_error: format_ident!("{}ModifyError", entity_name),
+            find_error: format_ident!("{}FindError", entity_name),
+            query_error: format_ident!("{}QueryError", entity_name),
+            entity: entity_name,
+        },
+    })
+}
+
+fn last_ident(ty: &syn::Type) -> Option<String> {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => {
+            p.path.segments.last().map(|s| s.ident.to_string())
+        }
+        _ => None,
+    }
+}
+
+fn pool_field(opts: &RepoOpts, errs: &mut darling::error::Accumulator) -> Option<syn::Ident> {
+    let Data::Struct(fields) = &opts.data else {
+        unreachable!("darling `supports(struct_named)` rejects enums")
+    };
+    let marked: Vec<_> = fields.iter().filter(|f| f.pool.is_present()).collect();
+    for extra in marked.iter().skip(1) {
+        errs.push(
+            darling::Error::custom("only one field can be `#[es_repo(pool)]`")
+                .with_span(&extra.pool.span()),
+        );
+    }
+    let found = marked.first().and_then(|f| f.ident.clone()).or_else(|| {
+        fields.iter().filter_map(|f| f.ident.as_ref()).find(|i| *i == "pool").cloned()
+    });
+    if found.is_none() {
+        errs.push(
+            darling::Error::custom(
+                "no pool field: name a `sqlx::PgPool` field `pool` or mark it `#[es_repo(pool)]`",
+            )
+            .with_span(&opts.ident),
+        );
+    }
+    found
+}
+
+fn tables(
+    opts: &RepoOpts,
+    entity_name: &str,
+    errs: &mut darling::error::Accumulator,
+) -> Option<Tables> {
+    let prefix = opts.tbl_prefix.as_ref().map(|p| format!("{}_", p.value())).unwrap_or_default();
+    let singular = snake_case(entity_name);
+    let index = match &opts.tbl {
+        Some(lit) => checked_table_name(lit, errs)?,
+        None => format!("{prefix}{}", plural(&singular)),
+    };
+    let events = match &opts.events_tbl {
+        Some(lit) => checked_table_name(lit, errs)?,
+        None => format!("{prefix}{singular}_events"),
+    };
+    if let Some(lit) = &opts.tbl_prefix {
+        checked_table_name(lit, errs)?;
+    }
+    Some(Tables { index, events })
+}
+
+/// Table names go into SQL text verbatim, so only plain identifiers are allowed.
+fn checked_table_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator) -> Option<String> {
+    let name = lit.value();
+    let ok = !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+    if ok {
+        Some(name)
+    } else {
+        errs.push(
+            darling::Error::custom(format!(
+                "`{name}` is not a plain table name (lowercase letters, digits, `_`, optional `schema.`)"
+            ))
+            .with_span(lit),
+        );
+        None
+    }
+}

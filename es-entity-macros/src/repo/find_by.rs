@@ -1,0 +1,74 @@
+//! `find_by_<col>`, `maybe_find_by_<col>` and their `_in_op` variants.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::model::repo::Repo;
+use crate::naming::upper_camel;
+use crate::sql;
+
+pub(super) fn expand(repo: &Repo) -> TokenStream {
+    let mut out = one(repo, &format_ident!("id"), &repo.id_ty, false);
+    for c in repo.columns.iter().filter(|c| c.find_by) {
+        out.extend(one(repo, &c.name, &c.ty, c.nullable));
+    }
+    out
+}
+
+fn one(repo: &Repo, column: &syn::Ident, ty: &syn::Type, nullable: bool) -> TokenStream {
+    let Repo { pool, entity, names, .. } = repo;
+    let (find_err, query_err, col_enum) = (&names.find_error, &names.query_error, &names.column_enum);
+    let variant = format_ident!("{}", upper_camel(&column.to_string()));
+    let sql = sql::find_by(repo, &column.to_string(), nullable);
+    let find = format_ident!("find_by_{}", column);
+    let find_in_op = format_ident!("find_by_{}_in_op", column);
+    let maybe = format_ident!("maybe_find_by_{}", column);
+    let maybe_in_op = format_ident!("maybe_find_by_{}_in_op", column);
+    let doc = format!(
+        "Loads the `{}` whose `{column}` equals `value`; several matches are an error.",
+        names.entity
+    );
+    quote! {
+        #[doc = #doc]
+        pub async fn #find(
+            &self,
+            value: impl ::std::borrow::Borrow<#ty>,
+        ) -> ::core::result::Result<#entity, #find_err> {
+            self.#find_in_op(&self.#pool, value).await
+        }
+
+        #[doc = #doc]
+        pub async fn #find_in_op<'__a>(
+            &self,
+            op: impl ::es_entity::IntoOneTimeExecutor<'__a>,
+            value: impl ::std::borrow::Borrow<#ty>,
+        ) -> ::core::result::Result<#entity, #find_err> {
+            let __value: &#ty = ::std::borrow::Borrow::borrow(&value);
+            let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
+                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, __value as &#ty))
+                .await?;
+            ::es_entity::__private::find_one::<#entity, #col_enum>(
+                __rows,
+                #col_enum::#variant,
+                __value,
+            )
+        }
+
+        #[doc = #doc]
+        pub async fn #maybe(
+            &self,
+            value: impl ::std::borrow::Borrow<#ty>,
+        ) -> ::core::result::Result<::core::option::Option<#entity>, #query_err> {
+            ::es_entity::__private::maybe_found(self.#find_in_op(&self.#pool, value).await)
+        }
+
+        #[doc = #doc]
+        pub async fn #maybe_in_op<'__a>(
+            &self,
+            op: impl ::es_entity::IntoOneTimeExecutor<'__a>,
+            value: impl ::std::borrow::Borrow<#ty>,
+        ) -> ::core::result::Result<::core::option::Option<#entity>, #query_err> {
+            ::es_entity::__private::maybe_found(self.#find_in_op(op, value).await)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+//! `update`, `update_in_op`.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::model::repo::Repo;
+use crate::sql;
+
+pub(super) fn expand(repo: &Repo) -> TokenStream {
+    let Repo { pool, entity, id_ty, names, tables, .. } = repo;
+    let err = &names.modify_error;
+    let col_enum = &names.column_enum;
+    let events_tbl = &tables.events;
+    let sql = sql::update(repo);
+    let time_ty = super::time_ty();
+    let var = format_ident!("entity");
+    let batch = format_ident!("__batch");
+    let (locals, args): (Vec<_>, Vec<_>) = repo
+        .columns
+        .iter()
+        .filter_map(|c| c.update.as_ref().map(|acc| (c, acc)))
+        .enumerate()
+        .map(|(i, (c, acc))| {
+            let local = format_ident!("__c{}", i);
+            let ty = &c.ty;
+            let read = acc.read(&var, &c.name);
+            (
+                quote! {
+                    let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(&(#read));
+                },
+                quote!(#local as &#ty),
+            )
+        })
+        .unzip();
+    let event_args = super::event_args(&batch);
+    quote! {
+        /// Appends the entity's new events and refreshes its index row in one
+        /// statement. Returns how many events were written; with none, no SQL runs.
+        pub async fn update(
+            &self,
+            entity: &mut #entity,
+        ) -> ::core::result::Result<usize, #err> {
+            if !::es_entity::EsEntity::events(entity).any_new() {
+                return ::core::result::Result::Ok(0);
+            }
+            let mut __conn = self.#pool.acquire().await?;
+            Self::__es_update(&mut *__conn, ::core::option::Option::None, entity).await
+        }
+
+        /// [`Self::update`] inside the caller's transaction.
+        pub async fn update_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            entity: &mut #entity,
+        ) -> ::core::result::Result<usize, #err> {
+            if !::es_entity::EsEntity::events(entity).any_new() {
+                return ::core::result::Result::Ok(0);
+            }
+            let __now = ::es_entity::AtomicOperation::maybe_now(op);
+            Self::__es_update(::es_entity::AtomicOperation::as_executor(op), __now, entity).await
+        }
+
+        #[doc(hidden)]
+        async fn __es_update(
+            __conn: &mut ::es_entity::__private::sqlx::PgConnection,
+            __now: #time_ty,
+            #var: &mut #entity,
+        ) -> ::core::result::Result<usize, #err> {
+            let __row = {
+                let __events = ::es_entity::EsEntity::events(&*#var);
+                let __id = __events.id();
+                let __expected = __events.len_persisted() + 1;
+                let #var: &#entity = &*#var;
+                #(#locals)*
+                let #batch = ::es_entity::__private::EventBatch::new(__events);
+                let __row = ::sqlx::query!(
+                    #sql,
+                    __id as &#id_ty,
+                    __now as #time_ty,
+                    #(#args,)*
+                    #event_args
+                )
+                .fetch_one(&mut *__conn)
+                .await
+                .map_err(|e| {
+                    ::es_entity::__private::modify_error::<#col_enum>(e, #events_tbl, __id, __expected)
+                })?;
+                if __row.found == 0 {
+                    return ::core::result::Result::Err(::es_entity::ModifyError::EntityNotFound {
+                        entity_id: ::core::clone::Clone::clone(__id),
+                    });
+                }
+                __row.now
+            };
+            ::core::result::Result::Ok(
+                ::es_entity::EsEntity::events_mut(#var).mark_new_events_persisted_at(__row),
+            )
+        }
+    }
+}

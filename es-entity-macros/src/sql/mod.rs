@@ -1,0 +1,91 @@
+//! The only place SQL text is built. Output is deterministic (declaration
+//! order, fixed whitespace) because sqlx names `.sqlx/` cache files after a
+//! hash of the exact string.
+
+use crate::model::repo::Repo;
+
+/// The event columns every read returns, shaped for `es_entity::GenericEvent`.
+fn event_columns(id_ty: &str) -> String {
+    format!(
+        "e.id AS \"entity_id!: {id_ty}\", e.sequence AS \"sequence!\", \
+         e.event_type AS \"event_type!\", e.event AS \"event!\", \
+         e.context AS \"context?\", e.recorded_at AS \"recorded_at!\""
+    )
+}
+
+/// Events of the entities selected by `entities_sql` (a query returning an
+/// `id` column), grouped by entity, ordered by sequence.
+pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
+    format!(
+        "WITH entities AS ({entities_sql}) SELECT {cols} FROM entities i \
+         JOIN {events} e ON e.id = i.id ORDER BY e.id, e.sequence",
+        cols = event_columns(&repo.id_ty_str),
+        events = repo.tables.events,
+    )
+}
+
+/// `find_by_<column>`: at most two matching entities, so a second match is detected.
+pub(crate) fn find_by(repo: &Repo, column: &str, nullable: bool) -> String {
+    let op = if nullable { "IS NOT DISTINCT FROM" } else { "=" };
+    let limit = if column == "id" { "" } else { " LIMIT 2" };
+    events_of(
+        repo,
+        &format!("SELECT id FROM {} WHERE {column} {op} $1{limit}", repo.tables.index),
+    )
+}
+
+/// The event insert shared by create and update: `$base..$base+3` are the
+/// sequence, event_type, event and context arrays; `entity` is the CTE
+/// holding the row, `at` the time expression.
+fn insert_events(repo: &Repo, base: usize, at: &str) -> String {
+    format!(
+        "INSERT INTO {events} (id, sequence, event_type, event, context, recorded_at) \
+         SELECT entity.id, s.sequence, s.event_type, s.event, s.context, {at} \
+         FROM entity CROSS JOIN UNNEST(${a}::INT4[], ${b}::TEXT[], ${c}::JSONB[], ${d}::JSONB[]) \
+         AS s(sequence, event_type, event, context) RETURNING 1",
+        events = repo.tables.events,
+        a = base,
+        b = base + 1,
+        c = base + 2,
+        d = base + 3,
+    )
+}
+
+/// `create`: `$1` id, `$2` optional time, `$3..` the created columns, then the event arrays.
+pub(crate) fn create(repo: &Repo) -> String {
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
+    let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
+    let params: String = (0..cols.len()).map(|i| format!(", ${}", i + 3)).collect();
+    format!(
+        "WITH entity AS (INSERT INTO {tbl} (id, created_at{names}) \
+         VALUES ($1, COALESCE($2::TIMESTAMPTZ, NOW()){params}) RETURNING id, created_at), \
+         inserted AS ({events}) \
+         SELECT entity.created_at AS \"now!\", (SELECT COUNT(*) FROM inserted) AS \"events!\" FROM entity",
+        tbl = repo.tables.index,
+        events = insert_events(repo, cols.len() + 3, "entity.created_at"),
+    )
+}
+
+/// `update`: `$1` id, `$2` optional time, `$3..` the updated columns, then the event arrays.
+/// Without updatable columns the row is only checked for existence.
+pub(crate) fn update(repo: &Repo) -> String {
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+    let entity = if cols.is_empty() {
+        format!("SELECT id FROM {} WHERE id = $1", repo.tables.index)
+    } else {
+        let sets: Vec<_> =
+            cols.iter().enumerate().map(|(i, c)| format!("{} = ${}", c.name, i + 3)).collect();
+        format!(
+            "UPDATE {} SET {} WHERE id = $1 RETURNING id",
+            repo.tables.index,
+            sets.join(", ")
+        )
+    };
+    let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
+    format!(
+        "WITH entity AS ({entity}), inserted AS ({events}) \
+         SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
+         (SELECT COUNT(*) FROM inserted) AS \"events!\"",
+        events = insert_events(repo, cols.len() + 3, at),
+    )
+}

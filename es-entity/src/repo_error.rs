@@ -1,0 +1,435 @@
+//! Error types returned by generated repositories.
+//!
+//! `#[derive(EsRepo)]` on a repository of `User` generates a `UserColumn` enum
+//! and the aliases `UserCreateError = CreateError<UserColumn>`,
+//! `UserModifyError`, `UserFindError` and `UserQueryError`.
+
+use std::fmt;
+
+use crate::error::{ConstraintKind, EntityHydrationError};
+
+/// The index-table columns of one entity; generated as `<Entity>Column`.
+pub trait EntityColumn: Copy + fmt::Debug + fmt::Display + PartialEq + Send + Sync + 'static {
+    /// The entity's id type.
+    type EntityId: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static;
+    /// The entity's name, used in messages.
+    const ENTITY: &'static str;
+    /// The column called `name` in the index table, if any.
+    fn from_column_name(name: &str) -> Option<Self>;
+    /// The column's name in the index table.
+    fn column_name(&self) -> &'static str;
+}
+
+/// A write broke a constraint of the database.
+#[derive(Debug)]
+pub struct ConstraintViolation<C> {
+    /// Which kind of constraint.
+    pub kind: ConstraintKind,
+    /// The single column the constraint covers, when it is one of the entity's columns.
+    pub column: Option<C>,
+    /// The offending value as PostgreSQL reported it, when it did.
+    pub value: Option<String>,
+    /// The constraint's name.
+    pub constraint: Option<String>,
+    /// The database error.
+    pub source: sqlx::Error,
+}
+
+impl<C: EntityColumn> fmt::Display for ConstraintViolation<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} violates a {} constraint", C::ENTITY, self.kind)?;
+        if let Some(name) = &self.constraint {
+            write!(f, " `{name}`")?;
+        }
+        match (&self.column, &self.value) {
+            (Some(c), Some(v)) => write!(f, " ({} = {v})", c.column_name()),
+            (Some(c), None) => write!(f, " (column {})", c.column_name()),
+            _ => Ok(()),
+        }
+    }
+}
+
+macro_rules! constraint_helpers {
+    ($ty:ident) => {
+        impl<C: EntityColumn> $ty<C> {
+            /// The constraint violation behind this error, if it is one.
+            pub fn constraint_violation(&self) -> Option<&ConstraintViolation<C>> {
+                match self {
+                    Self::ConstraintViolation(v) => Some(v),
+                    _ => None,
+                }
+            }
+
+            /// Whether a unique constraint (or primary key) rejected the write.
+            pub fn was_duplicate(&self) -> bool {
+                self.constraint_violation().is_some_and(|v| v.kind == ConstraintKind::Unique)
+            }
+
+            /// Whether a unique constraint on `column` rejected the write.
+            pub fn was_duplicate_by(&self, column: C) -> bool {
+                self.constraint_violation().is_some_and(|v| {
+                    v.kind == ConstraintKind::Unique && v.column == Some(column)
+                })
+            }
+
+            /// The duplicated value, when a unique constraint rejected the write.
+            pub fn duplicate_value(&self) -> Option<&str> {
+                self.constraint_violation()
+                    .filter(|v| v.kind == ConstraintKind::Unique)
+                    .and_then(|v| v.value.as_deref())
+            }
+
+            /// The name of the violated constraint.
+            pub fn constraint_name(&self) -> Option<&str> {
+                self.constraint_violation().and_then(|v| v.constraint.as_deref())
+            }
+        }
+    };
+}
+
+/// Error of `create` / `create_in_op`.
+#[derive(Debug)]
+pub enum CreateError<C: EntityColumn> {
+    /// The database failed (connection, I/O, ...).
+    Sqlx(sqlx::Error),
+    /// A constraint rejected the row; a duplicate id is a duplicate on the id column.
+    ConstraintViolation(ConstraintViolation<C>),
+    /// The entity was stored but does not hydrate from its own events.
+    HydrationError(EntityHydrationError),
+}
+constraint_helpers!(CreateError);
+
+/// Error of `update` / `update_in_op`.
+#[derive(Debug)]
+pub enum ModifyError<C: EntityColumn> {
+    /// The database failed (connection, I/O, ...).
+    Sqlx(sqlx::Error),
+    /// A constraint rejected the new column values.
+    ConstraintViolation(ConstraintViolation<C>),
+    /// Another writer appended events first; reload the entity and retry.
+    ConcurrentModification {
+        /// The entity that was written concurrently.
+        entity_id: C::EntityId,
+        /// The sequence this writer tried to write next.
+        expected_sequence: usize,
+    },
+    /// The entity's index row no longer exists.
+    EntityNotFound {
+        /// The entity that was looked for.
+        entity_id: C::EntityId,
+    },
+}
+constraint_helpers!(ModifyError);
+
+impl<C: EntityColumn> ModifyError<C> {
+    /// Whether the write lost an optimistic-concurrency race.
+    pub fn is_concurrent_modification(&self) -> bool {
+        matches!(self, Self::ConcurrentModification { .. })
+    }
+}
+
+/// Error of `find_by_*`.
+#[derive(Debug)]
+pub enum FindError<C: EntityColumn> {
+    /// The database failed.
+    Sqlx(sqlx::Error),
+    /// No entity has that value.
+    NotFound {
+        /// The entity type.
+        entity: &'static str,
+        /// The column searched.
+        column: C,
+        /// The value searched for (its `Debug` form).
+        value: String,
+    },
+    /// Several entities have that value, so none is returned.
+    MultipleFound {
+        /// The column searched.
+        column: C,
+        /// The value searched for (its `Debug` form).
+        value: String,
+    },
+    /// The stored events do not hydrate.
+    HydrationError(EntityHydrationError),
+}
+
+impl<C: EntityColumn> FindError<C> {
+    /// Whether nothing was found.
+    pub fn was_not_found(&self) -> bool {
+        matches!(self, Self::NotFound { .. })
+    }
+}
+
+/// Error of queries that may return nothing (`maybe_find_by_*`, `es_query!`).
+#[derive(Debug)]
+pub enum QueryError<C: EntityColumn> {
+    /// The database failed.
+    Sqlx(sqlx::Error),
+    /// Several entities match a lookup that expects at most one.
+    MultipleFound {
+        /// The column searched.
+        column: C,
+        /// The value searched for (its `Debug` form).
+        value: String,
+    },
+    /// The stored events do not hydrate.
+    HydrationError(EntityHydrationError),
+}
+
+impl<C: EntityColumn> fmt::Display for CreateError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlx(e) => write!(f, "creating {}: {e}", C::ENTITY),
+            Self::ConstraintViolation(v) => write!(f, "creating {}: {v}", C::ENTITY),
+            Self::HydrationError(e) => write!(f, "creating {}: {e}", C::ENTITY),
+        }
+    }
+}
+
+impl<C: EntityColumn> fmt::Display for ModifyError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlx(e) => write!(f, "updating {}: {e}", C::ENTITY),
+            Self::ConstraintViolation(v) => write!(f, "updating {}: {v}", C::ENTITY),
+            Self::ConcurrentModification { entity_id, expected_sequence } => write!(
+                f,
+                "{} {entity_id} was modified concurrently: event {expected_sequence} already exists",
+                C::ENTITY
+            ),
+            Self::EntityNotFound { entity_id } => {
+                write!(f, "updating {} {entity_id}: its index row does not exist", C::ENTITY)
+            }
+        }
+    }
+}
+
+impl<C: EntityColumn> fmt::Display for FindError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlx(e) => write!(f, "finding {}: {e}", C::ENTITY),
+            Self::NotFound { entity, column, value } => {
+                write!(f, "{entity} with {} = {value} not found", column.column_name())
+            }
+            Self::MultipleFound { column, value } => write!(
+                f,
+                "several {} entities have {} = {value}",
+                C::ENTITY,
+                column.column_name()
+            ),
+            Self::HydrationError(e) => write!(f, "finding {}: {e}", C::ENTITY),
+        }
+    }
+}
+
+impl<C: EntityColumn> fmt::Display for QueryError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlx(e) => write!(f, "querying {}: {e}", C::ENTITY),
+            Self::MultipleFound { column, value } => write!(
+                f,
+                "several {} entities have {} = {value}",
+                C::ENTITY,
+                column.column_name()
+            ),
+            Self::HydrationError(e) => write!(f, "querying {}: {e}", C::ENTITY),
+        }
+    }
+}
+
+macro_rules! error_impls {
+    ($($ty:ident),*) => {$(
+        impl<C: EntityColumn + fmt::Debug> std::error::Error for $ty<C>
+        where
+            C::EntityId: fmt::Debug,
+        {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                error_source(self)
+            }
+        }
+
+        impl<C: EntityColumn> From<sqlx::Error> for $ty<C> {
+            fn from(e: sqlx::Error) -> Self {
+                Self::Sqlx(e)
+            }
+        }
+    )*};
+}
+error_impls!(CreateError, ModifyError, FindError, QueryError);
+
+impl<C: EntityColumn> From<EntityHydrationError> for CreateError<C> {
+    fn from(e: EntityHydrationError) -> Self {
+        Self::HydrationError(e)
+    }
+}
+
+impl<C: EntityColumn> From<EntityHydrationError> for FindError<C> {
+    fn from(e: EntityHydrationError) -> Self {
+        Self::HydrationError(e)
+    }
+}
+
+impl<C: EntityColumn> From<EntityHydrationError> for QueryError<C> {
+    fn from(e: EntityHydrationError) -> Self {
+        Self::HydrationError(e)
+    }
+}
+
+trait ErrorSource {
+    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)>;
+}
+
+fn error_source<T: ErrorSource>(e: &T) -> Option<&(dyn std::error::Error + 'static)> {
+    e.source_error()
+}
+
+impl<C: EntityColumn> ErrorSource for CreateError<C> {
+    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Sqlx(e) => Some(e),
+            Self::ConstraintViolation(v) => Some(&v.source),
+            Self::HydrationError(e) => Some(e),
+        }
+    }
+}
+
+impl<C: EntityColumn> ErrorSource for ModifyError<C> {
+    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Sqlx(e) => Some(e),
+            Self::ConstraintViolation(v) => Some(&v.source),
+            _ => None,
+        }
+    }
+}
+
+impl<C: EntityColumn> ErrorSource for FindError<C> {
+    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Sqlx(e) => Some(e),
+            Self::HydrationError(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<C: EntityColumn> ErrorSource for QueryError<C> {
+    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Sqlx(e) => Some(e),
+            Self::HydrationError(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// Sorts a database error of a write into a constraint violation or a plain error.
+pub(crate) enum WriteFailure<C> {
+    /// Unique violation on the events table: another writer took the sequence.
+    SequenceTaken(sqlx::Error),
+    /// Any other constraint.
+    Constraint(ConstraintViolation<C>),
+    /// Everything else.
+    Other(sqlx::Error),
+}
+
+pub(crate) fn classify<C: EntityColumn>(err: sqlx::Error, events_table: &str) -> WriteFailure<C> {
+    let Some(db) = err.as_database_error() else {
+        return WriteFailure::Other(err);
+    };
+    let kind = match db.code().as_deref() {
+        Some("23505") => ConstraintKind::Unique,
+        Some("23503") => ConstraintKind::ForeignKey,
+        Some("23514") => ConstraintKind::Check,
+        Some("23502") => ConstraintKind::NotNull,
+        _ => return WriteFailure::Other(err),
+    };
+    if kind == ConstraintKind::Unique && db.table() == Some(events_table) {
+        return WriteFailure::SequenceTaken(err);
+    }
+    let constraint = db.constraint().map(str::to_owned);
+    let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+    let (mut column_name, value) = match pg.and_then(|p| p.detail()) {
+        Some(detail) => parse_key_detail(detail),
+        None => (None, None),
+    };
+    if column_name.is_none() {
+        column_name = pg.and_then(|p| p.column()).map(str::to_owned);
+    }
+    let column = column_name.as_deref().and_then(C::from_column_name);
+    WriteFailure::Constraint(ConstraintViolation { kind, column, value, constraint, source: err })
+}
+
+/// Reads `Key (name)=(Alice) already exists.` into `(Some("name"), Some("Alice"))`.
+/// Composite keys give no single column.
+fn parse_key_detail(detail: &str) -> (Option<String>, Option<String>) {
+    let Some(rest) = detail.strip_prefix("Key (") else {
+        return (None, None);
+    };
+    let Some((cols, rest)) = rest.split_once(")=(") else {
+        return (None, None);
+    };
+    if cols.contains(", ") {
+        return (None, None);
+    }
+    let value = rest
+        .rfind(") ")
+        .map(|end| rest[..end].to_owned())
+        .or_else(|| rest.strip_suffix(')').map(str::to_owned));
+    (Some(cols.trim_matches('"').to_owned()), value)
+}
+
+#[doc(hidden)]
+pub fn create_error<C: EntityColumn>(err: sqlx::Error, events_table: &str) -> CreateError<C> {
+    match classify::<C>(err, events_table) {
+        WriteFailure::Constraint(v) => CreateError::ConstraintViolation(v),
+        // Events for this id already exist: the id is taken.
+        WriteFailure::SequenceTaken(source) => CreateError::ConstraintViolation(ConstraintViolation {
+            kind: ConstraintKind::Unique,
+            column: C::from_column_name("id"),
+            value: None,
+            constraint: source.as_database_error().and_then(|d| d.constraint()).map(str::to_owned),
+            source,
+        }),
+        WriteFailure::Other(e) => CreateError::Sqlx(e),
+    }
+}
+
+#[doc(hidden)]
+pub fn modify_error<C: EntityColumn>(
+    err: sqlx::Error,
+    events_table: &str,
+    entity_id: &C::EntityId,
+    expected_sequence: usize,
+) -> ModifyError<C> {
+    match classify::<C>(err, events_table) {
+        WriteFailure::Constraint(v) => ModifyError::ConstraintViolation(v),
+        WriteFailure::SequenceTaken(_) => ModifyError::ConcurrentModification {
+            entity_id: entity_id.clone(),
+            expected_sequence,
+        },
+        WriteFailure::Other(e) => ModifyError::Sqlx(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_key_detail;
+
+    #[test]
+    fn key_details() {
+        assert_eq!(
+            parse_key_detail("Key (name)=(Alice) already exists."),
+            (Some("name".into()), Some("Alice".into()))
+        );
+        assert_eq!(
+            parse_key_detail("Key (name)=(a) b) already exists."),
+            (Some("name".into()), Some("a) b".into()))
+        );
+        assert_eq!(
+            parse_key_detail("Key (org_id)=(7) is not present in table \"orgs\"."),
+            (Some("org_id".into()), Some("7".into()))
+        );
+        assert_eq!(parse_key_detail("Key (a, b)=(1, 2) already exists."), (None, None));
+        assert_eq!(parse_key_detail("Failing row contains (x)."), (None, None));
+    }
+}

@@ -1,0 +1,132 @@
+//! The quickstart: define a `User` entity, persist it, change it, load it back.
+//!
+//! Run with `cargo run --example quickstart` (uses `DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/es_entity_test`, created and migrated
+//! on first use). The same code runs in the test suite and in the book.
+
+// ANCHOR: entity
+use es_entity::*;
+use serde::{Deserialize, Serialize};
+
+entity_id! { UserId }
+
+#[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[es_event(id = "UserId")]
+pub enum UserEvent {
+    Initialized { id: UserId, name: String },
+    NameUpdated { name: String },
+}
+
+#[derive(EsEntity, Debug)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    events: EntityEvents<UserEvent>,
+}
+
+impl User {
+    pub fn update_name(&mut self, new_name: impl Into<String>) -> Idempotent<()> {
+        let new_name = new_name.into();
+        idempotency_guard!(
+            self.events.iter_all().rev(),
+            already_applied: UserEvent::NameUpdated { name } if name == &new_name,
+            resets_on: UserEvent::NameUpdated { .. }
+        );
+        self.name = new_name.clone();
+        self.events.push(UserEvent::NameUpdated { name: new_name });
+        Idempotent::Executed(())
+    }
+}
+
+impl TryFromEvents<UserEvent> for User {
+    fn try_from_events(events: EntityEvents<UserEvent>) -> Result<Self, EntityHydrationError> {
+        let mut name = None;
+        for event in events.iter_all() {
+            match event {
+                UserEvent::Initialized { name: n, .. } | UserEvent::NameUpdated { name: n } => {
+                    name = Some(n.clone())
+                }
+            }
+        }
+        Ok(User {
+            id: *events.id(),
+            name: name.ok_or_else(|| events.missing_field("name"))?,
+            events,
+        })
+    }
+}
+
+pub struct NewUser {
+    pub id: UserId,
+    pub name: String,
+}
+
+impl IntoEvents<UserEvent> for NewUser {
+    fn into_events(self) -> EntityEvents<UserEvent> {
+        EntityEvents::init(
+            self.id,
+            [UserEvent::Initialized { id: self.id, name: self.name }],
+        )
+    }
+}
+// ANCHOR_END: entity
+
+// ANCHOR: repo
+#[derive(EsRepo, Debug)]
+#[es_repo(entity = "User", columns(name = "String"))]
+pub struct Users {
+    pool: sqlx::PgPool,
+}
+
+impl Users {
+    pub fn new(pool: sqlx::PgPool) -> Self {
+        Self { pool }
+    }
+}
+// ANCHOR_END: repo
+
+/// Walks through the lifecycle and returns what it printed.
+pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+    let mut log = Vec::new();
+    // Names are unique in the table; a suffix keeps repeated runs apart.
+    let suffix = UserId::new().to_string();
+    let alice = format!("Alice-{}", &suffix[suffix.len() - 8..]);
+    let alicia = format!("Alicia-{}", &suffix[suffix.len() - 8..]);
+
+    // ANCHOR: usage
+    let users = Users::new(pool);
+
+    let new_user = NewUser { id: UserId::new(), name: alice.clone() };
+    let mut user = users.create(new_user).await?;
+    log.push(format!("created {} named {}", user.id, user.name));
+
+    assert!(user.update_name(&alicia).did_execute());
+    assert!(user.update_name(&alicia).was_already_applied());
+    let written = users.update(&mut user).await?;
+    log.push(format!("renamed to {}: {written} event written", user.name));
+
+    let loaded = users.find_by_id(user.id).await?;
+    assert_eq!(loaded.name, alicia);
+    assert_eq!(loaded.events().len_persisted(), 2);
+
+    let by_name = users.find_by_name(&alicia).await?;
+    assert_eq!(by_name.id, user.id);
+    log.push(format!(
+        "reloaded {} by id and by name: {} events",
+        by_name.name,
+        by_name.events().len_persisted()
+    ));
+    // ANCHOR_END: usage
+    Ok(log)
+}
+
+#[allow(dead_code)]
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let pool = es_entity_tests::pool().await;
+    for line in run(pool).await? {
+        println!("{line}");
+    }
+    Ok(())
+}
