@@ -86,6 +86,32 @@ impl Users {
 }
 // ANCHOR_END: repo
 
+// ANCHOR: es_query
+impl Users {
+    /// Users whose name starts with `prefix`, by name, at most `first`.
+    pub async fn list_by_name_prefix(
+        &self,
+        prefix: &str,
+        first: usize,
+    ) -> Result<(Vec<User>, bool), UserQueryError> {
+        es_query!(
+            "SELECT id FROM users WHERE name LIKE $1 || '%' ORDER BY name LIMIT $2",
+            prefix,
+            (first + 1) as i64,
+        )
+        .fetch_n(&self.pool, first)
+        .await
+    }
+
+    /// The user with exactly this name, if any.
+    pub async fn maybe_find_by_exact_name(&self, name: &str) -> Result<Option<User>, UserQueryError> {
+        es_query!("SELECT id FROM users WHERE name = $1", name)
+            .fetch_optional(&self.pool)
+            .await
+    }
+}
+// ANCHOR_END: es_query
+
 /// Walks through the lifecycle and returns what it printed.
 pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     let mut log = Vec::new();

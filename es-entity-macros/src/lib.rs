@@ -11,6 +11,7 @@ mod entity;
 mod event;
 mod model;
 mod naming;
+mod query;
 mod repo;
 mod sql;
 
@@ -36,4 +37,13 @@ pub fn derive_es_entity(input: TokenStream) -> TokenStream {
 pub fn derive_es_repo(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as syn::DeriveInput);
     repo::derive(&input).into()
+}
+
+/// Loads entities selected by a hand-written, compile-time checked query over
+/// the index table. Use it inside the repository's `impl`:
+/// `es_query!("SELECT id FROM users WHERE name = $1", name).fetch_optional(&self.pool)`.
+#[proc_macro]
+pub fn es_query(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as query::QueryInput);
+    query::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
 }

@@ -38,6 +38,19 @@ pub(crate) fn plural(word: &str) -> String {
     }
 }
 
+/// Inverse of [`plural`] for table names: `users` -> `user`, `categories` -> `category`.
+pub(crate) fn singular(word: &str) -> String {
+    if let Some(stem) = word.strip_suffix("ies") {
+        format!("{stem}y")
+    } else if ["ses", "xes", "zes", "ches", "shes"].iter().any(|s| word.ends_with(s)) {
+        word[..word.len() - 2].to_owned()
+    } else if let Some(stem) = word.strip_suffix('s') {
+        stem.to_owned()
+    } else {
+        word.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -58,5 +71,8 @@ mod tests {
         assert_eq!(plural("bank_account"), "bank_accounts");
         assert_eq!(upper_camel("created_at"), "CreatedAt");
         assert_eq!(upper_camel("name"), "Name");
+        for w in ["user", "category", "box", "day", "bank_account", "match"] {
+            assert_eq!(singular(&plural(w)), w);
+        }
     }
 }

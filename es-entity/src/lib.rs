@@ -12,6 +12,7 @@ mod idempotent;
 mod macros;
 mod one_time_executor;
 mod operation;
+mod query;
 mod repo_error;
 mod traits;
 
@@ -19,10 +20,11 @@ mod traits;
 pub mod __private;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
-pub use es_entity_macros::{EsEntity, EsEvent, EsRepo};
+pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
+pub use query::EsQuery;
 pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
 pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,

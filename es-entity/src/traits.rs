@@ -30,7 +30,7 @@ use crate::events::EntityEvents;
 /// ```
 pub trait EsEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The id type of the entity these events belong to.
-    type EntityId: Clone + PartialEq + Eq + Hash + Debug + Display + Send + Sync + 'static;
+    type EntityId: Clone + PartialEq + Eq + Hash + Debug + Display + Send + Sync + Unpin + 'static;
 
     /// Every `event_type` this enum can produce, in declaration order.
     const EVENT_TYPES: &'static [&'static str];
@@ -76,5 +76,10 @@ pub trait EsRepo: Send + Sync {
     /// Error returned by `find_by_*`.
     type FindError: std::error::Error + Send + Sync + 'static;
     /// Error returned by queries that may find nothing.
-    type QueryError: std::error::Error + Send + Sync + 'static;
+    type QueryError: std::error::Error
+        + From<sqlx::Error>
+        + From<EntityHydrationError>
+        + Send
+        + Sync
+        + 'static;
 }

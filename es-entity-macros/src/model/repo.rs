@@ -13,8 +13,6 @@ pub(crate) struct Repo {
     pub pool: syn::Ident,
     pub entity: syn::Type,
     pub id_ty: syn::Type,
-    /// The id type as written, for sqlx's `"col: Type"` overrides.
-    pub id_ty_str: String,
     pub event_ty: syn::Type,
     pub tables: Tables,
     pub columns: Vec<Column>,
@@ -65,16 +63,16 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
     }
     super::check::columns(&columns, &mut errs);
 
-    let id = opts.id.as_ref().map(|lit| (errs.handle(super::parse_type(lit)), lit.value()));
+    let id = opts.id.as_ref().map(|lit| errs.handle(super::parse_type(lit)));
     let event = opts.event.as_ref().map(|lit| errs.handle(super::parse_type(lit)));
 
     let mut errs = errs.checkpoint()?;
     let (entity, entity_name) = entity.expect("reported above");
-    let (id_ty, id_ty_str) = match id {
-        Some((ty, s)) => (ty.expect("reported above"), s),
+    let id_ty = match id {
+        Some(ty) => ty.expect("reported above"),
         None => {
             let ident = format_ident!("{}Id", entity_name);
-            (syn::parse_quote!(#ident), ident.to_string())
+            syn::parse_quote!(#ident)
         }
     };
     let event_ty = match event {
@@ -94,7 +92,6 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         pool: pool.expect("reported above"),
         entity,
         id_ty,
-        id_ty_str,
         event_ty,
         tables: tables.expect("reported above"),
         columns,

@@ -5,21 +5,19 @@
 use crate::model::repo::Repo;
 
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
-fn event_columns(id_ty: &str) -> String {
-    format!(
-        "e.id AS \"entity_id!: {id_ty}\", e.sequence AS \"sequence!\", \
-         e.event_type AS \"event_type!\", e.event AS \"event!\", \
-         e.context AS \"context?\", e.recorded_at AS \"recorded_at!\""
-    )
-}
+/// The id's Rust type is inferred (sqlx's `_` override) from the entity the
+/// rows are loaded into: PostgreSQL truncates aliases to 63 bytes, too short
+/// for a type path.
+const EVENT_COLUMNS: &str = "e.id AS \"entity_id!: _\", e.sequence AS \"sequence!\", \
+     e.event_type AS \"event_type!\", e.event AS \"event!\", \
+     e.context AS \"context?\", e.recorded_at AS \"recorded_at!\"";
 
 /// Events of the entities selected by `entities_sql` (a query returning an
 /// `id` column), grouped by entity, ordered by sequence.
 pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
     format!(
-        "WITH entities AS ({entities_sql}) SELECT {cols} FROM entities i \
+        "WITH entities AS ({entities_sql}) SELECT {EVENT_COLUMNS} FROM entities i \
          JOIN {events} e ON e.id = i.id ORDER BY e.id, e.sequence",
-        cols = event_columns(&repo.id_ty_str),
         events = repo.tables.events,
     )
 }
@@ -87,5 +85,15 @@ pub(crate) fn update(repo: &Repo) -> String {
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         events = insert_events(repo, cols.len() + 3, at),
+    )
+}
+
+/// `es_query!`: the user's id query, its order kept through `ROW_NUMBER()`.
+pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
+    format!(
+        "WITH entities AS ({user_sql}) SELECT {EVENT_COLUMNS} FROM \
+         (SELECT id, ROW_NUMBER() OVER () AS n FROM entities) i \
+         JOIN {events_tbl} e ON e.id = i.id ORDER BY i.n, e.sequence",
+        user_sql = user_sql.trim().trim_end_matches(';'),
     )
 }

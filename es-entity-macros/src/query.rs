@@ -1,0 +1,101 @@
+//! `es_query!("SELECT id FROM users WHERE ...", args...)`: parse, resolve the
+//! events table, expand to a checked `sqlx::query_as!` wrapped in `EsQuery`.
+
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::punctuated::Punctuated;
+
+use crate::naming::singular;
+use crate::sql;
+
+/// Parsed input: `[tbl_prefix = "..",] [events_tbl = "..",] "SQL" [, args]*`.
+pub(crate) struct QueryInput {
+    tbl_prefix: Option<syn::LitStr>,
+    events_tbl: Option<syn::LitStr>,
+    sql: syn::LitStr,
+    args: Vec<syn::Expr>,
+}
+
+impl Parse for QueryInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut tbl_prefix = None;
+        let mut events_tbl = None;
+        while input.peek(syn::Ident) && input.peek2(syn::Token![=]) {
+            let key: syn::Ident = input.parse()?;
+            input.parse::<syn::Token![=]>()?;
+            let value: syn::LitStr = input.parse()?;
+            input.parse::<syn::Token![,]>()?;
+            let slot = match key.to_string().as_str() {
+                "tbl_prefix" => &mut tbl_prefix,
+                "events_tbl" => &mut events_tbl,
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown option `{other}`: expected `tbl_prefix` or `events_tbl`"),
+                    ));
+                }
+            };
+            if slot.replace(value).is_some() {
+                return Err(syn::Error::new(key.span(), format!("`{key}` is given twice")));
+            }
+        }
+        let sql: syn::LitStr = input.parse()?;
+        let mut args = Vec::new();
+        if input.parse::<Option<syn::Token![,]>>()?.is_some() {
+            args = Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated(input)?
+                .into_iter()
+                .collect();
+        }
+        Ok(Self { tbl_prefix, events_tbl, sql, args })
+    }
+}
+
+pub(crate) fn expand(input: QueryInput) -> syn::Result<TokenStream> {
+    let events_tbl = events_table(&input)?;
+    let sql = sql::es_query(&events_tbl, &input.sql.value());
+    let sql = syn::LitStr::new(&sql, input.sql.span());
+    let args = &input.args;
+    Ok(quote! {
+        ::es_entity::EsQuery::<Self, _, _>::new(
+            ::sqlx::query_as!(::es_entity::GenericEvent, #sql #(, #args)*)
+        )
+    })
+}
+
+/// `events_tbl`, or `<prefix_><singular of the FROM table>_events`.
+fn events_table(input: &QueryInput) -> syn::Result<String> {
+    if let Some(lit) = &input.events_tbl {
+        return Ok(lit.value());
+    }
+    let sql = input.sql.value().to_lowercase();
+    let words: Vec<&str> = sql.split_whitespace().collect();
+    let table = words
+        .iter()
+        .position(|w| *w == "from")
+        .and_then(|i| words.get(i + 1))
+        .map(|w| w.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '_')))
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| {
+            syn::Error::new(
+                input.sql.span(),
+                "cannot find the index table: expected `SELECT id FROM <table> ...`",
+            )
+        })?;
+    let (prefix, bare) = match &input.tbl_prefix {
+        Some(p) => {
+            let p = format!("{}_", p.value());
+            match table.strip_prefix(&p) {
+                Some(bare) => (p, bare.to_owned()),
+                None => {
+                    return Err(syn::Error::new(
+                        input.sql.span(),
+                        format!("table `{table}` does not start with the prefix `{p}`"),
+                    ));
+                }
+            }
+        }
+        None => (String::new(), table.to_owned()),
+    };
+    Ok(format!("{prefix}{}_events", singular(&bare)))
+}

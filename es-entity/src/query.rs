@@ -1,0 +1,69 @@
+//! [`EsQuery`]: the result of `es_query!`, a hand-written lookup that loads entities.
+
+use std::marker::PhantomData;
+
+use sqlx::postgres::PgRow;
+use sqlx::{IntoArguments, Postgres};
+
+use crate::error::EntityHydrationError;
+use crate::events::{EntityEvents, GenericEvent};
+use crate::one_time_executor::IntoOneTimeExecutor;
+use crate::traits::{EsEntity, EsEvent, EsRepo};
+
+type IdOf<R> = <<<R as EsRepo>::Entity as EsEntity>::Event as EsEvent>::EntityId;
+type EntityOf<R> = <R as EsRepo>::Entity;
+
+/// A checked query selecting entity ids, wrapped to return hydrated entities.
+/// Built by `es_query!` inside a repository's `impl` block:
+///
+/// ```ignore
+/// impl Users {
+///     pub async fn find_by_name_prefix(&self, prefix: &str) -> Result<(Vec<User>, bool), UserQueryError> {
+///         es_query!(
+///             "SELECT id FROM users WHERE name LIKE $1 || '%' ORDER BY name LIMIT $2",
+///             prefix,
+///             11_i64,
+///         )
+///         .fetch_n(&self.pool, 10)
+///         .await
+///     }
+/// }
+/// ```
+pub struct EsQuery<'q, R, F, A> {
+    query: sqlx::query::Map<'q, Postgres, F, A>,
+    _repo: PhantomData<fn() -> R>,
+}
+
+impl<'q, R, F, A> EsQuery<'q, R, F, A>
+where
+    R: EsRepo,
+    R::QueryError: From<sqlx::Error> + From<EntityHydrationError>,
+    F: FnMut(PgRow) -> Result<GenericEvent<IdOf<R>>, sqlx::Error> + Send + 'q,
+    A: IntoArguments<Postgres> + Send + 'q,
+{
+    #[doc(hidden)]
+    pub fn new(query: sqlx::query::Map<'q, Postgres, F, A>) -> Self {
+        Self { query, _repo: PhantomData }
+    }
+
+    /// The first entity the query selects, in the query's order.
+    pub async fn fetch_optional<'c: 'q>(
+        self,
+        op: impl IntoOneTimeExecutor<'c>,
+    ) -> Result<Option<EntityOf<R>>, R::QueryError> {
+        let rows = op.into_executor().fetch_all(self.query).await?;
+        let (mut found, _) = EntityEvents::load_n::<EntityOf<R>>(rows, 1)?;
+        Ok(found.pop())
+    }
+
+    /// Up to `first` entities in the query's order, and whether more followed.
+    /// Select `first + 1` ids (e.g. `LIMIT $n`) so the flag can be set.
+    pub async fn fetch_n<'c: 'q>(
+        self,
+        op: impl IntoOneTimeExecutor<'c>,
+        first: usize,
+    ) -> Result<(Vec<EntityOf<R>>, bool), R::QueryError> {
+        let rows = op.into_executor().fetch_all(self.query).await?;
+        Ok(EntityEvents::load_n::<EntityOf<R>>(rows, first)?)
+    }
+}
