@@ -1,0 +1,83 @@
+//! The derives must not depend on what the user's module names: generated
+//! code uses absolute paths only. This module shadows the prelude and the
+//! crate names and still derives an event, an entity and a repository.
+//!
+//! `mod sqlx {}` is not shadowed: sqlx 0.9's own `query!` expansion names
+//! `sqlx::postgres` and `sqlx::types` by relative path, which a local `sqlx`
+//! module breaks whoever calls the macro. Likewise `String`: sqlx writes the
+//! Rust type of a `VARCHAR` column as a bare `String`.
+#![deny(warnings)]
+#![allow(dead_code)]
+
+struct Result;
+struct Option;
+struct Ok;
+struct Err;
+struct Some;
+struct None;
+struct Vec;
+mod es_entity {}
+mod serde {}
+
+::es_entity::entity_id! { UserId }
+
+#[derive(::es_entity::EsEvent, Debug, Clone, ::serde::Serialize, ::serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[es_event(id = "UserId")]
+pub enum UserEvent {
+    Initialized { id: UserId, name: std::string::String },
+    NameUpdated { name: std::string::String },
+}
+
+#[derive(::es_entity::EsEntity)]
+pub struct User {
+    id: UserId,
+    name: std::string::String,
+    events: ::es_entity::EntityEvents<UserEvent>,
+}
+
+impl ::es_entity::TryFromEvents<UserEvent> for User {
+    fn try_from_events(
+        events: ::es_entity::EntityEvents<UserEvent>,
+    ) -> std::result::Result<Self, ::es_entity::EntityHydrationError> {
+        let name = events
+            .iter_all()
+            .map(|e| match e {
+                UserEvent::Initialized { name, .. } | UserEvent::NameUpdated { name } => name,
+            })
+            .last()
+            .cloned()
+            .ok_or_else(|| events.missing_field("name"))?;
+        std::result::Result::Ok(User { id: *events.id(), name, events })
+    }
+}
+
+pub struct NewUser {
+    id: UserId,
+    name: std::string::String,
+}
+
+impl ::es_entity::IntoEvents<UserEvent> for NewUser {
+    fn into_events(self) -> ::es_entity::EntityEvents<UserEvent> {
+        ::es_entity::EntityEvents::init(
+            self.id,
+            [UserEvent::Initialized { id: self.id, name: self.name }],
+        )
+    }
+}
+
+#[derive(::es_entity::EsRepo)]
+#[es_repo(entity = "User", columns(name = "std::string::String"))]
+pub struct Users {
+    pool: ::sqlx::PgPool,
+}
+
+#[tokio::test]
+async fn derives_work_with_shadowed_names() {
+    let users = Users { pool: es_entity_tests::pool().await };
+    let name = format!("hygiene-{}", UserId::new());
+    let id = UserId::new();
+    let user = users.create(NewUser { id, name: name.clone() }).await.unwrap();
+    assert_eq!(user.id, id);
+    assert_eq!(users.find_by_name(&name).await.unwrap().id, id);
+}
