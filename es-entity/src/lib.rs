@@ -12,6 +12,7 @@ mod idempotent;
 mod macros;
 mod one_time_executor;
 mod operation;
+mod pagination;
 mod query;
 mod repo_error;
 mod traits;
@@ -24,6 +25,7 @@ pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
+pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
 pub use query::EsQuery;
 pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
 pub use repo_error::{
