@@ -1,0 +1,14 @@
+//! Integration tests, linked into one binary (`--test it`) to keep link time
+//! down. Each module is one area; tests needing PostgreSQL get a pool from
+//! `es_entity_tests::pool()`.
+
+mod book;
+mod book_entity;
+mod book_idempotency;
+mod book_repo;
+mod book_transactions;
+mod db_op;
+mod executors;
+#[path = "../../examples/quickstart.rs"]
+mod quickstart;
+mod hygiene;

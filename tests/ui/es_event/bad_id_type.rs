@@ -1,0 +1,11 @@
+use es_entity::EsEvent;
+use serde::{Deserialize, Serialize};
+
+#[derive(EsEvent, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[es_event(id = "not a type!")]
+pub enum UserEvent {
+    Initialized { name: String },
+}
+
+fn main() {}

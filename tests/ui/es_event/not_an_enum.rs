@@ -1,0 +1,12 @@
+use es_entity::EsEvent;
+use serde::{Deserialize, Serialize};
+
+es_entity::entity_id! { UserId }
+
+#[derive(EsEvent, Serialize, Deserialize)]
+#[es_event(id = "UserId")]
+pub struct UserEvent {
+    name: String,
+}
+
+fn main() {}
