@@ -100,34 +100,48 @@ fn normalize(path: &Path) -> PathBuf {
 }
 
 /// The files compiled into this binary: tests/it/main.rs, the modules it
-/// declares, and files those pull in with `#[path = "..."]` (which is
-/// relative to tests/it for all of them).
+/// declares, and files pulled in with `#[path = "..."]` (relative to tests/it
+/// both in main.rs and in its modules).
 fn tested_files() -> Vec<PathBuf> {
     let dir = root().join("tests/it");
-    let main = fs::read_to_string(dir.join("main.rs")).unwrap();
-    let mut files = vec![normalize(&dir.join("main.rs"))];
-    for module in main
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("mod ")?.strip_suffix(';'))
-    {
-        files.push(normalize(&dir.join(format!("{module}.rs"))));
-    }
-    let mut pulled = Vec::new();
-    for file in &files {
-        let Ok(source) = fs::read_to_string(file) else {
+    let main = dir.join("main.rs");
+    let mut files = vec![normalize(&main)];
+    let mut i = 0;
+    while i < files.len() {
+        let file = files[i].clone();
+        i += 1;
+        let Ok(source) = fs::read_to_string(&file) else {
             continue;
         };
-        for line in source.lines() {
-            let path = line
-                .trim()
+        let mut path_attr = None;
+        for line in source.lines().map(str::trim) {
+            if let Some(path) = line
                 .strip_prefix("#[path = \"")
-                .and_then(|rest| rest.strip_suffix("\"]"));
-            if let Some(path) = path {
-                pulled.push(normalize(&dir.join(path)));
+                .and_then(|rest| rest.strip_suffix("\"]"))
+            {
+                path_attr = Some(path.to_owned());
+                continue;
+            }
+            let module = line
+                .strip_prefix("pub ")
+                .unwrap_or(line)
+                .strip_prefix("mod ")
+                .and_then(|rest| rest.strip_suffix(';'));
+            let Some(module) = module else {
+                continue;
+            };
+            let found = match path_attr.take() {
+                Some(path) => dir.join(path),
+                // Only main.rs declares modules that live directly in tests/it.
+                None if file == main => dir.join(format!("{module}.rs")),
+                None => continue,
+            };
+            let found = normalize(&found);
+            if !files.contains(&found) {
+                files.push(found);
             }
         }
     }
-    files.extend(pulled);
     files
 }
 

@@ -9,6 +9,6 @@ mod book_repo;
 mod book_transactions;
 mod db_op;
 mod executors;
+mod hygiene;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
-mod hygiene;
