@@ -66,7 +66,10 @@ impl IntoEvents<UserEvent> for NewUser {
     fn into_events(self) -> EntityEvents<UserEvent> {
         EntityEvents::init(
             self.id,
-            [UserEvent::Initialized { id: self.id, name: self.name }],
+            [UserEvent::Initialized {
+                id: self.id,
+                name: self.name,
+            }],
         )
     }
 }
@@ -104,7 +107,10 @@ impl Users {
     }
 
     /// The user with exactly this name, if any.
-    pub async fn maybe_find_by_exact_name(&self, name: &str) -> Result<Option<User>, UserQueryError> {
+    pub async fn maybe_find_by_exact_name(
+        &self,
+        name: &str,
+    ) -> Result<Option<User>, UserQueryError> {
         es_query!("SELECT id FROM users WHERE name = $1", name)
             .fetch_optional(&self.pool)
             .await
@@ -123,7 +129,10 @@ pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::
     // ANCHOR: usage
     let users = Users::new(pool);
 
-    let new_user = NewUser { id: UserId::new(), name: alice.clone() };
+    let new_user = NewUser {
+        id: UserId::new(),
+        name: alice.clone(),
+    };
     let mut user = users.create(new_user).await?;
     log.push(format!("created {} named {}", user.id, user.name));
 

@@ -15,7 +15,13 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
 }
 
 fn expand(en: &Entity) -> TokenStream {
-    let Entity { ident, generics, events_field, event_ty, new_ty } = en;
+    let Entity {
+        ident,
+        generics,
+        events_field,
+        event_ty,
+        new_ty,
+    } = en;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     quote! {
         #[automatically_derived]

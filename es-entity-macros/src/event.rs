@@ -15,7 +15,12 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
 }
 
 fn expand(ev: &Event) -> TokenStream {
-    let Event { ident, generics, id_ty, variants } = ev;
+    let Event {
+        ident,
+        generics,
+        id_ty,
+        variants,
+    } = ev;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let names = variants.iter().map(|(_, n)| n);
     let arms = variants.iter().map(|(v, n)| quote!(Self::#v { .. } => #n,));

@@ -45,5 +45,7 @@ pub fn derive_es_repo(input: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn es_query(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as query::QueryInput);
-    query::expand(input).unwrap_or_else(syn::Error::into_compile_error).into()
+    query::expand(input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

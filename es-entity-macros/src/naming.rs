@@ -19,7 +19,9 @@ pub(crate) fn upper_camel(snake: &str) -> String {
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut cs = w.chars();
-            cs.next().map(|c| c.to_uppercase().chain(cs).collect::<String>()).unwrap_or_default()
+            cs.next()
+                .map(|c| c.to_uppercase().chain(cs).collect::<String>())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -31,7 +33,10 @@ pub(crate) fn plural(word: &str) -> String {
     };
     if word.ends_with('y') && !vowel_before_y(word) {
         format!("{}ies", &word[..word.len() - 1])
-    } else if ["s", "x", "z", "ch", "sh"].iter().any(|s| word.ends_with(s)) {
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|s| word.ends_with(s))
+    {
         format!("{word}es")
     } else {
         format!("{word}s")
@@ -42,7 +47,10 @@ pub(crate) fn plural(word: &str) -> String {
 pub(crate) fn singular(word: &str) -> String {
     if let Some(stem) = word.strip_suffix("ies") {
         format!("{stem}y")
-    } else if ["ses", "xes", "zes", "ches", "shes"].iter().any(|s| word.ends_with(s)) {
+    } else if ["ses", "xes", "zes", "ches", "shes"]
+        .iter()
+        .any(|s| word.ends_with(s))
+    {
         word[..word.len() - 2].to_owned()
     } else if let Some(stem) = word.strip_suffix('s') {
         stem.to_owned()

@@ -37,7 +37,10 @@ impl Parse for QueryInput {
                 }
             };
             if slot.replace(value).is_some() {
-                return Err(syn::Error::new(key.span(), format!("`{key}` is given twice")));
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("`{key}` is given twice"),
+                ));
             }
         }
         let sql: syn::LitStr = input.parse()?;
@@ -47,7 +50,12 @@ impl Parse for QueryInput {
                 .into_iter()
                 .collect();
         }
-        Ok(Self { tbl_prefix, events_tbl, sql, args })
+        Ok(Self {
+            tbl_prefix,
+            events_tbl,
+            sql,
+            args,
+        })
     }
 }
 

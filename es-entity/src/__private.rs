@@ -56,7 +56,10 @@ where
     use crate::repo_error::FindError;
     let (mut found, more) = EntityEvents::<T::Event>::load_n::<T>(rows, 1)?;
     if more {
-        return Err(FindError::MultipleFound { column, value: format!("{value:?}") });
+        return Err(FindError::MultipleFound {
+            column,
+            value: format!("{value:?}"),
+        });
     }
     found.pop().ok_or_else(|| FindError::NotFound {
         entity: C::ENTITY,
@@ -79,4 +82,47 @@ pub fn maybe_found<T, C: crate::repo_error::EntityColumn>(
         Err(FindError::Sqlx(e)) => Err(QueryError::Sqlx(e)),
         Err(FindError::HydrationError(e)) => Err(QueryError::HydrationError(e)),
     }
+}
+
+/// The `LIMIT` of a page: one row more than asked, to learn whether more follow.
+pub fn page_limit(first: usize) -> i64 {
+    i64::try_from(first)
+        .unwrap_or(i64::MAX - 1)
+        .saturating_add(1)
+}
+
+/// Hydrates one page of a listing; the end cursor is read from the last entity.
+pub fn page<T, C>(
+    rows: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+    first: usize,
+) -> Result<crate::pagination::PaginatedQueryRet<T, C>, crate::error::EntityHydrationError>
+where
+    T: crate::traits::EsEntity,
+    C: for<'a> From<&'a T>,
+{
+    let (entities, has_next_page) = EntityEvents::<T::Event>::load_n::<T>(rows, first)?;
+    let end_cursor = entities.last().map(C::from);
+    Ok(crate::pagination::PaginatedQueryRet {
+        entities,
+        has_next_page,
+        end_cursor,
+    })
+}
+
+/// Hydrates every entity of a `find_all` into a map by id.
+pub fn find_all<T, Out>(
+    rows: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+) -> Result<
+    std::collections::HashMap<<T::Event as EsEvent>::EntityId, Out>,
+    crate::error::EntityHydrationError,
+>
+where
+    T: crate::traits::EsEntity,
+    Out: From<T>,
+{
+    let (entities, _) = EntityEvents::<T::Event>::load_n::<T>(rows, usize::MAX)?;
+    Ok(entities
+        .into_iter()
+        .map(|e| (e.events().id().clone(), Out::from(e)))
+        .collect())
 }

@@ -53,8 +53,16 @@ pub enum HydrationFailure {
 
 impl EntityHydrationError {
     /// Builds an error; `entity_id` and `sequence` locate it when known.
-    pub fn new(entity_id: Option<String>, sequence: Option<i64>, failure: HydrationFailure) -> Self {
-        Self { entity_id, sequence, failure }
+    pub fn new(
+        entity_id: Option<String>,
+        sequence: Option<i64>,
+        failure: HydrationFailure,
+    ) -> Self {
+        Self {
+            entity_id,
+            sequence,
+            failure,
+        }
     }
 
     /// The entity whose events failed, when known.

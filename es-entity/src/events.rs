@@ -180,7 +180,11 @@ impl<E: EsEvent> EntityEvents<E> {
     ) -> Result<T, EntityHydrationError> {
         match Self::load_n::<T>(rows, 1)?.0.pop() {
             Some(entity) => Ok(entity),
-            None => Err(EntityHydrationError::new(None, None, HydrationFailure::NotFound)),
+            None => Err(EntityHydrationError::new(
+                None,
+                None,
+                HydrationFailure::NotFound,
+            )),
         }
     }
 
@@ -193,7 +197,9 @@ impl<E: EsEvent> EntityEvents<E> {
         let mut out = Vec::new();
         let mut current: Option<Self> = None;
         for row in rows {
-            let starts_new = current.as_ref().is_none_or(|c| c.entity_id != row.entity_id);
+            let starts_new = current
+                .as_ref()
+                .is_none_or(|c| c.entity_id != row.entity_id);
             if starts_new {
                 if let Some(done) = current.take() {
                     out.push(T::try_from_events(done)?);

@@ -25,9 +25,9 @@ pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
+pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
 pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
 pub use query::EsQuery;
-pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
 pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
 };

@@ -58,7 +58,11 @@ where
     E: Executor<'c, Database = Postgres>,
 {
     fn new(executor: E, now: Option<DateTime<Utc>>) -> Self {
-        Self { executor, now, _conn: PhantomData }
+        Self {
+            executor,
+            now,
+            _conn: PhantomData,
+        }
     }
 
     /// The operation's cached time, if it has one.

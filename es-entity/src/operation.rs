@@ -16,6 +16,11 @@ use sqlx::{Acquire, PgConnection, PgPool, Postgres, Transaction};
 ///
 /// It is implemented for `sqlx::Transaction<'_, Postgres>`, [`DbOp`] and
 /// [`DbOpWithTime`]; pass them as `&mut tx`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a transaction (`AtomicOperation`)",
+    label = "writes need a transaction here",
+    note = "begin one with `repo.begin_op()`, `DbOp::init(&pool)` or `pool.begin()`, pass `&mut op`, then commit it"
+)]
 pub trait AtomicOperation: Send {
     /// The time writes should record, when the operation caches one.
     fn maybe_now(&self) -> Option<DateTime<Utc>> {
@@ -67,7 +72,8 @@ impl<'c> DbOp<'c> {
         DbOpWithTime { tx: self.tx, now }
     }
 
-    /// Reads the database clock once and caches it (see [`DbOp::with_time`]).
+    /// Caches the database clock (`NOW()`, read once) as the time of every
+    /// write; keeps the time already cached, if any (see [`DbOp::with_time`]).
     pub async fn with_db_time(mut self) -> Result<DbOpWithTime<'c>, sqlx::Error> {
         let now = match self.now {
             Some(now) => now,
@@ -165,7 +171,10 @@ impl<'c> DbOpWithTime<'c> {
 
 impl<'c> From<DbOpWithTime<'c>> for DbOp<'c> {
     fn from(op: DbOpWithTime<'c>) -> Self {
-        Self { tx: op.tx, now: Some(op.now) }
+        Self {
+            tx: op.tx,
+            now: Some(op.now),
+        }
     }
 }
 

@@ -63,10 +63,22 @@ pub struct PaginatedQueryRet<T, C> {
 }
 
 impl<T, C> PaginatedQueryRet<T, C> {
+    /// The same page with its cursor converted, e.g. into a cursor enum.
+    pub fn map_end_cursor<D>(self, f: impl FnOnce(C) -> D) -> PaginatedQueryRet<T, D> {
+        PaginatedQueryRet {
+            entities: self.entities,
+            has_next_page: self.has_next_page,
+            end_cursor: self.end_cursor.map(f),
+        }
+    }
+
     /// The arguments for the next page (same size), if there is one.
     pub fn into_next_query(self) -> Option<PaginatedQueryArgs<C>> {
         if self.has_next_page {
-            Some(PaginatedQueryArgs { first: self.entities.len(), after: self.end_cursor })
+            Some(PaginatedQueryArgs {
+                first: self.entities.len(),
+                after: self.end_cursor,
+            })
         } else {
             None
         }

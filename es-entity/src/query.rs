@@ -43,7 +43,10 @@ where
 {
     #[doc(hidden)]
     pub fn new(query: sqlx::query::Map<'q, Postgres, F, A>) -> Self {
-        Self { query, _repo: PhantomData }
+        Self {
+            query,
+            _repo: PhantomData,
+        }
     }
 
     /// The first entity the query selects, in the query's order.

@@ -9,7 +9,9 @@ use std::fmt;
 use crate::error::{ConstraintKind, EntityHydrationError};
 
 /// The index-table columns of one entity; generated as `<Entity>Column`.
-pub trait EntityColumn: Copy + fmt::Debug + fmt::Display + PartialEq + Send + Sync + 'static {
+pub trait EntityColumn:
+    Copy + fmt::Debug + fmt::Display + PartialEq + Send + Sync + 'static
+{
     /// The entity's id type.
     type EntityId: fmt::Debug + fmt::Display + Clone + Send + Sync + 'static;
     /// The entity's name, used in messages.
@@ -62,14 +64,14 @@ macro_rules! constraint_helpers {
 
             /// Whether a unique constraint (or primary key) rejected the write.
             pub fn was_duplicate(&self) -> bool {
-                self.constraint_violation().is_some_and(|v| v.kind == ConstraintKind::Unique)
+                self.constraint_violation()
+                    .is_some_and(|v| v.kind == ConstraintKind::Unique)
             }
 
             /// Whether a unique constraint on `column` rejected the write.
             pub fn was_duplicate_by(&self, column: C) -> bool {
-                self.constraint_violation().is_some_and(|v| {
-                    v.kind == ConstraintKind::Unique && v.column == Some(column)
-                })
+                self.constraint_violation()
+                    .is_some_and(|v| v.kind == ConstraintKind::Unique && v.column == Some(column))
             }
 
             /// The duplicated value, when a unique constraint rejected the write.
@@ -81,7 +83,8 @@ macro_rules! constraint_helpers {
 
             /// The name of the violated constraint.
             pub fn constraint_name(&self) -> Option<&str> {
-                self.constraint_violation().and_then(|v| v.constraint.as_deref())
+                self.constraint_violation()
+                    .and_then(|v| v.constraint.as_deref())
             }
         }
     };
@@ -160,11 +163,19 @@ impl<C: EntityColumn> FindError<C> {
     }
 }
 
-/// Error of queries that may return nothing (`maybe_find_by_*`, `es_query!`).
+/// Error of queries that may return nothing or many (`maybe_find_by_*`,
+/// listings, `find_all`, `es_query!`).
 #[derive(Debug)]
 pub enum QueryError<C: EntityColumn> {
     /// The database failed.
     Sqlx(sqlx::Error),
+    /// A listing got a cursor made for another order.
+    CursorMismatch {
+        /// The order the listing uses.
+        expected: &'static str,
+        /// The order the cursor was made for.
+        found: &'static str,
+    },
     /// Several entities match a lookup that expects at most one.
     MultipleFound {
         /// The column searched.
@@ -191,13 +202,20 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
         match self {
             Self::Sqlx(e) => write!(f, "updating {}: {e}", C::ENTITY),
             Self::ConstraintViolation(v) => write!(f, "updating {}: {v}", C::ENTITY),
-            Self::ConcurrentModification { entity_id, expected_sequence } => write!(
+            Self::ConcurrentModification {
+                entity_id,
+                expected_sequence,
+            } => write!(
                 f,
                 "{} {entity_id} was modified concurrently: event {expected_sequence} already exists",
                 C::ENTITY
             ),
             Self::EntityNotFound { entity_id } => {
-                write!(f, "updating {} {entity_id}: its index row does not exist", C::ENTITY)
+                write!(
+                    f,
+                    "updating {} {entity_id}: its index row does not exist",
+                    C::ENTITY
+                )
             }
         }
     }
@@ -207,8 +225,16 @@ impl<C: EntityColumn> fmt::Display for FindError<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sqlx(e) => write!(f, "finding {}: {e}", C::ENTITY),
-            Self::NotFound { entity, column, value } => {
-                write!(f, "{entity} with {} = {value} not found", column.column_name())
+            Self::NotFound {
+                entity,
+                column,
+                value,
+            } => {
+                write!(
+                    f,
+                    "{entity} with {} = {value} not found",
+                    column.column_name()
+                )
             }
             Self::MultipleFound { column, value } => write!(
                 f,
@@ -225,6 +251,11 @@ impl<C: EntityColumn> fmt::Display for QueryError<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sqlx(e) => write!(f, "querying {}: {e}", C::ENTITY),
+            Self::CursorMismatch { expected, found } => write!(
+                f,
+                "listing {} by {expected} got a cursor for listing by {found}",
+                C::ENTITY
+            ),
             Self::MultipleFound { column, value } => write!(
                 f,
                 "several {} entities have {} = {value}",
@@ -343,6 +374,8 @@ pub(crate) fn classify<C: EntityColumn>(err: sqlx::Error, events_table: &str) ->
         Some("23502") => ConstraintKind::NotNull,
         _ => return WriteFailure::Other(err),
     };
+    // PostgreSQL reports the bare table name, without a schema.
+    let events_table = events_table.rsplit('.').next().unwrap_or(events_table);
     if kind == ConstraintKind::Unique && db.table() == Some(events_table) {
         return WriteFailure::SequenceTaken(err);
     }
@@ -356,7 +389,13 @@ pub(crate) fn classify<C: EntityColumn>(err: sqlx::Error, events_table: &str) ->
         column_name = pg.and_then(|p| p.column()).map(str::to_owned);
     }
     let column = column_name.as_deref().and_then(C::from_column_name);
-    WriteFailure::Constraint(ConstraintViolation { kind, column, value, constraint, source: err })
+    WriteFailure::Constraint(ConstraintViolation {
+        kind,
+        column,
+        value,
+        constraint,
+        source: err,
+    })
 }
 
 /// Reads `Key (name)=(Alice) already exists.` into `(Some("name"), Some("Alice"))`.
@@ -383,13 +422,18 @@ pub fn create_error<C: EntityColumn>(err: sqlx::Error, events_table: &str) -> Cr
     match classify::<C>(err, events_table) {
         WriteFailure::Constraint(v) => CreateError::ConstraintViolation(v),
         // Events for this id already exist: the id is taken.
-        WriteFailure::SequenceTaken(source) => CreateError::ConstraintViolation(ConstraintViolation {
-            kind: ConstraintKind::Unique,
-            column: C::from_column_name("id"),
-            value: None,
-            constraint: source.as_database_error().and_then(|d| d.constraint()).map(str::to_owned),
-            source,
-        }),
+        WriteFailure::SequenceTaken(source) => {
+            CreateError::ConstraintViolation(ConstraintViolation {
+                kind: ConstraintKind::Unique,
+                column: C::from_column_name("id"),
+                value: None,
+                constraint: source
+                    .as_database_error()
+                    .and_then(|d| d.constraint())
+                    .map(str::to_owned),
+                source,
+            })
+        }
         WriteFailure::Other(e) => CreateError::Sqlx(e),
     }
 }
@@ -429,7 +473,10 @@ mod tests {
             parse_key_detail("Key (org_id)=(7) is not present in table \"orgs\"."),
             (Some("org_id".into()), Some("7".into()))
         );
-        assert_eq!(parse_key_detail("Key (a, b)=(1, 2) already exists."), (None, None));
+        assert_eq!(
+            parse_key_detail("Key (a, b)=(1, 2) already exists."),
+            (None, None)
+        );
         assert_eq!(parse_key_detail("Failing row contains (x)."), (None, None));
     }
 }

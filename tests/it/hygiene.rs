@@ -25,8 +25,13 @@ mod serde {}
 #[serde(tag = "type", rename_all = "snake_case")]
 #[es_event(id = "UserId")]
 pub enum UserEvent {
-    Initialized { id: UserId, name: std::string::String },
-    NameUpdated { name: std::string::String },
+    Initialized {
+        id: UserId,
+        name: std::string::String,
+    },
+    NameUpdated {
+        name: std::string::String,
+    },
 }
 
 #[derive(::es_entity::EsEntity)]
@@ -48,7 +53,11 @@ impl ::es_entity::TryFromEvents<UserEvent> for User {
             .last()
             .cloned()
             .ok_or_else(|| events.missing_field("name"))?;
-        std::result::Result::Ok(User { id: *events.id(), name, events })
+        std::result::Result::Ok(User {
+            id: *events.id(),
+            name,
+            events,
+        })
     }
 }
 
@@ -61,7 +70,10 @@ impl ::es_entity::IntoEvents<UserEvent> for NewUser {
     fn into_events(self) -> ::es_entity::EntityEvents<UserEvent> {
         ::es_entity::EntityEvents::init(
             self.id,
-            [UserEvent::Initialized { id: self.id, name: self.name }],
+            [UserEvent::Initialized {
+                id: self.id,
+                name: self.name,
+            }],
         )
     }
 }
@@ -74,10 +86,18 @@ pub struct Users {
 
 #[tokio::test]
 async fn derives_work_with_shadowed_names() {
-    let users = Users { pool: es_entity_tests::pool().await };
+    let users = Users {
+        pool: es_entity_tests::pool().await,
+    };
     let name = format!("hygiene-{}", UserId::new());
     let id = UserId::new();
-    let user = users.create(NewUser { id, name: name.clone() }).await.unwrap();
+    let user = users
+        .create(NewUser {
+            id,
+            name: name.clone(),
+        })
+        .await
+        .unwrap();
     assert_eq!(user.id, id);
     assert_eq!(users.find_by_name(&name).await.unwrap().id, id);
 }

@@ -1,4 +1,8 @@
-use darling::{FromMeta, ast::NestedMeta, util::SpannedValue};
+use darling::{
+    FromMeta,
+    ast::NestedMeta,
+    util::{Flag, Override, PathList, SpannedValue},
+};
 use syn::spanned::Spanned;
 
 /// `columns(name = "String", email(ty = "Option<String>", find_by = false))`.
@@ -17,6 +21,16 @@ pub(crate) struct ColumnBody {
     pub find_by: Option<SpannedValue<bool>>,
     pub create: Option<WriteOpts>,
     pub update: Option<WriteOpts>,
+    /// `list_by`: generate `list_by_<col>` with a cursor on this column.
+    pub list_by: Flag,
+    /// `list_for` (by every listing order) or `list_for(by(a, b))`.
+    pub list_for: Option<Override<ListForOpts>>,
+}
+
+/// `list_for(by(created_at, name))`.
+#[derive(FromMeta)]
+pub(crate) struct ListForOpts {
+    pub by: PathList,
 }
 
 /// `create(accessor = "expr", persist = false)` / `update(...)`.
@@ -47,14 +61,14 @@ fn column(item: &NestedMeta) -> darling::Result<ColumnOpts> {
         .with_span(item));
     };
     let Some(name) = meta.path().get_ident().cloned() else {
-        return Err(darling::Error::custom("a column name is a single identifier")
-            .with_span(&meta.path().span()));
+        return Err(
+            darling::Error::custom("a column name is a single identifier")
+                .with_span(&meta.path().span()),
+        );
     };
     let body = match meta {
         syn::Meta::NameValue(nv) => ColumnBody {
-            ty: Some(syn::LitStr::from_expr(&nv.value).map_err(|e| {
-                e.with_span(&nv.value)
-            })?),
+            ty: Some(syn::LitStr::from_expr(&nv.value).map_err(|e| e.with_span(&nv.value))?),
             ..ColumnBody::default()
         },
         syn::Meta::List(_) => ColumnBody::from_meta(meta).map_err(|e| e.at(name.to_string()))?,

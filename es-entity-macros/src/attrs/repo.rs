@@ -16,6 +16,8 @@ pub(crate) struct RepoOpts {
     pub tbl: Option<syn::LitStr>,
     pub events_tbl: Option<syn::LitStr>,
     pub tbl_prefix: Option<syn::LitStr>,
+    /// `delete = "soft"`.
+    pub delete: Option<syn::LitStr>,
     #[darling(default)]
     pub columns: Columns,
 }

@@ -1,6 +1,7 @@
 //! Rules spanning several columns.
 
 use super::column::Column;
+use super::repo::{Filter, Sort, filter_sorts};
 
 /// Column names the index table reserves.
 const IMPLICIT: &[&str] = &["id", "created_at"];
@@ -23,4 +24,24 @@ pub(crate) fn columns(cols: &[Column], errs: &mut darling::error::Accumulator) {
             );
         }
     }
+}
+
+/// `list_for` columns, each with the listing orders it combines with; a
+/// `list_for(by(x))` must name a `list_by` column (or `id` / `created_at`).
+pub(crate) fn filters(
+    cols: &[Column],
+    sorts: &[Sort],
+    errs: &mut darling::error::Accumulator,
+) -> Vec<Filter> {
+    cols.iter()
+        .filter_map(|c| {
+            let list_for = c.list_for.as_ref()?;
+            Some(Filter {
+                name: c.name.clone(),
+                ty: c.ty.clone(),
+                nullable: c.nullable,
+                by: filter_sorts(list_for, sorts, errs),
+            })
+        })
+        .collect()
 }

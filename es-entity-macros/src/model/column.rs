@@ -14,9 +14,22 @@ pub(crate) struct Column {
     pub create: Option<Accessor>,
     /// How `update` reads the value from the entity; `None`: not written.
     pub update: Option<Accessor>,
+    /// `list_by`: entities can be listed ordered by this column.
+    pub list_by: bool,
+    /// `list_for`: entities can be listed filtered by this column.
+    pub list_for: Option<ListFor>,
+}
+
+/// The listing orders a `list_for` filter combines with.
+pub(crate) enum ListFor {
+    /// Bare `list_for`: every `list_by` order.
+    All,
+    /// `list_for(by(a, b))`.
+    By(Vec<syn::Ident>),
 }
 
 /// Where a column's value comes from.
+#[derive(Clone)]
 pub(crate) enum Accessor {
     /// The field of the same name.
     Field,
@@ -50,6 +63,22 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
     };
     let create = write_accessor(opts.body.create.as_ref(), errs);
     let update = write_accessor(opts.body.update.as_ref(), errs);
+    let list_for = match &opts.body.list_for {
+        None => Some(None),
+        Some(darling::util::Override::Inherit) => Some(Some(ListFor::All)),
+        Some(darling::util::Override::Explicit(l)) => {
+            let mut by = Vec::new();
+            for path in l.by.iter() {
+                match path.get_ident() {
+                    Some(ident) => by.push(ident.clone()),
+                    None => {
+                        errs.push(darling::Error::custom("expected a column name").with_span(path))
+                    }
+                }
+            }
+            Some(Some(ListFor::By(by)))
+        }
+    };
     let ty = ty?;
     Some(Column {
         name: name.clone(),
@@ -58,6 +87,8 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
         find_by: opts.body.find_by.as_ref().is_none_or(|b| **b),
         create: create?,
         update: update?,
+        list_by: opts.body.list_by.is_present(),
+        list_for: list_for?,
     })
 }
 

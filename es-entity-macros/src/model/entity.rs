@@ -25,16 +25,13 @@ pub(crate) fn build(opts: EntityOpts) -> darling::Result<Entity> {
                 .with_span(&extra.events.span()),
         );
     }
-    let events_field = marked
-        .first()
-        .and_then(|f| f.ident.clone())
-        .or_else(|| {
-            fields
-                .iter()
-                .filter_map(|f| f.ident.as_ref())
-                .find(|i| *i == "events")
-                .cloned()
-        });
+    let events_field = marked.first().and_then(|f| f.ident.clone()).or_else(|| {
+        fields
+            .iter()
+            .filter_map(|f| f.ident.as_ref())
+            .find(|i| *i == "events")
+            .cloned()
+    });
     if events_field.is_none() {
         errs.push(
             darling::Error::custom(
@@ -47,7 +44,10 @@ pub(crate) fn build(opts: EntityOpts) -> darling::Result<Entity> {
         Some(lit) => super::parse_type(lit),
         None => Ok(syn::parse_quote!(#default)),
     };
-    let event_ty = errs.handle(or_default(&opts.event, format_ident!("{}Event", opts.ident)));
+    let event_ty = errs.handle(or_default(
+        &opts.event,
+        format_ident!("{}Event", opts.ident),
+    ));
     let new_ty = errs.handle(or_default(&opts.new, format_ident!("New{}", opts.ident)));
     errs.finish()?;
     Ok(Entity {

@@ -1,7 +1,7 @@
 use darling::ast::Data;
 use quote::format_ident;
 
-use super::column::{self, Column};
+use super::column::{self, Accessor, Column, ListFor};
 use crate::attrs::repo::RepoOpts;
 use crate::naming::{plural, snake_case};
 
@@ -16,7 +16,41 @@ pub(crate) struct Repo {
     pub event_ty: syn::Type,
     pub tables: Tables,
     pub columns: Vec<Column>,
+    /// Listing orders: `id`, `created_at`, then the `list_by` columns.
+    pub sorts: Vec<Sort>,
+    /// `list_for` columns.
+    pub filters: Vec<Filter>,
+    /// `delete = "soft"`: the index table has a `deleted` flag.
+    pub soft_delete: bool,
     pub names: Names,
+}
+
+/// An order entities can be listed in, with its cursor.
+pub(crate) struct Sort {
+    pub name: syn::Ident,
+    pub ty: syn::Type,
+    pub nullable: bool,
+    pub source: SortSource,
+    /// `<Entity>By<Col>Cursor`.
+    pub cursor: syn::Ident,
+    /// The variant in `<Entity>SortBy` and `<Entity>Cursor`.
+    pub variant: syn::Ident,
+}
+
+/// Where a cursor reads its value from the entity.
+pub(crate) enum SortSource {
+    Id,
+    CreatedAt,
+    Column(Accessor),
+}
+
+/// A `list_for` column.
+pub(crate) struct Filter {
+    pub name: syn::Ident,
+    pub ty: syn::Type,
+    pub nullable: bool,
+    /// Indexes into `Repo::sorts`.
+    pub by: Vec<usize>,
 }
 
 /// Table names.
@@ -33,6 +67,9 @@ pub(crate) struct Names {
     pub modify_error: syn::Ident,
     pub find_error: syn::Ident,
     pub query_error: syn::Ident,
+    pub cursor_enum: syn::Ident,
+    pub sort_by_enum: syn::Ident,
+    pub filters_struct: syn::Ident,
 }
 
 pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
@@ -46,8 +83,10 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         })),
         None => {
             errs.push(
-                darling::Error::custom("missing `entity`: add `#[es_repo(entity = \"YourEntity\")]`")
-                    .with_span(&opts.ident),
+                darling::Error::custom(
+                    "missing `entity`: add `#[es_repo(entity = \"YourEntity\")]`",
+                )
+                .with_span(&opts.ident),
             );
             None
         }
@@ -63,8 +102,14 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
     }
     super::check::columns(&columns, &mut errs);
 
-    let id = opts.id.as_ref().map(|lit| errs.handle(super::parse_type(lit)));
-    let event = opts.event.as_ref().map(|lit| errs.handle(super::parse_type(lit)));
+    let id = opts
+        .id
+        .as_ref()
+        .map(|lit| errs.handle(super::parse_type(lit)));
+    let event = opts
+        .event
+        .as_ref()
+        .map(|lit| errs.handle(super::parse_type(lit)));
 
     let mut errs = errs.checkpoint()?;
     let (entity, entity_name) = entity.expect("reported above");
@@ -83,6 +128,9 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         }
     };
     let tables = tables(&opts, &entity_name, &mut errs);
+    let soft_delete = delete_mode(&opts, &mut errs);
+    let sorts = sorts(&entity_name, &id_ty, &columns);
+    let filters = super::check::filters(&columns, &sorts, &mut errs);
     errs.finish()?;
 
     Ok(Repo {
@@ -95,7 +143,13 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         event_ty,
         tables: tables.expect("reported above"),
         columns,
+        sorts,
+        filters,
+        soft_delete,
         names: Names {
+            cursor_enum: format_ident!("{}Cursor", entity_name),
+            sort_by_enum: format_ident!("{}SortBy", entity_name),
+            filters_struct: format_ident!("{}Filters", entity_name),
             column_enum: format_ident!("{}Column", entity_name),
             create_error: format_ident!("{}CreateError", entity_name),
             modify_error: format_ident!("{}ModifyError", entity_name),
@@ -127,7 +181,11 @@ fn pool_field(opts: &RepoOpts, errs: &mut darling::error::Accumulator) -> Option
         );
     }
     let found = marked.first().and_then(|f| f.ident.clone()).or_else(|| {
-        fields.iter().filter_map(|f| f.ident.as_ref()).find(|i| *i == "pool").cloned()
+        fields
+            .iter()
+            .filter_map(|f| f.ident.as_ref())
+            .find(|i| *i == "pool")
+            .cloned()
     });
     if found.is_none() {
         errs.push(
@@ -145,7 +203,11 @@ fn tables(
     entity_name: &str,
     errs: &mut darling::error::Accumulator,
 ) -> Option<Tables> {
-    let prefix = opts.tbl_prefix.as_ref().map(|p| format!("{}_", p.value())).unwrap_or_default();
+    let prefix = opts
+        .tbl_prefix
+        .as_ref()
+        .map(|p| format!("{}_", p.value()))
+        .unwrap_or_default();
     let singular = snake_case(entity_name);
     let index = match &opts.tbl {
         Some(lit) => checked_table_name(lit, errs)?,
@@ -165,8 +227,13 @@ fn tables(
 fn checked_table_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator) -> Option<String> {
     let name = lit.value();
     let ok = !name.is_empty()
-        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
     if ok {
         Some(name)
     } else {
@@ -177,5 +244,83 @@ fn checked_table_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator)
             .with_span(lit),
         );
         None
+    }
+}
+
+fn delete_mode(opts: &RepoOpts, errs: &mut darling::error::Accumulator) -> bool {
+    match &opts.delete {
+        None => false,
+        Some(lit) if lit.value() == "soft" => true,
+        Some(lit) => {
+            errs.push(
+                darling::Error::custom(format!(
+                    "unknown delete mode `{}`: the only mode is `delete = \"soft\"`",
+                    lit.value()
+                ))
+                .with_span(lit),
+            );
+            false
+        }
+    }
+}
+
+fn sorts(entity_name: &str, id_ty: &syn::Type, columns: &[Column]) -> Vec<Sort> {
+    let sort = |name: syn::Ident, ty: syn::Type, nullable: bool, source: SortSource| {
+        let variant = format_ident!("{}", crate::naming::upper_camel(&name.to_string()));
+        Sort {
+            cursor: format_ident!("{entity_name}By{variant}Cursor"),
+            variant,
+            name,
+            ty,
+            nullable,
+            source,
+        }
+    };
+    let mut out = vec![
+        sort(format_ident!("id"), id_ty.clone(), false, SortSource::Id),
+        sort(
+            format_ident!("created_at"),
+            syn::parse_quote!(
+                ::es_entity::__private::chrono::DateTime<::es_entity::__private::chrono::Utc>
+            ),
+            false,
+            SortSource::CreatedAt,
+        ),
+    ];
+    for c in columns.iter().filter(|c| c.list_by) {
+        let read = c.update.clone().unwrap_or(Accessor::Field);
+        out.push(sort(
+            c.name.clone(),
+            c.ty.clone(),
+            c.nullable,
+            SortSource::Column(read),
+        ));
+    }
+    out
+}
+
+/// The sorts a filter combines with.
+pub(crate) fn filter_sorts(
+    list_for: &ListFor,
+    sorts: &[Sort],
+    errs: &mut darling::error::Accumulator,
+) -> Vec<usize> {
+    match list_for {
+        ListFor::All => (0..sorts.len()).collect(),
+        ListFor::By(names) => names
+            .iter()
+            .filter_map(|n| {
+                let found = sorts.iter().position(|s| s.name == *n);
+                if found.is_none() {
+                    errs.push(
+                        darling::Error::custom(format!(
+                            "`{n}` is not a listing order: add `list_by` to column `{n}`"
+                        ))
+                        .with_span(n),
+                    );
+                }
+                found
+            })
+            .collect(),
     }
 }

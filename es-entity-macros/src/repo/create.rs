@@ -7,7 +7,15 @@ use crate::model::repo::Repo;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
-    let Repo { pool, entity, id_ty, event_ty, names, tables, .. } = repo;
+    let Repo {
+        pool,
+        entity,
+        id_ty,
+        event_ty,
+        names,
+        tables,
+        ..
+    } = repo;
     let err = &names.create_error;
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;

@@ -7,15 +7,30 @@ use crate::model::repo::Repo;
 use crate::naming::upper_camel;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
-    let Repo { ident, vis, generics, entity, id_ty, names, .. } = repo;
+    let Repo {
+        ident,
+        vis,
+        generics,
+        entity,
+        id_ty,
+        names,
+        ..
+    } = repo;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let col_enum = &names.column_enum;
     let entity_name = &names.entity;
     let mut cols = vec!["id".to_owned(), "created_at".to_owned()];
     cols.extend(repo.columns.iter().map(|c| c.name.to_string()));
-    let variants: Vec<_> = cols.iter().map(|c| format_ident!("{}", upper_camel(c))).collect();
-    let (create, modify, find, query) =
-        (&names.create_error, &names.modify_error, &names.find_error, &names.query_error);
+    let variants: Vec<_> = cols
+        .iter()
+        .map(|c| format_ident!("{}", upper_camel(c)))
+        .collect();
+    let (create, modify, find, query) = (
+        &names.create_error,
+        &names.modify_error,
+        &names.find_error,
+        &names.query_error,
+    );
     let doc_enum = format!("The index-table columns of `{entity_name}`, as named in errors.");
     quote! {
         #[doc = #doc_enum]

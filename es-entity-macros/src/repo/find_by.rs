@@ -8,25 +8,52 @@ use crate::naming::upper_camel;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
-    let mut out = one(repo, &format_ident!("id"), &repo.id_ty, false);
-    for c in repo.columns.iter().filter(|c| c.find_by) {
-        out.extend(one(repo, &c.name, &c.ty, c.nullable));
+    let mut out = TokenStream::new();
+    for &include_deleted in super::deleted_variants(repo) {
+        out.extend(one(
+            repo,
+            &format_ident!("id"),
+            &repo.id_ty,
+            false,
+            include_deleted,
+        ));
+        for c in repo.columns.iter().filter(|c| c.find_by) {
+            out.extend(one(repo, &c.name, &c.ty, c.nullable, include_deleted));
+        }
     }
     out
 }
 
-fn one(repo: &Repo, column: &syn::Ident, ty: &syn::Type, nullable: bool) -> TokenStream {
-    let Repo { pool, entity, names, .. } = repo;
-    let (find_err, query_err, col_enum) = (&names.find_error, &names.query_error, &names.column_enum);
+fn one(
+    repo: &Repo,
+    column: &syn::Ident,
+    ty: &syn::Type,
+    nullable: bool,
+    include_deleted: bool,
+) -> TokenStream {
+    let Repo {
+        pool,
+        entity,
+        names,
+        ..
+    } = repo;
+    let (find_err, query_err, col_enum) =
+        (&names.find_error, &names.query_error, &names.column_enum);
     let variant = format_ident!("{}", upper_camel(&column.to_string()));
-    let sql = sql::find_by(repo, &column.to_string(), nullable);
-    let find = format_ident!("find_by_{}", column);
-    let find_in_op = format_ident!("find_by_{}_in_op", column);
-    let maybe = format_ident!("maybe_find_by_{}", column);
-    let maybe_in_op = format_ident!("maybe_find_by_{}_in_op", column);
+    let sql = sql::find_by(repo, &column.to_string(), nullable, include_deleted);
+    let sfx = super::deleted_suffix(include_deleted);
+    let find = format_ident!("find_by_{}{}", column, sfx);
+    let find_in_op = format_ident!("find_by_{}{}_in_op", column, sfx);
+    let maybe = format_ident!("maybe_find_by_{}{}", column, sfx);
+    let maybe_in_op = format_ident!("maybe_find_by_{}{}_in_op", column, sfx);
     let doc = format!(
-        "Loads the `{}` whose `{column}` equals `value`; several matches are an error.",
-        names.entity
+        "Loads the `{}` whose `{column}` equals `value`{}; several matches are an error.",
+        names.entity,
+        if include_deleted {
+            ", deleted or not"
+        } else {
+            ""
+        },
     );
     quote! {
         #[doc = #doc]

@@ -1,8 +1,13 @@
 //! `#[derive(EsRepo)]`: one module per generated function family.
 
 mod create;
+mod cursor;
+mod delete;
 mod errors;
+mod find_all;
 mod find_by;
+mod list_by;
+mod list_for;
 mod update;
 
 use darling::FromDeriveInput;
@@ -20,14 +25,25 @@ pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
 }
 
 fn expand(repo: &Repo) -> TokenStream {
-    let Repo { ident, generics, pool, .. } = repo;
+    let Repo {
+        ident,
+        generics,
+        pool,
+        ..
+    } = repo;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let errors = errors::expand(repo);
     let create = create::expand(repo);
     let update = update::expand(repo);
     let find_by = find_by::expand(repo);
+    let find_all = find_all::expand(repo);
+    let list_by = list_by::expand(repo);
+    let list_for = list_for::expand(repo);
+    let delete = delete::expand(repo);
+    let cursors = cursor::expand(repo);
     quote! {
         #errors
+        #cursors
 
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
@@ -41,13 +57,21 @@ fn expand(repo: &Repo) -> TokenStream {
             #create
             #update
             #find_by
+            #find_all
+            #list_by
+            #list_for
+            #delete
         }
     }
 }
 
 /// `::core::option::Option<::chrono::DateTime<::chrono::Utc>>`, the type of a write's time.
 fn time_ty() -> TokenStream {
-    quote!(::core::option::Option<::es_entity::__private::chrono::DateTime<::es_entity::__private::chrono::Utc>>)
+    quote!(
+        ::core::option::Option<
+            ::es_entity::__private::chrono::DateTime<::es_entity::__private::chrono::Utc>,
+        >
+    )
 }
 
 /// The parameters every write binds after its columns: the event arrays.
@@ -57,5 +81,24 @@ fn event_args(batch: &syn::Ident) -> TokenStream {
         &#batch.event_types[..] as &[&str],
         &#batch.events as _,
         &#batch.contexts as _
+    }
+}
+
+/// `[false]`, or `[false, true]` when the repository soft-deletes: reads are
+/// generated once ignoring deleted rows and once as `*_include_deleted`.
+fn deleted_variants(repo: &Repo) -> &'static [bool] {
+    if repo.soft_delete {
+        &[false, true]
+    } else {
+        &[false]
+    }
+}
+
+/// The name suffix of the variant that sees deleted rows.
+fn deleted_suffix(include_deleted: bool) -> &'static str {
+    if include_deleted {
+        "_include_deleted"
+    } else {
+        ""
     }
 }

@@ -7,11 +7,60 @@ use crate::model::repo::Repo;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
-    let Repo { pool, entity, id_ty, names, tables, .. } = repo;
+    let Repo {
+        pool,
+        entity,
+        names,
+        ..
+    } = repo;
+    let err = &names.modify_error;
+    let name = format_ident!("__es_update");
+    let write = writer(repo, &name, &sql::update(repo));
+    quote! {
+        /// Appends the entity's new events and refreshes its index row in one
+        /// statement. Returns how many events were written; with none, no SQL runs.
+        pub async fn update(
+            &self,
+            entity: &mut #entity,
+        ) -> ::core::result::Result<usize, #err> {
+            if !::es_entity::EsEntity::events(entity).any_new() {
+                return ::core::result::Result::Ok(0);
+            }
+            let mut __conn = self.#pool.acquire().await?;
+            Self::#name(&mut *__conn, ::core::option::Option::None, entity).await
+        }
+
+        /// [`Self::update`] inside the caller's transaction.
+        pub async fn update_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            entity: &mut #entity,
+        ) -> ::core::result::Result<usize, #err> {
+            if !::es_entity::EsEntity::events(entity).any_new() {
+                return ::core::result::Result::Ok(0);
+            }
+            let __now = ::es_entity::AtomicOperation::maybe_now(op);
+            Self::#name(::es_entity::AtomicOperation::as_executor(op), __now, entity).await
+        }
+
+        #write
+    }
+}
+
+/// The private `fn(conn, now, &mut entity) -> Result<usize, ModifyError>` that
+/// runs `sql` (update's shape: `$1` id, `$2` time, updated columns, event arrays),
+/// detects a vanished row and a lost race, and marks the events persisted.
+pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
+    let Repo {
+        entity,
+        id_ty,
+        names,
+        tables,
+        ..
+    } = repo;
     let err = &names.modify_error;
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;
-    let sql = sql::update(repo);
     let time_ty = super::time_ty();
     let var = format_ident!("entity");
     let batch = format_ident!("__batch");
@@ -34,34 +83,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         .unzip();
     let event_args = super::event_args(&batch);
     quote! {
-        /// Appends the entity's new events and refreshes its index row in one
-        /// statement. Returns how many events were written; with none, no SQL runs.
-        pub async fn update(
-            &self,
-            entity: &mut #entity,
-        ) -> ::core::result::Result<usize, #err> {
-            if !::es_entity::EsEntity::events(entity).any_new() {
-                return ::core::result::Result::Ok(0);
-            }
-            let mut __conn = self.#pool.acquire().await?;
-            Self::__es_update(&mut *__conn, ::core::option::Option::None, entity).await
-        }
-
-        /// [`Self::update`] inside the caller's transaction.
-        pub async fn update_in_op<__Op: ::es_entity::AtomicOperation>(
-            &self,
-            op: &mut __Op,
-            entity: &mut #entity,
-        ) -> ::core::result::Result<usize, #err> {
-            if !::es_entity::EsEntity::events(entity).any_new() {
-                return ::core::result::Result::Ok(0);
-            }
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::__es_update(::es_entity::AtomicOperation::as_executor(op), __now, entity).await
-        }
-
         #[doc(hidden)]
-        async fn __es_update(
+        async fn #name(
             __conn: &mut ::es_entity::__private::sqlx::PgConnection,
             __now: #time_ty,
             #var: &mut #entity,

@@ -2,13 +2,17 @@
 //! order, fixed whitespace) because sqlx names `.sqlx/` cache files after a
 //! hash of the exact string.
 
+mod list;
+
+pub(crate) use list::{FilterMode, ListQuery, list};
+
 use crate::model::repo::Repo;
 
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
 /// The id's Rust type is inferred (sqlx's `_` override) from the entity the
 /// rows are loaded into: PostgreSQL truncates aliases to 63 bytes, too short
 /// for a type path.
-const EVENT_COLUMNS: &str = "e.id AS \"entity_id!: _\", e.sequence AS \"sequence!\", \
+pub(super) const EVENT_COLUMNS: &str = "e.id AS \"entity_id!: _\", e.sequence AS \"sequence!\", \
      e.event_type AS \"event_type!\", e.event AS \"event!\", \
      e.context AS \"context?\", e.recorded_at AS \"recorded_at!\"";
 
@@ -22,13 +26,42 @@ pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
     )
 }
 
+/// `AND deleted = FALSE` for soft-deleting repositories, unless deleted rows are wanted.
+pub(super) fn not_deleted(repo: &Repo, include_deleted: bool) -> &'static str {
+    if repo.soft_delete && !include_deleted {
+        " AND deleted = FALSE"
+    } else {
+        ""
+    }
+}
+
 /// `find_by_<column>`: at most two matching entities, so a second match is detected.
-pub(crate) fn find_by(repo: &Repo, column: &str, nullable: bool) -> String {
-    let op = if nullable { "IS NOT DISTINCT FROM" } else { "=" };
+pub(crate) fn find_by(repo: &Repo, column: &str, nullable: bool, include_deleted: bool) -> String {
+    let op = if nullable {
+        "IS NOT DISTINCT FROM"
+    } else {
+        "="
+    };
     let limit = if column == "id" { "" } else { " LIMIT 2" };
     events_of(
         repo,
-        &format!("SELECT id FROM {} WHERE {column} {op} $1{limit}", repo.tables.index),
+        &format!(
+            "SELECT id FROM {} WHERE {column} {op} $1{}{limit}",
+            repo.tables.index,
+            not_deleted(repo, include_deleted)
+        ),
+    )
+}
+
+/// `find_all`: the entities whose id is in the array `$1`.
+pub(crate) fn find_all(repo: &Repo, include_deleted: bool) -> String {
+    events_of(
+        repo,
+        &format!(
+            "SELECT id FROM {} WHERE id = ANY($1){}",
+            repo.tables.index,
+            not_deleted(repo, include_deleted)
+        ),
     )
 }
 
@@ -67,12 +100,27 @@ pub(crate) fn create(repo: &Repo) -> String {
 /// `update`: `$1` id, `$2` optional time, `$3..` the updated columns, then the event arrays.
 /// Without updatable columns the row is only checked for existence.
 pub(crate) fn update(repo: &Repo) -> String {
+    write_existing(repo, false)
+}
+
+/// `delete` (soft): as `update`, also setting `deleted = TRUE`.
+pub(crate) fn delete(repo: &Repo) -> String {
+    write_existing(repo, true)
+}
+
+fn write_existing(repo: &Repo, delete: bool) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
-    let entity = if cols.is_empty() {
+    let entity = if cols.is_empty() && !delete {
         format!("SELECT id FROM {} WHERE id = $1", repo.tables.index)
     } else {
-        let sets: Vec<_> =
-            cols.iter().enumerate().map(|(i, c)| format!("{} = ${}", c.name, i + 3)).collect();
+        let mut sets: Vec<_> = cols
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{} = ${}", c.name, i + 3))
+            .collect();
+        if delete {
+            sets.push("deleted = TRUE".to_owned());
+        }
         format!(
             "UPDATE {} SET {} WHERE id = $1 RETURNING id",
             repo.tables.index,

@@ -1,0 +1,63 @@
+//! `find_all`: many entities by id in one round trip.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::model::repo::Repo;
+use crate::sql;
+
+pub(super) fn expand(repo: &Repo) -> TokenStream {
+    let mut out = TokenStream::new();
+    for &include_deleted in super::deleted_variants(repo) {
+        out.extend(one(repo, include_deleted));
+    }
+    out
+}
+
+fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
+    let Repo {
+        pool,
+        entity,
+        id_ty,
+        names,
+        ..
+    } = repo;
+    let err = &names.query_error;
+    let sql = sql::find_all(repo, include_deleted);
+    let sfx = super::deleted_suffix(include_deleted);
+    let find_all = format_ident!("find_all{}", sfx);
+    let find_all_in_op = format_ident!("find_all{}_in_op", sfx);
+    let doc = format!(
+        "Loads the `{}` entities with these ids{} in one round trip, keyed by id; missing ids are absent from the map.",
+        names.entity,
+        if include_deleted {
+            ", deleted or not,"
+        } else {
+            ""
+        }
+    );
+    quote! {
+        #[doc = #doc]
+        pub async fn #find_all<__Out: ::core::convert::From<#entity>>(
+            &self,
+            ids: &[#id_ty],
+        ) -> ::core::result::Result<::std::collections::HashMap<#id_ty, __Out>, #err> {
+            self.#find_all_in_op(&self.#pool, ids).await
+        }
+
+        #[doc = #doc]
+        pub async fn #find_all_in_op<'__a, __Out: ::core::convert::From<#entity>>(
+            &self,
+            op: impl ::es_entity::IntoOneTimeExecutor<'__a>,
+            ids: &[#id_ty],
+        ) -> ::core::result::Result<::std::collections::HashMap<#id_ty, __Out>, #err> {
+            if ids.is_empty() {
+                return ::core::result::Result::Ok(::std::collections::HashMap::new());
+            }
+            let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
+                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, ids as &[#id_ty]))
+                .await?;
+            ::core::result::Result::Ok(::es_entity::__private::find_all::<#entity, __Out>(__rows)?)
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Keyset-paginated listings: `list_by_*`, `list_for_*`, `list_for_filters`.
+//!
+//! Parameters: `$1` the row limit (page size + 1); with a cursor, `$2` its
+//! value and `$3` its id (just `$2` when listing by id); then the filters.
+
+use super::{EVENT_COLUMNS, not_deleted};
+use crate::model::repo::{Filter, Repo, Sort};
+
+/// How a filter is bound.
+#[derive(Clone, Copy)]
+pub(crate) enum FilterMode {
+    /// One parameter, always applied (`list_for_<col>_by_*`).
+    Exact,
+    /// A BOOL switch and a value (`list_for_filters`): applied when the switch is on.
+    Optional,
+}
+
+/// One listing statement.
+pub(crate) struct ListQuery<'a> {
+    pub sort: &'a Sort,
+    pub descending: bool,
+    pub after: bool,
+    pub filters: Vec<(&'a Filter, FilterMode)>,
+    pub include_deleted: bool,
+}
+
+pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
+    let col = q.sort.name.to_string();
+    let by_id = col == "id";
+    let mut conds = Vec::new();
+    let mut next = 2;
+    if q.after {
+        conds.push(keyset(&col, by_id, q.sort.nullable, q.descending));
+        next = if by_id { 3 } else { 4 };
+    }
+    for (filter, mode) in &q.filters {
+        let op = if filter.nullable {
+            "IS NOT DISTINCT FROM"
+        } else {
+            "="
+        };
+        match mode {
+            FilterMode::Exact => {
+                conds.push(format!("{} {op} ${next}", filter.name));
+                next += 1;
+            }
+            FilterMode::Optional => {
+                conds.push(format!(
+                    "(NOT ${next}::BOOL OR {} {op} ${})",
+                    filter.name,
+                    next + 1
+                ));
+                next += 2;
+            }
+        }
+    }
+    let mut filter = conds.join(" AND ");
+    let deleted = not_deleted(repo, q.include_deleted);
+    if !deleted.is_empty() {
+        filter = if filter.is_empty() {
+            "deleted = FALSE".to_owned()
+        } else {
+            format!("{filter}{deleted}")
+        };
+    }
+    let where_clause = if filter.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {filter}")
+    };
+    let dir = if q.descending { " DESC" } else { "" };
+    let (select, inner_order, outer_order) = if by_id {
+        ("id".to_owned(), format!("id{dir}"), format!("i.id{dir}"))
+    } else {
+        (
+            format!("id, {col}"),
+            format!("{col}{dir}, id{dir}"),
+            format!("i.{col}{dir}, i.id{dir}"),
+        )
+    };
+    format!(
+        "WITH entities AS (SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1) \
+         SELECT {EVENT_COLUMNS} FROM entities i JOIN {events} e ON e.id = i.id \
+         ORDER BY {outer_order}, e.sequence",
+        tbl = repo.tables.index,
+        events = repo.tables.events,
+    )
+}
+
+/// Rows strictly after the cursor `($2, $3)` in the listing order. NULLs sort
+/// last ascending and first descending (PostgreSQL's defaults), so a nullable
+/// column needs the NULL cases spelled out; a `NOT NULL` column uses a row
+/// comparison that an index on `(col, id)` serves directly.
+fn keyset(col: &str, by_id: bool, nullable: bool, descending: bool) -> String {
+    let cmp = if descending { "<" } else { ">" };
+    if by_id {
+        return format!("id {cmp} $2");
+    }
+    if !nullable {
+        return format!("({col}, id) {cmp} ($2, $3)");
+    }
+    if descending {
+        format!(
+            "((({col} < $2 OR ({col} = $2 AND id < $3)) AND $2 IS NOT NULL) \
+             OR ($2 IS NULL AND ({col} IS NOT NULL OR id < $3)))"
+        )
+    } else {
+        format!(
+            "((({col} > $2 OR ({col} = $2 AND id > $3) OR {col} IS NULL) AND $2 IS NOT NULL) \
+             OR ($2 IS NULL AND {col} IS NULL AND id > $3))"
+        )
+    }
+}
