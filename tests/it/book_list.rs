@@ -115,14 +115,15 @@ impl NewTask {
 
 impl IntoEvents<TaskEvent> for NewTask {
     fn into_events(self) -> EntityEvents<TaskEvent> {
-        EntityEvents::init(
-            self.id,
-            [TaskEvent::Created {
-                title: self.title,
-                project: self.project,
-                priority: self.priority,
-            }],
-        )
+        let created = TaskEvent::Created {
+            title: self.title,
+            project: self.project,
+            priority: self.priority,
+        };
+        let assigned = self
+            .assignee
+            .map(|assignee| TaskEvent::Assigned { assignee });
+        EntityEvents::init(self.id, std::iter::once(created).chain(assigned))
     }
 }
 
@@ -366,5 +367,278 @@ async fn cursors_survive_a_json_round_trip() -> Result<(), Box<dyn std::error::E
     // A token that is not a cursor is a typed error, not a panic.
     assert!(serde_json::from_str::<TaskByPriorityCursor>(r#"{"id":"nope"}"#).is_err());
     assert!(serde_json::from_str::<TaskCursor>(r#"{"ByColour":{}}"#).is_err());
+    Ok(())
+}
+
+/// Every combination of filters, orders, directions and page sizes returns
+/// exactly what filtering and sorting all the rows in Rust returns.
+#[tokio::test]
+async fn list_for_filters_matches_filtering_in_rust() {
+    let tasks = tasks().await;
+    let other = project();
+    let project = project();
+    let rows = [
+        ("m", Some(3), Some("ann")),
+        ("c", None, Some("bob")),
+        ("x", Some(1), None),
+        ("a", Some(3), Some("ann")),
+        ("k", None, None),
+        ("b", Some(-1), Some("bob")),
+        ("c", Some(2), Some("ann")),
+    ];
+    let mut created = Vec::new();
+    for (p, (title, prio, who)) in [&project, &other]
+        .into_iter()
+        .flat_map(|p| rows.iter().map(move |r| (p, r)))
+    {
+        let mut new = NewTask::new(p, title, *prio);
+        new.assignee = who.map(str::to_owned);
+        created.push(tasks.create(new).await.unwrap());
+    }
+    let assignees: [Option<Option<&str>>; 4] =
+        [None, Some(None), Some(Some("ann")), Some(Some("bob"))];
+    let sorts = [
+        TaskSortBy::Id,
+        TaskSortBy::CreatedAt,
+        TaskSortBy::Title,
+        TaskSortBy::Priority,
+    ];
+    let mut combos = 0;
+    for assignee in assignees {
+        let matching: Vec<&Task> = created
+            .iter()
+            .filter(|t| t.project == project)
+            .filter(|t| assignee.is_none_or(|a| t.assignee.as_deref() == a))
+            .collect();
+        for by in sorts {
+            for direction in [ListDirection::Ascending, ListDirection::Descending] {
+                let desc = direction == ListDirection::Descending;
+                let expected = match by {
+                    TaskSortBy::Id => sorted(&matching, |t| Some(t.id), desc),
+                    TaskSortBy::CreatedAt => {
+                        sorted(&matching, |t| t.events().entity_first_persisted_at(), desc)
+                    }
+                    TaskSortBy::Title => sorted(&matching, |t| Some(t.title.clone()), desc),
+                    TaskSortBy::Priority => sorted(&matching, |t| t.priority, desc),
+                };
+                for first in [1, 2, 3, 10] {
+                    let filters = TaskFilters {
+                        project: Some(project.clone()),
+                        assignee: assignee.map(|a| a.map(str::to_owned)),
+                    };
+                    let mut got = Vec::new();
+                    let mut args = PaginatedQueryArgs::first(first);
+                    loop {
+                        let page = tasks
+                            .list_for_filters(filters.clone(), Sort { by, direction }, args)
+                            .await
+                            .unwrap();
+                        got.extend(page.entities.iter().map(|t| t.id));
+                        match page.into_next_query() {
+                            Some(next) => args = next,
+                            None => break,
+                        }
+                    }
+                    assert_eq!(
+                        got, expected,
+                        "{assignee:?} {by:?} {direction:?} first={first}"
+                    );
+                    combos += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(combos, 4 * 4 * 2 * 4);
+}
+
+#[tokio::test]
+async fn a_cursor_of_another_order_is_rejected() {
+    let tasks = tasks().await;
+    let project = project();
+    seed(&tasks, &project, &[("a", Some(1)), ("b", Some(2))]).await;
+    let filters = TaskFilters {
+        project: Some(project.clone()),
+        ..Default::default()
+    };
+    let by_priority = Sort {
+        by: TaskSortBy::Priority,
+        direction: ListDirection::Ascending,
+    };
+    let page = tasks
+        .list_for_filters(filters.clone(), by_priority, PaginatedQueryArgs::first(1))
+        .await
+        .unwrap();
+    let cursor = page.end_cursor.unwrap();
+    assert_eq!(cursor.sort_by(), TaskSortBy::Priority);
+    let by_title = Sort {
+        by: TaskSortBy::Title,
+        direction: ListDirection::Ascending,
+    };
+    let err = tasks
+        .list_for_filters(
+            filters,
+            by_title,
+            PaginatedQueryArgs {
+                first: 1,
+                after: Some(cursor),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            QueryError::CursorMismatch {
+                expected: "title",
+                found: "priority"
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "listing Task by title got a cursor for listing by priority"
+    );
+}
+
+#[tokio::test]
+async fn list_for_one_column_by_another() -> Result<(), TaskQueryError> {
+    let tasks = tasks().await;
+    let project = project();
+    let mut created = seed(
+        &tasks,
+        &project,
+        &[("a", Some(2)), ("b", None), ("c", Some(1))],
+    )
+    .await;
+    let ann = format!("ann-{}", TaskId::new());
+    for t in &mut created[..2] {
+        t.assign(&ann);
+        tasks.update(t).await.unwrap();
+    }
+    // ANCHOR: list_for
+    let page = tasks
+        .list_for_assignee_by_priority(
+            Some(ann.clone()),
+            PaginatedQueryArgs::first(10),
+            ListDirection::Ascending,
+        )
+        .await?;
+    let titles: Vec<_> = page.entities.iter().map(|t| t.title.as_str()).collect();
+    assert_eq!(titles, ["a", "b"]); // priority 2, then NULL
+    // ANCHOR_END: list_for
+    let by_created = tasks
+        .list_for_assignee_by_created_at(
+            Some(ann),
+            PaginatedQueryArgs::first(10),
+            ListDirection::Descending,
+        )
+        .await
+        .unwrap();
+    let titles: Vec<_> = by_created
+        .entities
+        .iter()
+        .map(|t| t.title.as_str())
+        .collect();
+    assert_eq!(titles, ["b", "a"]);
+    Ok(())
+}
+
+#[tokio::test]
+async fn find_all_loads_many_in_one_call() -> Result<(), Box<dyn std::error::Error>> {
+    let tasks = tasks().await;
+    let project = project();
+    let created = seed(
+        &tasks,
+        &project,
+        &[("a", None), ("b", Some(1)), ("c", None)],
+    )
+    .await;
+    let ids: Vec<TaskId> = created
+        .iter()
+        .map(|t| t.id)
+        .chain([TaskId::new()])
+        .collect();
+    // ANCHOR: find_all
+    let found: HashMap<TaskId, Task> = tasks.find_all(&ids).await?;
+    // ANCHOR_END: find_all
+    assert_eq!(found.len(), 3, "the unknown id is simply absent");
+    for t in &created {
+        assert_eq!(found[&t.id].title, t.title);
+    }
+    let none: HashMap<TaskId, Task> = tasks.find_all(&[]).await?;
+    assert!(none.is_empty());
+    // Any `From<Task>` works as the map's value.
+    struct Title(String);
+    impl From<Task> for Title {
+        fn from(t: Task) -> Self {
+            Title(t.title)
+        }
+    }
+    let titles: HashMap<TaskId, Title> = tasks.find_all(&ids[..1]).await?;
+    assert_eq!(titles[&ids[0]].0, "a");
+    Ok(())
+}
+
+#[tokio::test]
+async fn soft_deleted_tasks_are_hidden_unless_asked_for() -> Result<(), Box<dyn std::error::Error>>
+{
+    let tasks = tasks().await;
+    let project = project();
+    let created = seed(&tasks, &project, &[("keep", None), ("drop", None)]).await;
+    let (keep, drop_id) = (created[0].id, created[1].id);
+    let stale = tasks.find_by_id(drop_id).await?;
+    // ANCHOR: delete
+    let mut task = tasks.find_by_id(drop_id).await?;
+    task.delete(); // stages a `Deleted` event
+    tasks.delete(task).await?;
+
+    assert!(tasks.find_by_id(drop_id).await.unwrap_err().was_not_found());
+    let deleted = tasks.find_by_id_include_deleted(drop_id).await?;
+    assert!(matches!(
+        deleted.events().iter_all().last(),
+        Some(TaskEvent::Deleted)
+    ));
+    // ANCHOR_END: delete
+    assert_eq!(deleted.events().len_persisted(), 2);
+
+    let args = || PaginatedQueryArgs::<TaskByTitleCursor>::first(10);
+    let listed = tasks
+        .list_for_project_by_title(&project, args(), ListDirection::Ascending)
+        .await?;
+    assert_eq!(
+        listed.entities.iter().map(|t| t.id).collect::<Vec<_>>(),
+        [keep]
+    );
+    let all = tasks
+        .list_for_project_by_title_include_deleted(&project, args(), ListDirection::Ascending)
+        .await?;
+    assert_eq!(all.entities.len(), 2);
+    let found: HashMap<TaskId, Task> = tasks.find_all(&[keep, drop_id]).await?;
+    assert!(found.contains_key(&keep) && !found.contains_key(&drop_id));
+    let found: HashMap<TaskId, Task> = tasks.find_all_include_deleted(&[keep, drop_id]).await?;
+    assert_eq!(found.len(), 2);
+    let filters = TaskFilters {
+        project: Some(project.clone()),
+        ..Default::default()
+    };
+    let sort = Sort {
+        by: TaskSortBy::Title,
+        direction: ListDirection::Ascending,
+    };
+    let page = tasks
+        .list_for_filters(filters.clone(), sort, PaginatedQueryArgs::first(10))
+        .await?;
+    assert_eq!(page.entities.len(), 1);
+    let page = tasks
+        .list_for_filters_include_deleted(filters, sort, PaginatedQueryArgs::first(10))
+        .await?;
+    assert_eq!(page.entities.len(), 2);
+
+    // Deleting through a stale copy loses the race like any update.
+    let mut stale = stale;
+    stale.delete();
+    let err = tasks.delete(stale).await.unwrap_err();
+    assert!(err.is_concurrent_modification(), "{err:?}");
     Ok(())
 }
