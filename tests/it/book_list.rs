@@ -642,3 +642,42 @@ async fn soft_deleted_tasks_are_hidden_unless_asked_for() -> Result<(), Box<dyn 
     assert!(err.is_concurrent_modification(), "{err:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn list_for_filters_example() -> Result<(), TaskQueryError> {
+    let tasks = tasks().await;
+    let project = project();
+    seed(
+        &tasks,
+        &project,
+        &[("b", Some(1)), ("a", Some(2)), ("c", None)],
+    )
+    .await;
+    // ANCHOR: list_for_filters
+    let filters = TaskFilters {
+        project: Some(project.clone()),
+        ..Default::default()
+    };
+    let sort = Sort {
+        by: TaskSortBy::Title,
+        direction: ListDirection::Descending,
+    };
+    let page = tasks
+        .list_for_filters(filters.clone(), sort, PaginatedQueryArgs::first(2))
+        .await?;
+    assert_eq!(
+        page.entities
+            .iter()
+            .map(|t| t.title.as_str())
+            .collect::<Vec<_>>(),
+        ["c", "b"]
+    );
+
+    // The cursor is a `TaskCursor`; it only continues a listing in the same order.
+    let next = page.into_next_query().expect("one more task");
+    let page = tasks.list_for_filters(filters, sort, next).await?;
+    assert_eq!(page.entities[0].title, "a");
+    assert!(!page.has_next_page);
+    // ANCHOR_END: list_for_filters
+    Ok(())
+}
