@@ -12,3 +12,10 @@ mod executors;
 mod hygiene;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
+mod repo_composition;
+mod repo_concurrency;
+mod repo_crud;
+mod repo_errors;
+mod repo_fixtures;
+mod repo_options;
+mod repo_round_trips;
