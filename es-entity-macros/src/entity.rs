@@ -8,9 +8,48 @@ use crate::attrs::entity::EntityOpts;
 use crate::model::entity::{Entity, build};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
-    match EntityOpts::from_derive_input(input).and_then(build) {
+    if let Err(e) = crate::shape::require_named_struct(input, "EsEntity") {
+        return e.into_compile_error();
+    }
+    let opts = match EntityOpts::from_derive_input(input) {
+        Ok(opts) => opts,
+        Err(e) => return e.write_errors(),
+    };
+    let fallback = crate::model::entity::fallback(&opts);
+    match build(opts) {
         Ok(model) => expand(&model),
-        Err(e) => e.write_errors(),
+        Err(e) => {
+            // The impl with unreachable bodies keeps the one real error from
+            // cascading into "EsEntity is not implemented" everywhere else.
+            let mut out = e.write_errors();
+            if let Some(model) = fallback {
+                out.extend(expand_unreachable(&model));
+            }
+            out
+        }
+    }
+}
+
+fn expand_unreachable(en: &Entity) -> TokenStream {
+    let Entity {
+        ident,
+        generics,
+        event_ty,
+        new_ty,
+        ..
+    } = en;
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    quote! {
+        impl #impl_g ::es_entity::EsEntity for #ident #ty_g #where_g {
+            type Event = #event_ty;
+            type New = #new_ty;
+            fn events(&self) -> &::es_entity::EntityEvents<#event_ty> {
+                ::core::unreachable!()
+            }
+            fn events_mut(&mut self) -> &mut ::es_entity::EntityEvents<#event_ty> {
+                ::core::unreachable!()
+            }
+        }
     }
 }
 

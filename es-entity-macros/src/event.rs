@@ -8,6 +8,9 @@ use crate::attrs::event::EventOpts;
 use crate::model::event::{Event, build};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
+    if let Err(e) = crate::shape::require_enum(input, "EsEvent") {
+        return e.into_compile_error();
+    }
     match EventOpts::from_derive_input(input).and_then(build) {
         Ok(model) => expand(&model),
         Err(e) => e.write_errors(),

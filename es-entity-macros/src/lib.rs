@@ -13,6 +13,7 @@ mod model;
 mod naming;
 mod query;
 mod repo;
+mod shape;
 mod sql;
 
 use proc_macro::TokenStream;

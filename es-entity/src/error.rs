@@ -32,6 +32,14 @@ pub enum HydrationFailure {
     /// The `event_type` column names no variant of the event enum.
     #[error("unknown event type `{0}`")]
     UnknownEventType(String),
+    /// The `event_type` column disagrees with the event its JSON decodes to.
+    #[error("event_type `{stored}` but the event decodes as `{decoded}`")]
+    EventTypeMismatch {
+        /// The `event_type` column.
+        stored: String,
+        /// The decoded event's type.
+        decoded: &'static str,
+    },
     /// The sequence numbers are not 1, 2, 3, ...
     #[error("sequence gap: expected {expected}, found {found}")]
     SequenceGap {

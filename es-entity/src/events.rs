@@ -237,12 +237,16 @@ impl<E: EsEvent> EntityEvents<E> {
                 found: i64::from(row.sequence),
             });
         }
+        let known = E::EVENT_TYPES.contains(&row.event_type.as_str());
         let event = match serde_json::from_value::<E>(row.event) {
-            Ok(event) => event,
-            Err(err) if !E::EVENT_TYPES.contains(&row.event_type.as_str()) => {
-                let _ = err;
-                return fail(HydrationFailure::UnknownEventType(row.event_type));
+            Ok(event) if event.event_type() == row.event_type => event,
+            Ok(event) => {
+                return fail(HydrationFailure::EventTypeMismatch {
+                    stored: row.event_type,
+                    decoded: event.event_type(),
+                });
             }
+            Err(_) if !known => return fail(HydrationFailure::UnknownEventType(row.event_type)),
             Err(err) => return fail(HydrationFailure::BadEvent(err)),
         };
         self.persisted.push(PersistedEvent {

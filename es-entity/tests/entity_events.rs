@@ -492,3 +492,21 @@ fn missing_field_comes_from_the_entity() {
     let err = EntityEvents::load_n::<Account>(rows, 5).unwrap_err();
     assert_eq!(err.entity_id(), Some(id.to_string().as_str()));
 }
+
+#[test]
+fn an_event_type_column_that_disagrees_with_the_json_is_rejected() {
+    let id = AccountId::new();
+    let mut rows = history(id, 2);
+    // The JSON says deposit; the column claims it opened the account.
+    rows[1].event_type = opened(id).event_type().to_owned();
+    let err = EntityEvents::load_first::<Account>(rows).unwrap_err();
+    match failure_of(&err) {
+        HydrationFailure::EventTypeMismatch { stored, decoded } => {
+            assert_eq!(stored, opened(id).event_type());
+            assert_eq!(*decoded, deposit(1).event_type());
+        }
+        other => panic!("expected EventTypeMismatch, got {other:?}"),
+    }
+    assert_eq!(err.sequence(), Some(2));
+    assert_eq!(err.entity_id(), Some(id.to_string().as_str()));
+}

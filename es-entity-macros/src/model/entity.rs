@@ -58,3 +58,19 @@ pub(crate) fn build(opts: EntityOpts) -> darling::Result<Entity> {
         new_ty: new_ty.expect("checked by the accumulator"),
     })
 }
+
+/// What the fallback impl needs when `build` fails: the types, if they parse.
+/// `events_field` is a placeholder and never read by the fallback.
+pub(crate) fn fallback(opts: &EntityOpts) -> Option<Entity> {
+    let ty = |lit: &Option<syn::LitStr>, default: syn::Ident| match lit {
+        Some(lit) => super::parse_type(lit).ok(),
+        None => Some(syn::parse_quote!(#default)),
+    };
+    Some(Entity {
+        ident: opts.ident.clone(),
+        generics: opts.generics.clone(),
+        events_field: format_ident!("events"),
+        event_ty: ty(&opts.event, format_ident!("{}Event", opts.ident))?,
+        new_ty: ty(&opts.new, format_ident!("New{}", opts.ident))?,
+    })
+}

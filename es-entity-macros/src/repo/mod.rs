@@ -18,6 +18,9 @@ use crate::attrs::repo::RepoOpts;
 use crate::model::repo::{Repo, build};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
+    if let Err(e) = crate::shape::require_named_struct(input, "EsRepo") {
+        return e.into_compile_error();
+    }
     match RepoOpts::from_derive_input(input).and_then(build) {
         Ok(model) => expand(&model),
         Err(e) => e.write_errors(),
