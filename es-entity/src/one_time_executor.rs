@@ -1,9 +1,7 @@
 //! [`IntoOneTimeExecutor`]: a connection good for exactly one round trip.
 
-use std::marker::PhantomData;
-
 use chrono::{DateTime, Utc};
-use sqlx::{Executor, IntoArguments, PgPool, Postgres, postgres::PgRow};
+use sqlx::{IntoArguments, PgConnection, PgPool, Postgres, postgres::PgRow};
 
 use crate::operation::AtomicOperation;
 
@@ -28,11 +26,8 @@ use crate::operation::AtomicOperation;
 /// # Ok(()) }
 /// ```
 pub trait IntoOneTimeExecutor<'c>: Send + Sized {
-    /// The sqlx executor behind it.
-    type Executor: Executor<'c, Database = Postgres>;
-
     /// Consumes `self`: the executor can run one query and is then gone.
-    fn into_executor(self) -> OneTimeExecutor<'c, Self::Executor>;
+    fn into_executor(self) -> OneTimeExecutor<'c>;
 }
 
 /// Runs one query, then is consumed. Built by [`IntoOneTimeExecutor::into_executor`].
@@ -47,24 +42,19 @@ pub trait IntoOneTimeExecutor<'c>: Send + Sized {
 ///     ex.execute(sqlx::query("SELECT 2")).await.unwrap(); // `ex` was moved
 /// }
 /// ```
-pub struct OneTimeExecutor<'c, E> {
-    executor: E,
+pub struct OneTimeExecutor<'c> {
+    target: Target<'c>,
     now: Option<DateTime<Utc>>,
-    _conn: PhantomData<&'c ()>,
 }
 
-impl<'c, E> OneTimeExecutor<'c, E>
-where
-    E: Executor<'c, Database = Postgres>,
-{
-    fn new(executor: E, now: Option<DateTime<Utc>>) -> Self {
-        Self {
-            executor,
-            now,
-            _conn: PhantomData,
-        }
-    }
+/// A concrete type (not an associated one), so that futures of functions
+/// generic over `impl IntoOneTimeExecutor<'_>` stay `Send`.
+enum Target<'c> {
+    Pool(&'c PgPool),
+    Connection(&'c mut PgConnection),
+}
 
+impl<'c> OneTimeExecutor<'c> {
     /// The operation's cached time, if it has one.
     pub fn now(&self) -> Option<DateTime<Utc>> {
         self.now
@@ -77,12 +67,14 @@ where
     ) -> Result<Vec<O>, sqlx::Error>
     where
         'c: 'q,
-        E: 'q,
         F: FnMut(PgRow) -> Result<O, sqlx::Error> + Send + 'q,
         O: Send + Unpin + 'q,
         A: IntoArguments<Postgres> + Send + 'q,
     {
-        query.fetch_all(self.executor).await
+        match self.target {
+            Target::Pool(pool) => query.fetch_all(pool).await,
+            Target::Connection(conn) => query.fetch_all(conn).await,
+        }
     }
 
     /// Runs `query` and returns its one row.
@@ -92,12 +84,14 @@ where
     ) -> Result<O, sqlx::Error>
     where
         'c: 'q,
-        E: 'q,
         F: FnMut(PgRow) -> Result<O, sqlx::Error> + Send + 'q,
         O: Send + Unpin + 'q,
         A: IntoArguments<Postgres> + Send + 'q,
     {
-        query.fetch_one(self.executor).await
+        match self.target {
+            Target::Pool(pool) => query.fetch_one(pool).await,
+            Target::Connection(conn) => query.fetch_one(conn).await,
+        }
     }
 
     /// Runs `query` and returns its first row, if any.
@@ -107,12 +101,14 @@ where
     ) -> Result<Option<O>, sqlx::Error>
     where
         'c: 'q,
-        E: 'q,
         F: FnMut(PgRow) -> Result<O, sqlx::Error> + Send + 'q,
         O: Send + Unpin + 'q,
         A: IntoArguments<Postgres> + Send + 'q,
     {
-        query.fetch_optional(self.executor).await
+        match self.target {
+            Target::Pool(pool) => query.fetch_optional(pool).await,
+            Target::Connection(conn) => query.fetch_optional(conn).await,
+        }
     }
 
     /// Runs a statement that returns no rows.
@@ -122,26 +118,30 @@ where
     ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error>
     where
         'c: 'q,
-        E: 'q,
         A: IntoArguments<Postgres> + Send + 'q,
     {
-        query.execute(self.executor).await
+        match self.target {
+            Target::Pool(pool) => query.execute(pool).await,
+            Target::Connection(conn) => query.execute(conn).await,
+        }
     }
 }
 
 impl<'c> IntoOneTimeExecutor<'c> for &'c PgPool {
-    type Executor = &'c PgPool;
-
-    fn into_executor(self) -> OneTimeExecutor<'c, Self::Executor> {
-        OneTimeExecutor::new(self, None)
+    fn into_executor(self) -> OneTimeExecutor<'c> {
+        OneTimeExecutor {
+            target: Target::Pool(self),
+            now: None,
+        }
     }
 }
 
 impl<'c, O: AtomicOperation> IntoOneTimeExecutor<'c> for &'c mut O {
-    type Executor = &'c mut sqlx::PgConnection;
-
-    fn into_executor(self) -> OneTimeExecutor<'c, Self::Executor> {
+    fn into_executor(self) -> OneTimeExecutor<'c> {
         let now = self.maybe_now();
-        OneTimeExecutor::new(self.as_executor(), now)
+        OneTimeExecutor {
+            target: Target::Connection(self.as_executor()),
+            now,
+        }
     }
 }

@@ -374,13 +374,18 @@ pub(crate) fn classify<C: EntityColumn>(err: sqlx::Error, events_table: &str) ->
         Some("23502") => ConstraintKind::NotNull,
         _ => return WriteFailure::Other(err),
     };
-    // PostgreSQL reports the bare table name, without a schema.
-    let events_table = events_table.rsplit('.').next().unwrap_or(events_table);
-    if kind == ConstraintKind::Unique && db.table() == Some(events_table) {
-        return WriteFailure::SequenceTaken(err);
-    }
     let constraint = db.constraint().map(str::to_owned);
     let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+    // PostgreSQL reports the bare table name, without a schema. Only the
+    // `(id, sequence)` key means another writer took the sequence; any other
+    // unique index a user adds to the events table is a plain violation.
+    let events_table = events_table.rsplit('.').next().unwrap_or(events_table);
+    let on_sequence_key = pg
+        .and_then(|p| p.detail())
+        .is_some_and(|d| d.starts_with("Key (id, sequence)="));
+    if kind == ConstraintKind::Unique && db.table() == Some(events_table) && on_sequence_key {
+        return WriteFailure::SequenceTaken(err);
+    }
     let (mut column_name, value) = match pg.and_then(|p| p.detail()) {
         Some(detail) => parse_key_detail(detail),
         None => (None, None),

@@ -50,7 +50,7 @@ impl ::es_entity::TryFromEvents<UserEvent> for User {
             .map(|e| match e {
                 UserEvent::Initialized { name, .. } | UserEvent::NameUpdated { name } => name,
             })
-            .last()
+            .next_back()
             .cloned()
             .ok_or_else(|| events.missing_field("name"))?;
         std::result::Result::Ok(User {

@@ -5,6 +5,7 @@
 mod book;
 mod book_entity;
 mod book_idempotency;
+mod book_list;
 mod book_repo;
 mod book_transactions;
 mod db_op;

@@ -386,7 +386,6 @@ async fn concurrent_writers_retrying_lose_no_update() {
 /// async fn generic over `impl IntoOneTimeExecutor<'_>` has the same problem
 /// (calling `(&pool).into_executor()` on the concrete type is fine).
 /// Compiled out (`cfg(any())`) so the binary builds; delete the `cfg` once fixed.
-#[cfg(any())]
 mod find_by_futures_are_send {
     use super::*;
 

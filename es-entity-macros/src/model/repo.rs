@@ -111,6 +111,10 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         .as_ref()
         .map(|lit| errs.handle(super::parse_type(lit)));
 
+    let tables = entity
+        .as_ref()
+        .map(|(_, name)| tables(&opts, name, &mut errs));
+    let soft_delete = delete_mode(&opts, &mut errs);
     let mut errs = errs.checkpoint()?;
     let (entity, entity_name) = entity.expect("reported above");
     let id_ty = match id {
@@ -127,8 +131,6 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
             syn::parse_quote!(#ident)
         }
     };
-    let tables = tables(&opts, &entity_name, &mut errs);
-    let soft_delete = delete_mode(&opts, &mut errs);
     let sorts = sorts(&entity_name, &id_ty, &columns);
     let filters = super::check::filters(&columns, &sorts, &mut errs);
     errs.finish()?;
@@ -141,7 +143,7 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         entity,
         id_ty,
         event_ty,
-        tables: tables.expect("reported above"),
+        tables: tables.expect("entity checked").expect("reported above"),
         columns,
         sorts,
         filters,
@@ -203,24 +205,31 @@ fn tables(
     entity_name: &str,
     errs: &mut darling::error::Accumulator,
 ) -> Option<Tables> {
+    // Every name is checked, so all bad names are reported in one compile.
     let prefix = opts
         .tbl_prefix
         .as_ref()
-        .map(|p| format!("{}_", p.value()))
-        .unwrap_or_default();
+        .map(|lit| checked_table_name(lit, errs));
+    let index = opts.tbl.as_ref().map(|lit| checked_table_name(lit, errs));
+    let events = opts
+        .events_tbl
+        .as_ref()
+        .map(|lit| checked_table_name(lit, errs));
+    let prefix = match prefix {
+        Some(p) => format!("{}_", p?),
+        None => String::new(),
+    };
     let singular = snake_case(entity_name);
-    let index = match &opts.tbl {
-        Some(lit) => checked_table_name(lit, errs)?,
-        None => format!("{prefix}{}", plural(&singular)),
-    };
-    let events = match &opts.events_tbl {
-        Some(lit) => checked_table_name(lit, errs)?,
-        None => format!("{prefix}{singular}_events"),
-    };
-    if let Some(lit) = &opts.tbl_prefix {
-        checked_table_name(lit, errs)?;
-    }
-    Some(Tables { index, events })
+    Some(Tables {
+        index: match index {
+            Some(name) => name?,
+            None => format!("{prefix}{}", plural(&singular)),
+        },
+        events: match events {
+            Some(name) => name?,
+            None => format!("{prefix}{singular}_events"),
+        },
+    })
 }
 
 /// Table names go into SQL text verbatim, so only plain identifiers are allowed.

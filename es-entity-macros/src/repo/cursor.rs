@@ -32,9 +32,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let entity = &names.entity;
     let doc_cursor = format!("A cursor of any `{entity}` listing order, for `list_for_filters`.");
     let doc_sort = format!("The orders `{entity}` entities can be listed in.");
-    let doc_filters = format!(
-        "Filters of `list_for_filters`: each field set to `Some` restricts the listing to that value."
-    );
+    let doc_filters = "Filters of `list_for_filters`: each field set to `Some` restricts the listing to that value.";
     quote! {
         #(#structs)*
 

@@ -71,11 +71,14 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
         .enumerate()
         .map(|(i, (c, acc))| {
             let local = format_ident!("__c{}", i);
+            let held = format_ident!("__t{}", i);
             let ty = &c.ty;
             let read = acc.read(&var, &c.name);
             (
+                // `let x = &(expr);` keeps an accessor's temporary alive for the statement.
                 quote! {
-                    let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(&(#read));
+                    let #held = &(#read);
+                    let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(#held);
                 },
                 quote!(#local as &#ty),
             )

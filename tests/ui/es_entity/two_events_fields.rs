@@ -1,4 +1,4 @@
-use es_entity::{EntityEvents, EsEntity, EsEvent};
+use es_entity::{EntityEvents, EntityHydrationError, EsEntity, EsEvent, IntoEvents, TryFromEvents};
 use serde::{Deserialize, Serialize};
 
 es_entity::entity_id! { UserId }
@@ -17,6 +17,21 @@ pub struct User {
     events: EntityEvents<UserEvent>,
     #[es_entity(events)]
     audit: EntityEvents<UserEvent>,
+}
+
+// With the impls a real entity has, the derive's error is the only one:
+// the derive still emits its trait impl so nothing else cascades.
+impl TryFromEvents<UserEvent> for User {
+    fn try_from_events(_: EntityEvents<UserEvent>) -> Result<Self, EntityHydrationError> {
+        unimplemented!()
+    }
+}
+
+pub struct NewUser;
+impl IntoEvents<UserEvent> for NewUser {
+    fn into_events(self) -> EntityEvents<UserEvent> {
+        unimplemented!()
+    }
 }
 
 fn main() {}
