@@ -127,10 +127,14 @@ impl IntoEvents<TaskEvent> for NewTask {
     }
 }
 
-pub async fn tasks() -> Tasks {
-    Tasks {
-        pool: es_entity_tests::pool().await,
+impl Tasks {
+    pub fn new(pool: sqlx::PgPool) -> Self {
+        Self { pool }
     }
+}
+
+pub async fn tasks() -> Tasks {
+    Tasks::new(es_entity_tests::pool().await)
 }
 
 /// A project name no other test uses.

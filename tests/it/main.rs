@@ -11,6 +11,7 @@ mod book_transactions;
 mod db_op;
 mod executors;
 mod hygiene;
+mod list_explain;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
 mod repo_composition;

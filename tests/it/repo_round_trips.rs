@@ -26,13 +26,13 @@ const TARGET: &str = "sqlx::query";
 
 /// Counts `sqlx::query` events, keeping the SQL of each for messages.
 #[derive(Clone, Default)]
-struct StatementCounter {
+pub(crate) struct StatementCounter {
     statements: Arc<Mutex<Vec<String>>>,
 }
 
 impl StatementCounter {
     /// The statements seen since the last call, forgetting them.
-    fn take(&self) -> Vec<String> {
+    pub(crate) fn take(&self) -> Vec<String> {
         std::mem::take(&mut *self.statements.lock().unwrap())
     }
 }
@@ -106,7 +106,7 @@ async fn counted_pool() -> PgPool {
 }
 
 /// Runs the test body with the counter installed on this thread.
-async fn counting<F, Fut>(body: F)
+pub(crate) async fn counting<F, Fut>(body: F)
 where
     F: FnOnce(PgPool, StatementCounter) -> Fut,
     Fut: std::future::Future<Output = ()>,
