@@ -6,7 +6,7 @@ pub use serde_json;
 pub use sqlx;
 pub use uuid;
 
-pub use crate::repo_error::{create_error, modify_error};
+pub use crate::repo_error::{bulk_modify_error, create_error, modify_error};
 
 use crate::events::EntityEvents;
 use crate::traits::EsEvent;
@@ -125,4 +125,56 @@ where
         .into_iter()
         .map(|e| (e.events().id().clone(), Out::from(e)))
         .collect())
+}
+
+/// One events-table row of a bulk write, as `jsonb_populate_recordset` reads it.
+#[derive(serde::Serialize)]
+struct EventRow<'a, I, E> {
+    id: &'a I,
+    sequence: i32,
+    event_type: &'static str,
+    event: &'a E,
+    context: Option<&'a serde_json::Value>,
+}
+
+/// The new events of many entities as one JSON array of events-table rows,
+/// bound as a single `JSONB` parameter of a bulk write.
+pub struct BulkEvents<'a, E: EsEvent> {
+    rows: Vec<EventRow<'a, E::EntityId, E>>,
+}
+
+impl<'a, E: EsEvent> BulkEvents<'a, E> {
+    /// Collects the new events of every history, in order.
+    pub fn new(histories: impl IntoIterator<Item = &'a EntityEvents<E>>) -> Self {
+        let mut rows = Vec::new();
+        for events in histories {
+            let id = events.id();
+            for (sequence, event, context) in events.new_events_for_insert() {
+                rows.push(EventRow {
+                    id,
+                    sequence,
+                    event_type: event.event_type(),
+                    event,
+                    context,
+                });
+            }
+        }
+        Self { rows }
+    }
+
+    /// How many events the batch holds.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the batch holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+impl<E: EsEvent> serde::Serialize for BulkEvents<'_, E> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.rows.serialize(s)
+    }
 }

@@ -460,6 +460,47 @@ pub fn modify_error<C: EntityColumn>(
     }
 }
 
+/// Marker the bulk update statement puts in the error it raises when an
+/// entity's index row is missing (see es-entity-macros `sql::update_all`).
+const MISSING_ROW: &str = "es_entity: index row missing for ";
+
+#[doc(hidden)]
+/// Classifies the error of a bulk write; `entity` finds the batch's entity
+/// (id and expected sequence) whose id displays as the given text.
+pub fn bulk_modify_error<C: EntityColumn>(
+    err: sqlx::Error,
+    events_table: &str,
+    entity: impl Fn(&str) -> Option<(C::EntityId, usize)>,
+) -> ModifyError<C> {
+    if let Some(db) = err.as_database_error() {
+        let message = db.message();
+        if let Some(start) = message.find(MISSING_ROW) {
+            let id = message[start + MISSING_ROW.len()..].trim_end_matches('"');
+            if let Some((entity_id, _)) = entity(id) {
+                return ModifyError::EntityNotFound { entity_id };
+            }
+        }
+    }
+    let key = err
+        .as_database_error()
+        .and_then(|db| db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>())
+        .and_then(|p| p.detail())
+        .and_then(|d| d.strip_prefix("Key (id, sequence)=("))
+        .and_then(|rest| rest.split_once(", "))
+        .map(|(id, _)| id.to_owned());
+    match classify::<C>(err, events_table) {
+        WriteFailure::Constraint(v) => ModifyError::ConstraintViolation(v),
+        WriteFailure::SequenceTaken(e) => match key.as_deref().and_then(&entity) {
+            Some((entity_id, expected_sequence)) => ModifyError::ConcurrentModification {
+                entity_id,
+                expected_sequence,
+            },
+            None => ModifyError::Sqlx(e),
+        },
+        WriteFailure::Other(e) => ModifyError::Sqlx(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::parse_key_detail;

@@ -30,7 +30,18 @@ use crate::events::EntityEvents;
 /// ```
 pub trait EsEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
     /// The id type of the entity these events belong to.
-    type EntityId: Clone + PartialEq + Eq + Hash + Debug + Display + Send + Sync + Unpin + 'static;
+    type EntityId: Clone
+        + PartialEq
+        + Eq
+        + Hash
+        + Debug
+        + Display
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + Unpin
+        + 'static;
 
     /// Every `event_type` this enum can produce, in declaration order.
     const EVENT_TYPES: &'static [&'static str];

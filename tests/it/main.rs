@@ -3,6 +3,7 @@
 //! `es_entity_tests::pool()`.
 
 mod book;
+mod book_bulk;
 mod book_entity;
 mod book_idempotency;
 mod book_list;

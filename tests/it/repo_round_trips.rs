@@ -89,7 +89,7 @@ impl Subscriber for StatementCounter {
 
 /// A one-connection pool whose statements are all reported at INFO (slow
 /// ones too, so a slow statement is still one event), already connected.
-async fn counted_pool() -> PgPool {
+pub(crate) async fn counted_pool() -> PgPool {
     es_entity_tests::pool().await; // the database exists and is migrated
     let options: PgConnectOptions = es_entity_tests::database_url().parse().unwrap();
     let options = options

@@ -43,7 +43,10 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         })
         .unzip();
     let event_args = super::event_args(&batch);
+    let all = create_all(repo);
     quote! {
+        #all
+
         /// Persists a new entity (its index row and first events) in one statement
         /// and returns it hydrated.
         pub async fn create(
@@ -90,6 +93,117 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             ::core::result::Result::Ok(
                 <#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?,
             )
+        }
+    }
+}
+
+/// `create_all`, `create_all_in_op`: one statement for the whole batch.
+fn create_all(repo: &Repo) -> TokenStream {
+    let Repo {
+        pool,
+        entity,
+        id_ty,
+        event_ty,
+        names,
+        tables,
+        ..
+    } = repo;
+    let err = &names.create_error;
+    let col_enum = &names.column_enum;
+    let events_tbl = &tables.events;
+    let sql = sql::create_all(repo);
+    let time_ty = super::time_ty();
+    let new = format_ident!("new");
+    let cols: Vec<_> = repo
+        .columns
+        .iter()
+        .filter_map(|c| c.create.as_ref().map(|a| (c, a)))
+        .collect();
+    let fields = cols.iter().map(|(c, _)| {
+        let (name, ty) = (&c.name, &c.ty);
+        quote!(#name: #ty,)
+    });
+    let reads = cols.iter().map(|(c, acc)| {
+        let (name, ty) = (&c.name, &c.ty);
+        let read = acc.read(&new, name);
+        quote!(::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))),)
+    });
+    let assigns = cols.iter().enumerate().map(|(i, (c, _))| {
+        let (name, index) = (&c.name, syn::Index::from(i));
+        quote!(#name: __values.#index,)
+    });
+    let json = quote!(::es_entity::__private::sqlx::types::Json);
+    quote! {
+        /// Persists many new entities in one statement, all or nothing, and
+        /// returns them hydrated, in input order. An empty batch sends nothing.
+        pub async fn create_all(
+            &self,
+            new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
+        ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
+            if new.is_empty() {
+                return ::core::result::Result::Ok(::std::vec::Vec::new());
+            }
+            let mut __conn = self.#pool.acquire().await?;
+            Self::__es_create_all(&mut *__conn, ::core::option::Option::None, new).await
+        }
+
+        /// [`Self::create_all`] inside the caller's transaction.
+        pub async fn create_all_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
+        ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
+            if new.is_empty() {
+                return ::core::result::Result::Ok(::std::vec::Vec::new());
+            }
+            let __now = ::es_entity::AtomicOperation::maybe_now(op);
+            Self::__es_create_all(::es_entity::AtomicOperation::as_executor(op), __now, new).await
+        }
+
+        #[doc(hidden)]
+        async fn __es_create_all(
+            __conn: &mut ::es_entity::__private::sqlx::PgConnection,
+            __now: #time_ty,
+            __new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
+        ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
+            #[derive(::es_entity::__private::serde::Serialize)]
+            #[serde(crate = "::es_entity::__private::serde")]
+            struct __Row {
+                id: #id_ty,
+                #(#fields)*
+            }
+            let mut __rows = ::std::vec::Vec::with_capacity(__new.len());
+            let mut __histories: ::std::vec::Vec<::es_entity::EntityEvents<#event_ty>> =
+                ::std::vec::Vec::with_capacity(__new.len());
+            for #new in __new {
+                // Column values first: `into_events` consumes the `New` value.
+                let __values = (#(#reads)*);
+                let __events: ::es_entity::EntityEvents<#event_ty> =
+                    ::es_entity::IntoEvents::into_events(#new);
+                __rows.push(__Row {
+                    id: ::core::clone::Clone::clone(__events.id()),
+                    #(#assigns)*
+                });
+                __histories.push(__events);
+            }
+            let __done = {
+                let __events = ::es_entity::__private::BulkEvents::new(__histories.iter());
+                ::sqlx::query!(
+                    #sql,
+                    __now as #time_ty,
+                    #json(&__rows) as _,
+                    #json(&__events) as _
+                )
+                .fetch_one(&mut *__conn)
+                .await
+                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl))?
+            };
+            let mut __out = ::std::vec::Vec::with_capacity(__histories.len());
+            for mut __events in __histories {
+                __events.mark_new_events_persisted_at(__done.now);
+                __out.push(<#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?);
+            }
+            ::core::result::Result::Ok(__out)
         }
     }
 }

@@ -16,7 +16,10 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let err = &names.modify_error;
     let name = format_ident!("__es_update");
     let write = writer(repo, &name, &sql::update(repo));
+    let all = update_all(repo);
     quote! {
+        #all
+
         /// Appends the entity's new events and refreshes its index row in one
         /// statement. Returns how many events were written; with none, no SQL runs.
         pub async fn update(
@@ -121,6 +124,120 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
             ::core::result::Result::Ok(
                 ::es_entity::EsEntity::events_mut(#var).mark_new_events_persisted_at(__row),
             )
+        }
+    }
+}
+
+/// `update_all`, `update_all_in_op`: one statement for every entity with new events.
+fn update_all(repo: &Repo) -> TokenStream {
+    let Repo {
+        pool,
+        entity,
+        id_ty,
+        names,
+        tables,
+        ..
+    } = repo;
+    let err = &names.modify_error;
+    let col_enum = &names.column_enum;
+    let events_tbl = &tables.events;
+    let sql = sql::update_all(repo);
+    let time_ty = super::time_ty();
+    let var = format_ident!("entity");
+    let cols: Vec<_> = repo
+        .columns
+        .iter()
+        .filter_map(|c| c.update.as_ref().map(|a| (c, a)))
+        .collect();
+    let fields = cols.iter().map(|(c, _)| {
+        let (name, ty) = (&c.name, &c.ty);
+        quote!(#name: #ty,)
+    });
+    let values = cols.iter().map(|(c, acc)| {
+        let (name, ty) = (&c.name, &c.ty);
+        let read = acc.read(&var, name);
+        quote!(#name: ::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))),)
+    });
+    let json = quote!(::es_entity::__private::sqlx::types::Json);
+    quote! {
+        /// Writes the new events of every entity that has some, and refreshes
+        /// their index rows, in one statement, all or nothing. Returns how many
+        /// events were written; when no entity has new events nothing is sent.
+        pub async fn update_all(
+            &self,
+            entities: &mut [#entity],
+        ) -> ::core::result::Result<usize, #err> {
+            if !entities.iter().any(|e| ::es_entity::EsEntity::events(e).any_new()) {
+                return ::core::result::Result::Ok(0);
+            }
+            let mut __conn = self.#pool.acquire().await?;
+            Self::__es_update_all(&mut *__conn, ::core::option::Option::None, entities).await
+        }
+
+        /// [`Self::update_all`] inside the caller's transaction.
+        pub async fn update_all_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            entities: &mut [#entity],
+        ) -> ::core::result::Result<usize, #err> {
+            if !entities.iter().any(|e| ::es_entity::EsEntity::events(e).any_new()) {
+                return ::core::result::Result::Ok(0);
+            }
+            let __now = ::es_entity::AtomicOperation::maybe_now(op);
+            Self::__es_update_all(::es_entity::AtomicOperation::as_executor(op), __now, entities).await
+        }
+
+        #[doc(hidden)]
+        async fn __es_update_all(
+            __conn: &mut ::es_entity::__private::sqlx::PgConnection,
+            __now: #time_ty,
+            __entities: &mut [#entity],
+        ) -> ::core::result::Result<usize, #err> {
+            #[derive(::es_entity::__private::serde::Serialize)]
+            #[serde(crate = "::es_entity::__private::serde")]
+            struct __Row {
+                id: #id_ty,
+                #(#fields)*
+            }
+            let __done = {
+                let mut __rows = ::std::vec::Vec::new();
+                let mut __histories = ::std::vec::Vec::new();
+                for #var in __entities.iter() {
+                    let __events = ::es_entity::EsEntity::events(#var);
+                    if !__events.any_new() {
+                        continue;
+                    }
+                    __rows.push(__Row {
+                        id: ::core::clone::Clone::clone(__events.id()),
+                        #(#values)*
+                    });
+                    __histories.push(__events);
+                }
+                let __events = ::es_entity::__private::BulkEvents::new(__histories.iter().copied());
+                let __lookup = |text: &str| {
+                    __histories
+                        .iter()
+                        .find(|h| ::std::string::ToString::to_string(h.id()) == text)
+                        .map(|h| (::core::clone::Clone::clone(h.id()), h.len_persisted() + 1))
+                };
+                ::sqlx::query!(
+                    #sql,
+                    __now as #time_ty,
+                    #json(&__rows) as _,
+                    #json(&__events) as _
+                )
+                .fetch_one(&mut *__conn)
+                .await
+                .map_err(|e| {
+                    ::es_entity::__private::bulk_modify_error::<#col_enum>(e, #events_tbl, __lookup)
+                })?
+            };
+            let mut __written = 0;
+            for #var in __entities.iter_mut() {
+                __written += ::es_entity::EsEntity::events_mut(#var)
+                    .mark_new_events_persisted_at(__done.now);
+            }
+            ::core::result::Result::Ok(__written)
         }
     }
 }

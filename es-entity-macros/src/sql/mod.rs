@@ -145,3 +145,63 @@ pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
         user_sql = user_sql.trim().trim_end_matches(';'),
     )
 }
+
+/// The events insert of a bulk write: `$3` is a JSON array of events-table
+/// rows, read with the events table's own column types.
+fn insert_bulk_events(repo: &Repo) -> String {
+    format!(
+        "INSERT INTO {events} (id, sequence, event_type, event, context, recorded_at) \
+         SELECT ev.id, ev.sequence, ev.event_type, ev.event, ev.context, COALESCE($1::TIMESTAMPTZ, NOW()) \
+         FROM jsonb_populate_recordset(NULL::{events}, $3) ev RETURNING 1",
+        events = repo.tables.events,
+    )
+}
+
+/// `create_all`: `$1` optional time, `$2` a JSON array of index rows (id and
+/// created columns, typed by the index table itself), `$3` the events.
+pub(crate) fn create_all(repo: &Repo) -> String {
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
+    let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
+    let values: String = cols.iter().map(|c| format!(", r.{}", c.name)).collect();
+    format!(
+        "WITH entity AS (INSERT INTO {tbl} (id, created_at{names}) \
+         SELECT r.id, COALESCE($1::TIMESTAMPTZ, NOW()){values} \
+         FROM jsonb_populate_recordset(NULL::{tbl}, $2) r RETURNING id), \
+         inserted AS ({events}) \
+         SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
+         (SELECT COUNT(*) FROM entity) AS \"entities!\", \
+         (SELECT COUNT(*) FROM inserted) AS \"events!\"",
+        tbl = repo.tables.index,
+        events = insert_bulk_events(repo),
+    )
+}
+
+/// `update_all`: as `create_all`, updating the rows. A missing index row
+/// aborts the whole statement with an error naming the id (a cast of a
+/// marker text to INT4 is the one way plain SQL can raise); the marker is
+/// matched in `es_entity::__private::bulk_modify_error`.
+pub(crate) fn update_all(repo: &Repo) -> String {
+    let tbl = &repo.tables.index;
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+    let entity = if cols.is_empty() {
+        format!("SELECT u.id FROM {tbl} u JOIN rows r ON r.id = u.id")
+    } else {
+        let sets: Vec<_> = cols
+            .iter()
+            .map(|c| format!("{0} = r.{0}", c.name))
+            .collect();
+        format!(
+            "UPDATE {tbl} u SET {} FROM rows r WHERE u.id = r.id RETURNING u.id",
+            sets.join(", ")
+        )
+    };
+    format!(
+        "WITH rows AS (SELECT * FROM jsonb_populate_recordset(NULL::{tbl}, $2)), \
+         entity AS ({entity}), inserted AS ({events}) \
+         SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
+         (SELECT COUNT(*) FROM inserted) AS \"events!\", \
+         (SELECT ('es_entity: index row missing for ' || r.id::TEXT)::INT4 FROM rows r \
+         WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.id = r.id) LIMIT 1) AS \"missing\"",
+        events = insert_bulk_events(repo),
+    )
+}

@@ -1,0 +1,10 @@
+//! Makes sure the bench tables exist before the peer's generated
+//! `sqlx::query!` statements are checked online (see ../build_common.rs).
+#[path = "../src/schema.rs"]
+mod schema;
+#[path = "../build_common.rs"]
+mod build_common;
+
+fn main() {
+    build_common::run("..");
+}
