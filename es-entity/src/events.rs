@@ -32,8 +32,8 @@ pub struct GenericEvent<Id> {
     pub sequence: i32,
     /// The `event_type` column.
     pub event_type: String,
-    /// The `event` column.
-    pub event: serde_json::Value,
+    /// The `event` column, decoded into the event type during hydration.
+    pub event: crate::event_json::EventJson,
     /// The `context` column.
     pub context: Option<serde_json::Value>,
     /// The `recorded_at` column.
@@ -238,7 +238,7 @@ impl<E: EsEvent> EntityEvents<E> {
             });
         }
         let known = E::EVENT_TYPES.contains(&row.event_type.as_str());
-        let event = match serde_json::from_value::<E>(row.event) {
+        let event = match serde_json::from_slice::<E>(row.event.as_bytes()) {
             Ok(event) if event.event_type() == row.event_type => event,
             Ok(event) => {
                 return fail(HydrationFailure::EventTypeMismatch {

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod event_json;
 mod events;
 mod idempotent;
 mod macros;
@@ -22,6 +23,7 @@ pub mod __private;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query};
+pub use event_json::EventJson;
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};

@@ -85,7 +85,7 @@ fn row(id: AccountId, sequence: i32, event: &AccountEvent) -> GenericEvent<Accou
         entity_id: id,
         sequence,
         event_type: event.event_type().to_owned(),
-        event: serde_json::to_value(event).unwrap(),
+        event: serde_json::to_value(event).unwrap().into(),
         context: None,
         recorded_at: t(0) + Duration::seconds(i64::from(sequence)),
     }
@@ -438,7 +438,7 @@ fn an_unknown_event_type_is_reported_by_name() {
     let mut rows = history(id, 1);
     rows.push(GenericEvent {
         event_type: "renamed".into(),
-        event: json!({ "type": "renamed", "to": "bob" }),
+        event: json!({ "type": "renamed", "to": "bob" }).into(),
         ..row(id, 2, &deposit(1))
     });
     let err = EntityEvents::load_first::<Account>(rows).unwrap_err();
@@ -458,7 +458,7 @@ fn a_payload_that_does_not_decode_is_a_bad_event() {
     let id = AccountId::new();
     let mut rows = history(id, 1);
     rows.push(GenericEvent {
-        event: json!({ "type": "deposited", "amount": "lots" }),
+        event: json!({ "type": "deposited", "amount": "lots" }).into(),
         ..row(id, 2, &deposit(1))
     });
     let err = EntityEvents::load_first::<Account>(rows).unwrap_err();

@@ -11,9 +11,10 @@ use crate::model::repo::Repo;
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
 /// The id's Rust type is inferred (sqlx's `_` override) from the entity the
 /// rows are loaded into: PostgreSQL truncates aliases to 63 bytes, too short
-/// for a type path.
+/// for a type path. `event` is inferred too: `GenericEvent` reads it as
+/// `EventJson`, raw JSON text parsed once during hydration.
 pub(super) const EVENT_COLUMNS: &str = "e.id AS \"entity_id!: _\", e.sequence AS \"sequence!\", \
-     e.event_type AS \"event_type!\", e.event AS \"event!\", \
+     e.event_type AS \"event_type!\", e.event AS \"event!: _\", \
      e.context AS \"context?\", e.recorded_at AS \"recorded_at!\"";
 
 /// Events of the entities selected by `entities_sql` (a query returning an
