@@ -13,6 +13,7 @@ mod model;
 mod naming;
 mod query;
 mod repo;
+mod retry;
 mod shape;
 mod sql;
 
@@ -49,4 +50,14 @@ pub fn es_query(input: TokenStream) -> TokenStream {
     query::expand(input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Retries an async `&self` method returning `Result<T, E>` (with
+/// `E: es_entity::RetryableError`) when it loses an optimistic-concurrency
+/// race: `#[retry_on_concurrent_modification(max_retries = 3)]`. Arguments
+/// are cloned for each attempt. `transient = true` also retries transient
+/// database errors.
+#[proc_macro_attribute]
+pub fn retry_on_concurrent_modification(args: TokenStream, item: TokenStream) -> TokenStream {
+    retry::expand(args.into(), item.into()).into()
 }

@@ -16,13 +16,14 @@ mod operation;
 mod pagination;
 mod query;
 mod repo_error;
+mod retry;
 mod traits;
 
 #[doc(hidden)]
 pub mod __private;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
-pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query};
+pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_json::EventJson;
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
@@ -32,5 +33,9 @@ pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort}
 pub use query::EsQuery;
 pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
+};
+pub use retry::{
+    Conflict, Retried, RetryPolicy, RetryableError, is_transient_sqlx,
+    retry_on_concurrent_modification,
 };
 pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};

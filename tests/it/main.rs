@@ -8,6 +8,7 @@ mod book_entity;
 mod book_idempotency;
 mod book_list;
 mod book_repo;
+mod book_retry;
 mod book_transactions;
 mod db_op;
 mod executors;

@@ -1,0 +1,200 @@
+//! Retrying the load → mutate → save cycle when another writer got there first.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::repo_error::{EntityColumn, ModifyError};
+
+/// How often and how patiently to retry. Delays grow exponentially from
+/// `base_delay` up to `max_delay`, with full jitter (a uniformly random delay
+/// between zero and that bound), so writers that collided spread out.
+///
+/// ```
+/// use std::time::Duration;
+/// use es_entity::RetryPolicy;
+/// let policy = RetryPolicy::new(4).base_delay(Duration::from_millis(2));
+/// assert_eq!(policy.max_attempts(), 4);
+/// assert!(policy.delay_bound(3) == Duration::from_millis(8));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    base_delay: Duration,
+    max_delay: Duration,
+    retry_transient: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 5 attempts, delays from 5 ms up to 500 ms, concurrency conflicts only.
+    fn default() -> Self {
+        Self::new(5)
+    }
+}
+
+impl RetryPolicy {
+    /// At most `max_attempts` runs in all (at least one).
+    pub fn new(max_attempts: u32) -> Self {
+        Self {
+            max_attempts: max_attempts.max(1),
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(500),
+            retry_transient: false,
+        }
+    }
+
+    /// The bound of the first delay.
+    pub fn base_delay(mut self, delay: Duration) -> Self {
+        self.base_delay = delay;
+        self
+    }
+
+    /// The largest bound any delay may reach.
+    pub fn max_delay(mut self, delay: Duration) -> Self {
+        self.max_delay = delay;
+        self
+    }
+
+    /// Also retry errors that [`RetryableError::is_transient`] reports
+    /// (dropped connections, pool time-outs, deadlocks, serialization failures).
+    pub fn retry_transient(mut self, yes: bool) -> Self {
+        self.retry_transient = yes;
+        self
+    }
+
+    /// At most this many runs.
+    pub fn max_attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    /// The upper bound of the delay after failed attempt `attempt` (1-based).
+    pub fn delay_bound(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1));
+        self.base_delay.saturating_mul(factor).min(self.max_delay)
+    }
+
+    /// A random delay in `0..=delay_bound(attempt)` (full jitter).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let bound = self.delay_bound(attempt).as_nanos() as u64;
+        let random = uuid::Uuid::new_v4().as_u64_pair().0;
+        Duration::from_nanos(if bound == 0 { 0 } else { random % (bound + 1) })
+    }
+}
+
+/// A lost optimistic-concurrency race, as the retry loop reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The entity type.
+    pub entity: &'static str,
+    /// The entity's id, displayed.
+    pub entity_id: String,
+    /// The sequence the losing writer tried to write.
+    pub expected_sequence: usize,
+}
+
+/// Errors the retry loop understands. Implemented for every repository's
+/// `ModifyError`; implement it for your own error type by delegating to the
+/// repository error it wraps.
+pub trait RetryableError {
+    /// The conflict, if this error is a lost concurrency race.
+    fn concurrent_modification(&self) -> Option<Conflict>;
+
+    /// Whether the error is worth retrying as such (only used when the policy
+    /// opts in with [`RetryPolicy::retry_transient`]).
+    fn is_transient(&self) -> bool {
+        false
+    }
+}
+
+/// Whether a database error is transient: the same call may succeed later.
+pub fn is_transient_sqlx(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // serialization_failure, deadlock_detected, admin shutdown, connection exceptions
+            matches!(code.as_ref(), "40001" | "40P01" | "57P01") || code.starts_with("08")
+        }),
+        _ => false,
+    }
+}
+
+impl<C: EntityColumn> RetryableError for ModifyError<C> {
+    fn concurrent_modification(&self) -> Option<Conflict> {
+        match self {
+            ModifyError::ConcurrentModification {
+                entity_id,
+                expected_sequence,
+            } => Some(Conflict {
+                entity: C::ENTITY,
+                entity_id: entity_id.to_string(),
+                expected_sequence: *expected_sequence,
+            }),
+            _ => None,
+        }
+    }
+
+    fn is_transient(&self) -> bool {
+        matches!(self, ModifyError::Sqlx(e) if is_transient_sqlx(e))
+    }
+}
+
+/// A result and how many attempts it took.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Retried<T> {
+    /// What the successful attempt returned.
+    pub value: T,
+    /// 1 when the first attempt succeeded.
+    pub attempts: u32,
+}
+
+/// Runs `attempt` (a whole load → mutate → save cycle) until it succeeds, the
+/// error is not retryable, or the policy's attempts are used up. Every
+/// conflict is logged as a `tracing` warning (target `es_entity::retry`) with
+/// the entity type, id, expected sequence and attempt number.
+///
+/// ```no_run
+/// # use es_entity::*;
+/// # async fn demo<R, E, Fut>(deposit: impl FnMut() -> Fut) -> Result<(), E>
+/// # where Fut: std::future::Future<Output = Result<(), E>>, E: RetryableError {
+/// let done = retry_on_concurrent_modification(&RetryPolicy::new(5), deposit).await?;
+/// println!("took {} attempts", done.attempts);
+/// # Ok(()) }
+/// ```
+pub async fn retry_on_concurrent_modification<T, E, F, Fut>(
+    policy: &RetryPolicy,
+    mut attempt: F,
+) -> Result<Retried<T>, E>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+    E: RetryableError,
+{
+    let mut n = 1;
+    loop {
+        let err = match attempt().await {
+            Ok(value) => return Ok(Retried { value, attempts: n }),
+            Err(err) => err,
+        };
+        let retry = if let Some(c) = err.concurrent_modification() {
+            tracing::warn!(
+                target: "es_entity::retry",
+                entity = c.entity,
+                entity_id = %c.entity_id,
+                expected_sequence = c.expected_sequence,
+                attempt = n,
+                max_attempts = policy.max_attempts,
+                "concurrent modification"
+            );
+            true
+        } else if policy.retry_transient && err.is_transient() {
+            tracing::warn!(target: "es_entity::retry", attempt = n, "transient error, retrying");
+            true
+        } else {
+            false
+        };
+        if !retry || n >= policy.max_attempts {
+            return Err(err);
+        }
+        tokio::time::sleep(policy.delay(n)).await;
+        n += 1;
+    }
+}
