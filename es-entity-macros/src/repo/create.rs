@@ -33,10 +33,9 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             let ty = &c.ty;
             let read = acc.read(&new, &c.name);
             (
-                quote! {
-                    let #local: #ty = ::core::clone::Clone::clone(
-                        ::std::borrow::Borrow::<#ty>::borrow(&(#read)),
-                    );
+                {
+                    let value = super::owned(ty, &read);
+                    quote!(let #local: #ty = #value;)
                 },
                 quote!(&#local as &#ty),
             )
@@ -119,14 +118,10 @@ fn create_all(repo: &Repo) -> TokenStream {
         .iter()
         .filter_map(|c| c.create.as_ref().map(|a| (c, a)))
         .collect();
-    let fields = cols.iter().map(|(c, _)| {
-        let (name, ty) = (&c.name, &c.ty);
-        quote!(#name: #ty,)
-    });
+    let row = super::bulk_row(id_ty, &cols.iter().map(|(c, _)| *c).collect::<Vec<_>>());
     let reads = cols.iter().map(|(c, acc)| {
-        let (name, ty) = (&c.name, &c.ty);
-        let read = acc.read(&new, name);
-        quote!(::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))),)
+        let value = super::owned(&c.ty, &acc.read(&new, &c.name));
+        quote!(#value,)
     });
     let assigns = cols.iter().enumerate().map(|(i, (c, _))| {
         let (name, index) = (&c.name, syn::Index::from(i));
@@ -166,12 +161,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             __new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
         ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
-            #[derive(::es_entity::__private::serde::Serialize)]
-            #[serde(crate = "::es_entity::__private::serde")]
-            struct __Row {
-                id: #id_ty,
-                #(#fields)*
-            }
+            #row
             let mut __rows = ::std::vec::Vec::with_capacity(__new.len());
             let mut __histories: ::std::vec::Vec<::es_entity::EntityEvents<#event_ty>> =
                 ::std::vec::Vec::with_capacity(__new.len());

@@ -113,13 +113,10 @@ fn cursor_struct(repo: &Repo, sort: &Sort) -> TokenStream {
             },
         ),
         SortSource::Column(acc) => {
-            let read = acc.read(&entity_var, name);
+            let value = super::owned(ty, &acc.read(&entity_var, name));
             (
                 quote!(pub id: #id_ty, pub #name: #ty,),
-                quote! {
-                    id: #id,
-                    #name: ::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))),
-                },
+                quote!(id: #id, #name: #value,),
             )
         }
     };

@@ -105,3 +105,23 @@ fn deleted_suffix(include_deleted: bool) -> &'static str {
         ""
     }
 }
+
+/// An owned `T` from an accessor that yields `T` or `&T`.
+fn owned(ty: &syn::Type, read: &TokenStream) -> TokenStream {
+    quote!(::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))))
+}
+
+/// The row struct a bulk write serializes into its JSON array: `id` and the
+/// given columns, named as in the index table.
+fn bulk_row(id_ty: &syn::Type, cols: &[&crate::model::column::Column]) -> TokenStream {
+    let names = cols.iter().map(|c| &c.name);
+    let tys = cols.iter().map(|c| &c.ty);
+    quote! {
+        #[derive(::es_entity::__private::serde::Serialize)]
+        #[serde(crate = "::es_entity::__private::serde")]
+        struct __Row {
+            id: #id_ty,
+            #(#names: #tys,)*
+        }
+    }
+}

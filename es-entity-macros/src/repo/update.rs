@@ -149,14 +149,11 @@ fn update_all(repo: &Repo) -> TokenStream {
         .iter()
         .filter_map(|c| c.update.as_ref().map(|a| (c, a)))
         .collect();
-    let fields = cols.iter().map(|(c, _)| {
-        let (name, ty) = (&c.name, &c.ty);
-        quote!(#name: #ty,)
-    });
+    let row = super::bulk_row(id_ty, &cols.iter().map(|(c, _)| *c).collect::<Vec<_>>());
     let values = cols.iter().map(|(c, acc)| {
-        let (name, ty) = (&c.name, &c.ty);
-        let read = acc.read(&var, name);
-        quote!(#name: ::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))),)
+        let name = &c.name;
+        let value = super::owned(&c.ty, &acc.read(&var, name));
+        quote!(#name: #value,)
     });
     let json = quote!(::es_entity::__private::sqlx::types::Json);
     quote! {
@@ -193,12 +190,7 @@ fn update_all(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             __entities: &mut [#entity],
         ) -> ::core::result::Result<usize, #err> {
-            #[derive(::es_entity::__private::serde::Serialize)]
-            #[serde(crate = "::es_entity::__private::serde")]
-            struct __Row {
-                id: #id_ty,
-                #(#fields)*
-            }
+            #row
             let __done = {
                 let mut __rows = ::std::vec::Vec::new();
                 let mut __histories = ::std::vec::Vec::new();
