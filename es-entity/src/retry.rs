@@ -91,6 +91,11 @@ pub struct Conflict {
     pub expected_sequence: usize,
 }
 
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` does not say which errors are lost concurrency races",
+    label = "retrying needs `{Self}: es_entity::RetryableError`",
+    note = "repository `ModifyError`s implement it; for your own error type, implement it by delegating to the repository error it wraps"
+)]
 /// Errors the retry loop understands. Implemented for every repository's
 /// `ModifyError`; implement it for your own error type by delegating to the
 /// repository error it wraps.
