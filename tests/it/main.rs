@@ -11,6 +11,7 @@ mod book_repo;
 mod book_retry;
 mod book_transactions;
 mod db_op;
+mod es_query_tables;
 mod executors;
 mod hygiene;
 mod list_explain;

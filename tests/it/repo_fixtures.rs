@@ -814,3 +814,37 @@ pub async fn member_row(pool: &PgPool, id: MemberId) -> MemberRow {
     .await
     .expect("read members row")
 }
+
+// ---------------------------------------------------------------------------
+// `es_query!` on prefixed and custom tables (tests in es_query_tables.rs).
+
+impl Gizmos {
+    /// `app_gizmos` -> `app_gizmo_events` through `tbl_prefix`.
+    pub async fn labelled(&self, label: &str) -> Result<Option<Gizmo>, GizmoQueryError> {
+        es_query!(
+            tbl_prefix = "app",
+            "SELECT id FROM app_gizmos WHERE label = $1",
+            label
+        )
+        .fetch_optional(&self.pool)
+        .await
+    }
+}
+
+impl Parcels {
+    /// A custom events table is named explicitly.
+    pub async fn heavier_than(
+        &self,
+        grams: i32,
+        first: usize,
+    ) -> Result<(Vec<Parcel>, bool), ParcelQueryError> {
+        es_query!(
+            events_tbl = "shipping_parcel_log",
+            "SELECT id FROM shipping_parcels WHERE weight_grams > $1 ORDER BY weight_grams DESC, id LIMIT $2",
+            grams,
+            (first + 1) as i64
+        )
+        .fetch_n(&self.pool, first)
+        .await
+    }
+}
