@@ -17,6 +17,15 @@ mod hygiene;
 mod list_explain;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
+mod reliability_bad_data;
+mod reliability_create_races;
+mod reliability_faults;
+mod reliability_lock_order;
+mod reliability_props;
+mod reliability_support;
+mod reliability_text;
+mod reliability_torture;
+mod reliability_tracing;
 mod repo_composition;
 mod repo_concurrency;
 mod repo_crud;
