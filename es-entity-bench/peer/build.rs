@@ -1,9 +1,9 @@
 //! Makes sure the bench tables exist before the peer's generated
 //! `sqlx::query!` statements are checked online (see ../build_common.rs).
-#[path = "../src/schema.rs"]
-mod schema;
 #[path = "../build_common.rs"]
 mod build_common;
+#[path = "../src/schema.rs"]
+mod schema;
 
 fn main() {
     build_common::run("..");

@@ -1,1 +1,767 @@
-fn main(){}
+//! es-entity-bench: our generated repositories against the floor
+//! (hand-written sqlx) and the peer (the newest es-entity on crates.io).
+//!
+//! Run (release mode; needs the PostgreSQL the tests use):
+//!
+//! ```sh
+//! cd es-entity-bench && cargo run --release            # full run, a few minutes
+//! cd es-entity-bench && cargo run --release -- --quick # short run
+//! ```
+//!
+//! Every workload runs through the three implementations in interleaved
+//! rounds: round r runs ours, floor, peer starting at position r mod 3, so
+//! each implementation goes first, second and third equally often and a
+//! slow phase of the machine hits all three. The table reports, per
+//! implementation, the median over rounds of µs per operation.
+
+mod floor;
+mod ours;
+mod peer;
+mod schema;
+mod subject;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sqlx::ConnectOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use uuid::Uuid;
+
+use subject::{BoxError, Res, Subject, Write};
+
+/// Accounts listed by `list_by_name`, all with two events.
+const LISTED: usize = 10_000;
+const PAGE: usize = 100;
+/// Events of the long-history account.
+const LONG_HISTORY: usize = 1_000;
+const BULK: usize = 1_000;
+const TASKS: usize = 8;
+/// Connections per pool (the contention workload needs `TASKS`).
+const POOL_SIZE: u32 = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Workload {
+    ListByName,
+    FindById2,
+    FindById1000,
+    FindByName,
+    Create,
+    Update,
+    CreateAll,
+    UpdateAll,
+    /// The same listing again, once the writes have grown the tables.
+    ListByNameLate,
+    Contention,
+}
+
+impl Workload {
+    const ALL: [Workload; 10] = [
+        Workload::ListByName,
+        Workload::FindById2,
+        Workload::FindById1000,
+        Workload::FindByName,
+        Workload::Create,
+        Workload::Update,
+        Workload::CreateAll,
+        Workload::UpdateAll,
+        Workload::ListByNameLate,
+        Workload::Contention,
+    ];
+
+    fn label(self, cfg: &Config) -> String {
+        match self {
+            Workload::Create => "create".into(),
+            Workload::Update => "update (1 event)".into(),
+            Workload::FindById2 => "find_by_id (2 events)".into(),
+            Workload::FindById1000 => format!("find_by_id ({LONG_HISTORY} events)"),
+            Workload::FindByName => "find_by_name (2 events)".into(),
+            // Both listings get their table sizes in the label at run time.
+            Workload::ListByName | Workload::ListByNameLate => format!("list_by_name ({PAGE})"),
+            Workload::CreateAll => format!("create_all ({BULK}) per call"),
+            Workload::UpdateAll => format!("update_all ({BULK}) per call"),
+            Workload::Contention => format!("{TASKS} tasks x {} updates, 1 row", cfg.contention_k),
+        }
+    }
+
+    /// Operations per implementation per round.
+    fn ops(self, cfg: &Config) -> usize {
+        let full: usize = match self {
+            Workload::ListByName | Workload::ListByNameLate => 60,
+            Workload::FindById2 | Workload::FindByName => 1000,
+            Workload::FindById1000 => 50,
+            Workload::Create | Workload::Update => 500,
+            Workload::CreateAll | Workload::UpdateAll => 5,
+            Workload::Contention => 1,
+        };
+        if cfg.quick { full.div_ceil(5) } else { full }
+    }
+}
+
+struct Config {
+    quick: bool,
+    rounds: usize,
+    contention_k: usize,
+}
+
+impl Config {
+    fn from_args() -> Result<Self, String> {
+        let mut cfg = Config {
+            quick: false,
+            rounds: 9,
+            contention_k: 25,
+        };
+        let mut rounds = None;
+        let mut args = std::env::args().skip(1);
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--quick" => cfg.quick = true,
+                "--rounds" => {
+                    let n = args.next().ok_or("--rounds needs a number")?;
+                    rounds = Some(
+                        n.parse()
+                            .map_err(|_| format!("--rounds {n}: not a number"))?,
+                    );
+                }
+                "-h" | "--help" => {
+                    println!(
+                        "usage: cargo run --release [-- --quick] [-- --rounds N]\n\
+                         DATABASE_URL (default {}) is the database; the bench tables \
+                         (bench_*) are created there and truncated at start.",
+                        schema::DEFAULT_DATABASE_URL
+                    );
+                    std::process::exit(0);
+                }
+                other => return Err(format!("unknown argument `{other}` (try --help)")),
+            }
+        }
+        if cfg.quick {
+            cfg.rounds = 3;
+            cfg.contention_k = 5;
+        }
+        if let Some(r) = rounds {
+            if r == 0 {
+                return Err("--rounds must be at least 1".into());
+            }
+            cfg.rounds = r;
+        }
+        Ok(cfg)
+    }
+}
+
+/// One implementation's measurement of one round.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    elapsed: Duration,
+    ops: usize,
+    conflicts: u64,
+}
+
+impl Sample {
+    fn us_per_op(&self) -> f64 {
+        self.elapsed.as_secs_f64() * 1e6 / self.ops as f64
+    }
+}
+
+/// The identical inputs every implementation gets, generated once.
+struct Inputs {
+    /// The listed accounts, in name order.
+    listed: Vec<(Uuid, String)>,
+    long_history: (Uuid, String),
+}
+
+/// One implementation and the entities its workloads keep between rounds.
+struct Lane<S: Subject> {
+    subject: Arc<S>,
+    list_cursor: Option<S::Cursor>,
+    list_page: usize,
+    update_set: Vec<S::Entity>,
+    bulk_set: Vec<S::Entity>,
+    /// Contention rounds that verified.
+    verified: usize,
+}
+
+impl<S: Subject> Lane<S> {
+    fn new(subject: S) -> Self {
+        Self {
+            subject: Arc::new(subject),
+            list_cursor: None,
+            list_page: 0,
+            update_set: Vec::new(),
+            bulk_set: Vec::new(),
+            verified: 0,
+        }
+    }
+
+    /// The accounts the read workloads use, written through the
+    /// implementation's own bulk calls (untimed).
+    async fn seed(&mut self, inputs: &Inputs) -> Res<()> {
+        let s = &*self.subject;
+        for chunk in inputs.listed.chunks(BULK) {
+            let mut created = s.create_all(chunk.to_vec()).await?;
+            for account in &mut created {
+                S::deposit(account, 1);
+            }
+            s.update_all(&mut created).await?;
+        }
+        let (id, name) = inputs.long_history.clone();
+        let mut long = s.create(id, name).await?;
+        for _ in 1..LONG_HISTORY {
+            S::deposit(&mut long, 1);
+        }
+        expect_done(s.update(&mut long).await?)?;
+        Ok(())
+    }
+
+    /// Untimed preparation before a workload's warm-up.
+    async fn prepare(&mut self, workload: Workload, fresh: &Fresh) -> Res<()> {
+        match workload {
+            Workload::Update => {
+                self.update_set = self.subject.create_all(fresh.update_set.clone()).await?;
+            }
+            Workload::UpdateAll => {
+                self.bulk_set = self.subject.create_all(fresh.bulk_set.clone()).await?;
+            }
+            Workload::ListByNameLate => {
+                self.list_cursor = None;
+                self.list_page = 0;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Runs `ops` operations of `workload`; `batch` holds the new accounts
+    /// of the write workloads (the same for every implementation).
+    async fn run(
+        &mut self,
+        workload: Workload,
+        ops: usize,
+        round: usize,
+        inputs: &Inputs,
+        batch: &RoundInput,
+        cfg: &Config,
+    ) -> Res<Sample> {
+        let s = &*self.subject;
+        let start = Instant::now();
+        match workload {
+            Workload::ListByName | Workload::ListByNameLate => {
+                for _ in 0..ops {
+                    if self.list_page == LISTED / PAGE {
+                        self.list_page = 0;
+                        self.list_cursor = None;
+                    }
+                    let (n, next) = s.list_by_name(PAGE, self.list_cursor.take()).await?;
+                    check(n == PAGE, || format!("page of {n}, expected {PAGE}"))?;
+                    self.list_cursor = next;
+                    self.list_page += 1;
+                }
+            }
+            Workload::FindById2 => {
+                for i in 0..ops {
+                    let (id, _) = &inputs.listed[pick(round, i)];
+                    let account = s.find_by_id(*id).await?;
+                    check(S::persisted_events(&account) == 2, || {
+                        "expected 2 events".into()
+                    })?;
+                }
+            }
+            Workload::FindById1000 => {
+                for _ in 0..ops {
+                    let account = s.find_by_id(inputs.long_history.0).await?;
+                    check(S::persisted_events(&account) == LONG_HISTORY, || {
+                        format!("expected {LONG_HISTORY} events")
+                    })?;
+                }
+            }
+            Workload::FindByName => {
+                for i in 0..ops {
+                    let (id, name) = &inputs.listed[pick(round, i)];
+                    let account = s.find_by_name(name).await?;
+                    check(S::id(&account) == *id, || {
+                        format!("wrong account for {name}")
+                    })?;
+                }
+            }
+            Workload::Create => {
+                for (id, name) in batch.singles.iter().take(ops) {
+                    s.create(*id, name.clone()).await?;
+                }
+            }
+            Workload::Update => {
+                for account in self.update_set.iter_mut().take(ops) {
+                    S::deposit(account, 1);
+                    expect_done(s.update(account).await?)?;
+                }
+            }
+            Workload::CreateAll => {
+                for new in batch.bulks.iter().take(ops) {
+                    let created = s.create_all(new.clone()).await?;
+                    check(created.len() == BULK, || "short create_all".into())?;
+                }
+            }
+            Workload::UpdateAll => {
+                for _ in 0..ops {
+                    for account in self.bulk_set.iter_mut() {
+                        S::deposit(account, 1);
+                    }
+                    let n = s.update_all(&mut self.bulk_set).await?;
+                    check(n == BULK, || format!("update_all wrote {n} events"))?;
+                }
+            }
+            Workload::Contention => {
+                // Untimed: the fresh account all tasks update.
+                let (id, name) = batch.contended.clone();
+                s.create(id, name).await?;
+                let k = if batch.warmup { 2 } else { cfg.contention_k };
+                let start = Instant::now();
+                let conflicts = contend(&self.subject, id, k).await?;
+                let elapsed = start.elapsed();
+                let account = s.find_by_id(id).await?;
+                let total = TASKS * k;
+                if S::persisted_events(&account) != 1 + total
+                    || S::balance(&account) != total as i64
+                {
+                    return Err(format!(
+                        "{}: contended account has {} events and balance {}, expected {} deposits of 1",
+                        S::NAME,
+                        S::persisted_events(&account),
+                        S::balance(&account),
+                        total
+                    )
+                    .into());
+                }
+                if !batch.warmup {
+                    self.verified += 1;
+                }
+                return Ok(Sample {
+                    elapsed,
+                    ops: total,
+                    conflicts,
+                });
+            }
+        }
+        Ok(Sample {
+            elapsed: start.elapsed(),
+            ops,
+            conflicts: 0,
+        })
+    }
+}
+
+/// `TASKS` tasks each deposit 1 `k` times into account `id`: load once,
+/// then deposit-and-update, reloading and retrying after every lost race.
+/// Returns the number of conflicts retried.
+async fn contend<S: Subject>(subject: &Arc<S>, id: Uuid, k: usize) -> Res<u64> {
+    let mut handles = Vec::with_capacity(TASKS);
+    for _ in 0..TASKS {
+        let s = Arc::clone(subject);
+        handles.push(tokio::spawn(async move {
+            let mut conflicts = 0u64;
+            let mut account = s.find_by_id(id).await?;
+            for _ in 0..k {
+                loop {
+                    S::deposit(&mut account, 1);
+                    match s.update(&mut account).await? {
+                        Write::Done => break,
+                        Write::Conflict => {
+                            conflicts += 1;
+                            account = s.find_by_id(id).await?;
+                        }
+                    }
+                }
+            }
+            Ok::<u64, BoxError>(conflicts)
+        }));
+    }
+    let mut conflicts = 0;
+    for handle in handles {
+        conflicts += handle.await.map_err(|e| format!("task panicked: {e}"))??;
+    }
+    Ok(conflicts)
+}
+
+fn expect_done(w: Write) -> Res<()> {
+    match w {
+        Write::Done => Ok(()),
+        Write::Conflict => Err("unexpected concurrency conflict (single writer)".into()),
+    }
+}
+
+fn check(ok: bool, why: impl FnOnce() -> String) -> Res<()> {
+    if ok { Ok(()) } else { Err(why().into()) }
+}
+
+/// A deterministic spread of listed accounts: op `i` of round `round`.
+fn pick(round: usize, i: usize) -> usize {
+    (round * 7_919 + i * 104_729) % LISTED
+}
+
+/// New accounts for one round of the write workloads (same for all three).
+struct RoundInput {
+    singles: Vec<(Uuid, String)>,
+    bulks: Vec<Vec<(Uuid, String)>>,
+    contended: (Uuid, String),
+    warmup: bool,
+}
+
+/// Accounts created untimed before a workload.
+struct Fresh {
+    update_set: Vec<(Uuid, String)>,
+    bulk_set: Vec<(Uuid, String)>,
+}
+
+fn new_accounts(prefix: &str, n: usize) -> Vec<(Uuid, String)> {
+    (0..n)
+        .map(|i| {
+            let id = Uuid::now_v7();
+            (id, format!("{prefix}-{i:05}-{}", id.simple()))
+        })
+        .collect()
+}
+
+fn round_input(workload: Workload, ops: usize, tag: &str) -> RoundInput {
+    let (singles, bulks) = match workload {
+        Workload::Create => (new_accounts(&format!("c-{tag}"), ops), Vec::new()),
+        Workload::CreateAll => (
+            Vec::new(),
+            (0..ops)
+                .map(|b| new_accounts(&format!("b-{tag}-{b}"), BULK))
+                .collect(),
+        ),
+        _ => (Vec::new(), Vec::new()),
+    };
+    RoundInput {
+        singles,
+        bulks,
+        contended: new_accounts(&format!("k-{tag}"), 1).remove(0),
+        warmup: tag.starts_with('w'),
+    }
+}
+
+/// Medians and per-round ratios of one workload.
+struct Row {
+    label: String,
+    /// [ours, floor, peer] samples, one per round.
+    samples: [Vec<Sample>; 3],
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.total_cmp(b));
+    let n = xs.len();
+    if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+fn min_max(xs: &[f64]) -> (f64, f64) {
+    xs.iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
+}
+
+async fn pg_pool(url: &str) -> Res<sqlx::PgPool> {
+    let options: PgConnectOptions = url.parse()?;
+    let options = options
+        .ssl_mode(PgSslMode::Disable)
+        .disable_statement_logging();
+    Ok(PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .connect_with(options)
+        .await?)
+}
+
+async fn analyze(pool: &sqlx::PgPool) -> Res<()> {
+    sqlx::query(
+        "ANALYZE bench_ours_accounts, bench_ours_account_events, \
+         bench_floor_accounts, bench_floor_account_events, \
+         bench_peer_accounts, bench_peer_account_events",
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split_once(':'))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+#[tokio::main]
+async fn main() {
+    let cfg = match Config::from_args() {
+        Ok(cfg) => cfg,
+        Err(e) => {
+            eprintln!("es-entity-bench: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = run(cfg).await {
+        eprintln!("es-entity-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cfg: Config) -> Res<()> {
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; use `cargo run --release` for meaningful numbers");
+    }
+    let url = schema::database_url();
+    schema::prepare(&url).await?;
+    let ours_pool = pg_pool(&url).await?;
+    let floor_pool = pg_pool(&url).await?;
+    let pg_version: String = sqlx::query_scalar("SELECT version()")
+        .fetch_one(&ours_pool)
+        .await?;
+    sqlx::query(
+        "TRUNCATE bench_ours_account_events, bench_ours_accounts, \
+         bench_floor_account_events, bench_floor_accounts, \
+         bench_peer_account_events, bench_peer_accounts",
+    )
+    .execute(&ours_pool)
+    .await?;
+
+    let admin = ours_pool.clone();
+    let mut ours = Lane::new(ours::Accounts::new(ours_pool));
+    let mut floor = Lane::new(floor::Floor::new(floor_pool));
+    let mut peer = Lane::new(peer::connect(&url, POOL_SIZE).await?);
+
+    let command = if cfg.quick {
+        "cd es-entity-bench && cargo run --release -- --quick"
+    } else {
+        "cd es-entity-bench && cargo run --release"
+    };
+    let total_start = Instant::now();
+    eprintln!(
+        "es-entity-bench: {} rounds per workload{}; seeding {LISTED} accounts per implementation...",
+        cfg.rounds,
+        if cfg.quick { " (quick)" } else { "" }
+    );
+    let inputs = Inputs {
+        listed: (0..LISTED)
+            // `a-` sorts before every other name the bench writes, so the
+            // first LISTED / PAGE pages are exactly these accounts.
+            .map(|i| (Uuid::now_v7(), format!("a-list-{i:05}")))
+            .collect(),
+        long_history: (Uuid::now_v7(), "zz-long-history".into()),
+    };
+    ours.seed(&inputs).await?;
+    floor.seed(&inputs).await?;
+    peer.seed(&inputs).await?;
+
+    let mut rows = Vec::new();
+    for workload in Workload::ALL {
+        let ops = workload.ops(&cfg);
+        let mut label = workload.label(&cfg);
+        if matches!(workload, Workload::ListByName | Workload::ListByNameLate) {
+            let (accounts, events): (i64, i64) = sqlx::query_as(
+                "SELECT (SELECT COUNT(*) FROM bench_ours_accounts), \
+                 (SELECT COUNT(*) FROM bench_ours_account_events)",
+            )
+            .fetch_one(&admin)
+            .await?;
+            label = format!(
+                "list_by_name ({PAGE} of {}k, {}k events)",
+                (accounts + 500) / 1000,
+                (events + 500) / 1000
+            );
+        }
+        eprintln!("  {label}: {} rounds x {ops} ops", cfg.rounds);
+        let fresh = Fresh {
+            update_set: if workload == Workload::Update {
+                new_accounts("u", ops)
+            } else {
+                Vec::new()
+            },
+            bulk_set: if workload == Workload::UpdateAll {
+                new_accounts("ua", BULK)
+            } else {
+                Vec::new()
+            },
+        };
+        ours.prepare(workload, &fresh).await?;
+        floor.prepare(workload, &fresh).await?;
+        peer.prepare(workload, &fresh).await?;
+        // Fresh statistics for all six tables before every workload, so the
+        // planner sees the same (current) sizes for the three implementations
+        // instead of whatever autovacuum last analyzed.
+        analyze(&admin).await?;
+
+        // Warm-up: every implementation once, not recorded.
+        let warm_ops = ops.div_ceil(5);
+        let warm = round_input(workload, warm_ops, "w");
+        ours.run(workload, warm_ops, 0, &inputs, &warm, &cfg)
+            .await?;
+        floor
+            .run(workload, warm_ops, 0, &inputs, &warm, &cfg)
+            .await?;
+        peer.run(workload, warm_ops, 0, &inputs, &warm, &cfg)
+            .await?;
+
+        let mut samples: [Vec<Sample>; 3] = Default::default();
+        for round in 0..cfg.rounds {
+            let input = round_input(workload, ops, &format!("r{round}"));
+            for k in 0..3 {
+                let which = (round + k) % 3;
+                let sample = match which {
+                    0 => {
+                        ours.run(workload, ops, round + 1, &inputs, &input, &cfg)
+                            .await
+                    }
+                    1 => {
+                        floor
+                            .run(workload, ops, round + 1, &inputs, &input, &cfg)
+                            .await
+                    }
+                    _ => {
+                        peer.run(workload, ops, round + 1, &inputs, &input, &cfg)
+                            .await
+                    }
+                }
+                .map_err(|e| format!("{label}, {}: {e}", ["ours", "floor", "peer"][which]))?;
+                samples[which].push(sample);
+            }
+        }
+        rows.push(Row { label, samples });
+    }
+    let total = total_start.elapsed();
+
+    print_report(
+        &cfg,
+        &rows,
+        &pg_version,
+        command,
+        total,
+        [ours.verified, floor.verified, peer.verified],
+    );
+    Ok(())
+}
+
+fn print_report(
+    cfg: &Config,
+    rows: &[Row],
+    pg_version: &str,
+    command: &str,
+    total: Duration,
+    verified: [usize; 3],
+) {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!();
+    println!("es-entity-bench");
+    println!("command:    {command}");
+    println!(
+        "machine:    {nproc} CPUs ({}), {}",
+        cpu_model(),
+        pg_version.split(" on ").next().unwrap_or(pg_version)
+    );
+    println!(
+        "compared:   ours = es-entity of this repository{}, floor = hand-written sqlx 0.9, peer = es-entity {} (crates.io)",
+        git_commit().map(|c| format!(" at {c}")).unwrap_or_default(),
+        es_entity_bench_peer::PEER_VERSION,
+    );
+    println!(
+        "method:     {} interleaved rounds per workload after a warm-up (tables ANALYZEd first); \
+         median over rounds; ratios are time ratios (ours/x < 1.00 = ours faster); \
+         range = min..max of the per-round ratio",
+        cfg.rounds
+    );
+    println!(
+        "total time: {:.0} s (seeding included)",
+        total.as_secs_f64()
+    );
+    println!();
+    let header = format!(
+        "{:<40} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>16} {:>16}",
+        "workload",
+        "ours µs",
+        "floor µs",
+        "peer µs",
+        "ours/s",
+        "floor/s",
+        "peer/s",
+        "ours/floor",
+        "ours/peer"
+    );
+    println!("{header}");
+    println!("{}", "-".repeat(header.chars().count()));
+    for row in rows {
+        let us: Vec<Vec<f64>> = row
+            .samples
+            .iter()
+            .map(|s| s.iter().map(Sample::us_per_op).collect())
+            .collect();
+        let med: Vec<f64> = us.iter().map(|v| median(v.clone())).collect();
+        let ratios = |other: usize| -> (f64, f64, f64) {
+            let per_round: Vec<f64> = us[0].iter().zip(&us[other]).map(|(a, b)| a / b).collect();
+            let (lo, hi) = min_max(&per_round);
+            (med[0] / med[other], lo, hi)
+        };
+        let (rf, rf_lo, rf_hi) = ratios(1);
+        let (rp, rp_lo, rp_hi) = ratios(2);
+        println!(
+            "{:<40} {:>10.1} {:>10.1} {:>10.1} {:>9.0} {:>9.0} {:>9.0} {:>16} {:>16}",
+            row.label,
+            med[0],
+            med[1],
+            med[2],
+            1e6 / med[0],
+            1e6 / med[1],
+            1e6 / med[2],
+            format!("{rf:.2} ({rf_lo:.2}..{rf_hi:.2})"),
+            format!("{rp:.2} ({rp_lo:.2}..{rp_hi:.2})"),
+        );
+    }
+    println!();
+    println!(
+        "Rows are per operation; create_all/update_all rows are per call of {BULK} entities \
+         (divide µs by {BULK} for per entity). The contention row is per successful update: \
+         wall time of the {TASKS} tasks / ({TASKS} x {}).",
+        cfg.contention_k
+    );
+    if let Some(row) = rows.iter().find(|r| r.label.contains("tasks")) {
+        let conflicts: Vec<String> = row
+            .samples
+            .iter()
+            .zip(["ours", "floor", "peer"])
+            .map(|(s, name)| {
+                let c: Vec<f64> = s.iter().map(|s| s.conflicts as f64).collect();
+                format!("{name} {:.0}", median(c))
+            })
+            .collect();
+        println!(
+            "Contention: conflicts retried per round (median): {}.",
+            conflicts.join(", ")
+        );
+    }
+    let all = verified.iter().all(|&v| v == cfg.rounds);
+    println!(
+        "Contention check: every round's account holds exactly {TASKS} x {} deposit events \
+         and that balance (ours {}/{r}, floor {}/{r}, peer {}/{r} rounds): {}",
+        cfg.contention_k,
+        verified[0],
+        verified[1],
+        verified[2],
+        if all { "PASS" } else { "FAIL" },
+        r = cfg.rounds,
+    );
+    assert!(all, "contention verification failed");
+}

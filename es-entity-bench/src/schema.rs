@@ -19,7 +19,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[(
 /// The advisory lock taken while the tables are (re)created: the two build
 /// scripts may run at the same time, and concurrent `CREATE TABLE IF NOT
 /// EXISTS` of one table can fail.
-const SCHEMA_LOCK: i64 = 0x6573_6265_6e63_68; // "esbench"
+const SCHEMA_LOCK: i64 = 0x0065_7362_656e_6368; // "esbench" in ASCII
 
 /// `DATABASE_URL`, or [`DEFAULT_DATABASE_URL`] when it is unset or empty.
 pub fn database_url() -> String {
@@ -49,7 +49,7 @@ pub async fn prepare(url: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     for (name, sql) in MIGRATIONS {
-        sqlx::raw_sql(sql)
+        sqlx::raw_sql(*sql)
             .execute(&mut conn)
             .await
             .map_err(|e| format!("migration {name}: {e}"))?;
@@ -82,7 +82,10 @@ async fn create_database(options: &PgConnectOptions) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let sql = format!("CREATE DATABASE \"{name}\"");
-    match sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await {
+    match sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(&mut conn)
+        .await
+    {
         Ok(_) => {}
         // Created concurrently by someone else: fine.
         Err(e) if matches!(sqlstate(&e).as_deref(), Some("42P04" | "23505")) => {}

@@ -105,3 +105,24 @@ impl Accounts {
         Self { pool }
     }
 }
+
+/// A repository on its own pool (sqlx 0.8, the release's sqlx), configured
+/// like the other two implementations' pools: no TLS (the server offers it,
+/// and this sqlx is built with rustls; the others have no TLS at all), no
+/// statement logging, `max_connections` connections.
+pub async fn connect(url: &str, max_connections: u32) -> Result<Accounts, sqlx::Error> {
+    use sqlx::ConnectOptions;
+    use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+    let options: PgConnectOptions = url.parse()?;
+    let options = options
+        .ssl_mode(PgSslMode::Disable)
+        .disable_statement_logging();
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .connect_with(options)
+        .await?;
+    Ok(Accounts::new(pool))
+}
+
+/// The release compiled here (Cargo.toml pins it with `=`).
+pub const PEER_VERSION: &str = "0.20.3";
