@@ -56,7 +56,7 @@ pub fn es_query(input: TokenStream) -> TokenStream {
 /// `E: es_entity::RetryableError`) when it loses an optimistic-concurrency
 /// race: `#[retry_on_concurrent_modification(max_retries = 3)]`. Arguments
 /// are cloned for each attempt. `transient = true` also retries transient
-/// database errors.
+/// database errors; `base_delay_ms` / `max_delay_ms` set the backoff.
 #[proc_macro_attribute]
 pub fn retry_on_concurrent_modification(args: TokenStream, item: TokenStream) -> TokenStream {
     retry::expand(args.into(), item.into()).into()

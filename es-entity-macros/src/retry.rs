@@ -17,6 +17,10 @@ struct RetryOpts {
     /// Also retry transient database errors (default false).
     #[darling(default)]
     transient: bool,
+    /// Bound of the first backoff delay, in milliseconds (default 5).
+    base_delay_ms: Option<u64>,
+    /// Largest backoff bound, in milliseconds (default 500).
+    max_delay_ms: Option<u64>,
 }
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -85,6 +89,12 @@ fn try_expand(args: TokenStream, item: TokenStream) -> darling::Result<TokenStre
 
     let max_attempts = opts.max_retries.unwrap_or(3).saturating_add(1);
     let transient = opts.transient;
+    let base = opts
+        .base_delay_ms
+        .map(|ms| quote!(.base_delay(::core::time::Duration::from_millis(#ms))));
+    let max = opts
+        .max_delay_ms
+        .map(|ms| quote!(.max_delay(::core::time::Duration::from_millis(#ms))));
     let name = &sig.ident;
     let inner_name = format_ident!("__es_retry_{}", name);
     let mut inner = func.clone();
@@ -106,7 +116,10 @@ fn try_expand(args: TokenStream, item: TokenStream) -> darling::Result<TokenStre
 
         #(#attrs)*
         #vis #outer_sig {
-            let __policy = ::es_entity::RetryPolicy::new(#max_attempts).retry_transient(#transient);
+            let __policy = ::es_entity::RetryPolicy::new(#max_attempts)
+                .retry_transient(#transient)
+                #base
+                #max;
             ::es_entity::retry_on_concurrent_modification(&__policy, || {
                 self.#inner_name(#(::core::clone::Clone::clone(&#arg_names)),*)
             })

@@ -111,7 +111,7 @@ impl Accounts {
 // ANCHOR: attribute
 impl Accounts {
     /// Load, deposit, save; on a lost race the whole method runs again.
-    #[retry_on_concurrent_modification(max_retries = 20)]
+    #[retry_on_concurrent_modification(max_retries = 20, base_delay_ms = 1, max_delay_ms = 50)]
     pub async fn deposit(&self, id: AccountId, amount: i64) -> Result<i64, AccountModifyError> {
         let mut account = self.find_by_id(id).await.map_err(|e| match e {
             FindError::Sqlx(e) => ModifyError::Sqlx(e),

@@ -27,8 +27,9 @@ async fn tbl_prefix_selects_the_prefixed_events_table() {
 async fn a_custom_events_table_keeps_the_query_order() {
     let pool = es_entity_tests::pool().await;
     let parcels = Parcels::new(&pool);
-    // Weights far above anything other tests store, so only these match.
-    let base = 1_000_000_000 + (ParcelNo::new().to_string().len() as i32);
+    // A weight range of its own: 10 grams somewhere in 1e9..2e9, fresh per run.
+    let random = uuid::Uuid::new_v4().as_u128() % 100_000_000;
+    let base = 1_000_000_000 + 10 * random as i32;
     let mut ids = Vec::new();
     for w in [base + 2, base + 3, base + 1] {
         let id = ParcelNo::new();
@@ -40,8 +41,8 @@ async fn a_custom_events_table_keeps_the_query_order() {
         parcels.create(new).await.unwrap();
         ids.push((w, id));
     }
-    ids.sort_by(|a, b| b.0.cmp(&a.0));
-    let (page, more) = parcels.heavier_than(base, 2).await.unwrap();
+    ids.sort_by_key(|(w, _)| std::cmp::Reverse(*w));
+    let (page, more) = parcels.weighing_between(base, base + 9, 2).await.unwrap();
     let got: Vec<_> = page.iter().map(|p| p.id).collect();
     assert_eq!(got, [ids[0].1, ids[1].1]);
     assert!(more);

@@ -177,11 +177,6 @@ async fn update_racing_update_loses_cleanly() {
 }
 
 #[tokio::test]
-#[ignore = "bug: update_all inserts the events before it locks the index rows: in \
-            es-entity-macros/src/sql/mod.rs `update_all`, the `inserted` CTE does not depend \
-            on `entity` and the outer SELECT reads `inserted` first, so the batch holds the \
-            next sequence while it waits for the row; racing an `update` of the same entity \
-            that is a deadlock (40P01 after deadlock_timeout) instead of ConcurrentModification"]
 async fn update_all_racing_update_loses_cleanly() {
     let accounts = Accounts::new(es_entity_tests::pool().await);
     let id = one_account(&accounts, "race-au").await;
@@ -194,9 +189,6 @@ async fn update_all_racing_update_loses_cleanly() {
 /// writer saves the lower id, then the higher one; the batch under test
 /// lists the higher id first.
 #[tokio::test]
-#[ignore = "bug: update_all writes a batch in the caller's order (es-entity-macros/src/repo/update.rs \
-            `__es_update_all` builds the rows and events in slice order), so two writers of the \
-            same entities in different orders deadlock (40P01); taking them in id order would not"]
 async fn update_all_in_any_batch_order_loses_cleanly() {
     let accounts = Accounts::new(es_entity_tests::pool().await);
     let mut ids = [

@@ -833,15 +833,18 @@ impl Gizmos {
 
 impl Parcels {
     /// A custom events table is named explicitly.
-    pub async fn heavier_than(
+    pub async fn weighing_between(
         &self,
-        grams: i32,
+        low: i32,
+        high: i32,
         first: usize,
     ) -> Result<(Vec<Parcel>, bool), ParcelQueryError> {
         es_query!(
             events_tbl = "shipping_parcel_log",
-            "SELECT id FROM shipping_parcels WHERE weight_grams > $1 ORDER BY weight_grams DESC, id LIMIT $2",
-            grams,
+            "SELECT id FROM shipping_parcels WHERE weight_grams BETWEEN $1 AND $2 \
+             ORDER BY weight_grams DESC, id LIMIT $3",
+            low,
+            high,
             (first + 1) as i64
         )
         .fetch_n(&self.pool, first)

@@ -112,7 +112,12 @@ pub(crate) fn delete(repo: &Repo) -> String {
 fn write_existing(repo: &Repo, delete: bool) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
     let entity = if cols.is_empty() && !delete {
-        format!("SELECT id FROM {} WHERE id = $1", repo.tables.index)
+        // Lock the row like an UPDATE would: every writer takes the index
+        // row's lock before touching the events, so writers queue, never deadlock.
+        format!(
+            "SELECT id FROM {} WHERE id = $1 FOR UPDATE",
+            repo.tables.index
+        )
     } else {
         let mut sets: Vec<_> = cols
             .iter()
@@ -148,12 +153,14 @@ pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
 }
 
 /// The events insert of a bulk write: `$3` is a JSON array of events-table
-/// rows, read with the events table's own column types.
-fn insert_bulk_events(repo: &Repo) -> String {
+/// rows, read with the events table's own column types. `after` is a
+/// condition whose (uncorrelated) subquery PostgreSQL evaluates in full
+/// before the first insert.
+fn insert_bulk_events(repo: &Repo, after: &str) -> String {
     format!(
         "INSERT INTO {events} (id, sequence, event_type, event, context, recorded_at) \
          SELECT ev.id, ev.sequence, ev.event_type, ev.event, ev.context, COALESCE($1::TIMESTAMPTZ, NOW()) \
-         FROM jsonb_populate_recordset(NULL::{events}, $3) ev RETURNING 1",
+         FROM jsonb_populate_recordset(NULL::{events}, $3) ev{after} RETURNING 1",
         events = repo.tables.events,
     )
 }
@@ -173,7 +180,7 @@ pub(crate) fn create_all(repo: &Repo) -> String {
          (SELECT COUNT(*) FROM entity) AS \"entities!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         tbl = repo.tables.index,
-        events = insert_bulk_events(repo),
+        events = insert_bulk_events(repo, ""),
     )
 }
 
@@ -184,25 +191,36 @@ pub(crate) fn create_all(repo: &Repo) -> String {
 pub(crate) fn update_all(repo: &Repo) -> String {
     let tbl = &repo.tables.index;
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+    // The lock order every writer follows: all of the batch's index rows, in
+    // id order, before any row is changed or any event inserted. A writer of
+    // the same entities then waits for this one and loses cleanly on the
+    // `(id, sequence)` key instead of deadlocking.
+    let locks = format!(
+        "SELECT COUNT(*) AS n FROM (SELECT u.id FROM {tbl} u JOIN rows r ON r.id = u.id \
+         ORDER BY u.id FOR UPDATE OF u) l"
+    );
     let entity = if cols.is_empty() {
-        format!("SELECT u.id FROM {tbl} u JOIN rows r ON r.id = u.id")
+        format!(
+            "SELECT u.id FROM {tbl} u JOIN rows r ON r.id = u.id WHERE (SELECT n FROM locks) >= 0"
+        )
     } else {
         let sets: Vec<_> = cols
             .iter()
             .map(|c| format!("{0} = r.{0}", c.name))
             .collect();
         format!(
-            "UPDATE {tbl} u SET {} FROM rows r WHERE u.id = r.id RETURNING u.id",
+            "UPDATE {tbl} u SET {} FROM rows r WHERE u.id = r.id AND (SELECT n FROM locks) >= 0 \
+             RETURNING u.id",
             sets.join(", ")
         )
     };
     format!(
         "WITH rows AS (SELECT * FROM jsonb_populate_recordset(NULL::{tbl}, $2)), \
-         entity AS ({entity}), inserted AS ({events}) \
+         locks AS ({locks}), entity AS ({entity}), inserted AS ({events}) \
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\", \
          (SELECT ('es_entity: index row missing for ' || r.id::TEXT)::INT4 FROM rows r \
          WHERE NOT EXISTS (SELECT 1 FROM entity e WHERE e.id = r.id) LIMIT 1) AS \"missing\"",
-        events = insert_bulk_events(repo),
+        events = insert_bulk_events(repo, " WHERE (SELECT COUNT(*) FROM entity) >= 0"),
     )
 }
