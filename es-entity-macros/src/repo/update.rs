@@ -205,6 +205,10 @@ fn update_all(repo: &Repo) -> TokenStream {
                     });
                     __histories.push(__events);
                 }
+                let __ids: ::std::vec::Vec<#id_ty> = __rows
+                    .iter()
+                    .map(|r: &__Row| ::core::clone::Clone::clone(&r.id))
+                    .collect();
                 let __events = ::es_entity::__private::BulkEvents::new(__histories.iter().copied());
                 let __lookup = |text: &str| {
                     __histories
@@ -216,7 +220,8 @@ fn update_all(repo: &Repo) -> TokenStream {
                     #sql,
                     __now as #time_ty,
                     #json(&__rows) as _,
-                    #json(&__events) as _
+                    #json(&__events) as _,
+                    &__ids[..] as &[#id_ty]
                 )
                 .fetch_one(&mut *__conn)
                 .await

@@ -22,8 +22,17 @@ pub(super) const EVENT_COLUMNS: &str = "e.id AS \"entity_id!: _\", e.sequence AS
 pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
     format!(
         "WITH entities AS ({entities_sql}) SELECT {EVENT_COLUMNS} FROM entities i \
-         JOIN {events} e ON e.id = i.id ORDER BY e.id, e.sequence",
-        events = repo.tables.events,
+         {join} ORDER BY e.id, e.sequence",
+        join = events_join(&repo.tables.events),
+    )
+}
+
+/// Joins each selected entity (`i`) to its events (`e`) with a LATERAL index
+/// lookup on `(id, sequence)`, so the plan cannot turn into a scan of the
+/// whole events table when the statistics are small or stale.
+pub(super) fn events_join(events_tbl: &str) -> String {
+    format!(
+        "CROSS JOIN LATERAL (SELECT * FROM {events_tbl} x WHERE x.id = i.id ORDER BY x.sequence) e"
     )
 }
 
@@ -147,7 +156,8 @@ pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
     format!(
         "WITH entities AS ({user_sql}) SELECT {EVENT_COLUMNS} FROM \
          (SELECT id, ROW_NUMBER() OVER () AS n FROM entities) i \
-         JOIN {events_tbl} e ON e.id = i.id ORDER BY i.n, e.sequence",
+         {join} ORDER BY i.n, e.sequence",
+        join = events_join(events_tbl),
         user_sql = user_sql.trim().trim_end_matches(';'),
     )
 }
@@ -184,7 +194,7 @@ pub(crate) fn create_all(repo: &Repo) -> String {
     )
 }
 
-/// `update_all`: as `create_all`, updating the rows. A missing index row
+/// `update_all`: as `create_all`, updating the rows; `$4` is the array of ids. A missing index row
 /// aborts the whole statement with an error naming the id (a cast of a
 /// marker text to INT4 is the one way plain SQL can raise); the marker is
 /// matched in `es_entity::__private::bulk_modify_error`.
@@ -195,22 +205,20 @@ pub(crate) fn update_all(repo: &Repo) -> String {
     // id order, before any row is changed or any event inserted. A writer of
     // the same entities then waits for this one and loses cleanly on the
     // `(id, sequence)` key instead of deadlocking.
+    // `$4` holds the batch's ids, so each step reads the index by primary key.
     let locks = format!(
-        "SELECT COUNT(*) AS n FROM (SELECT u.id FROM {tbl} u JOIN rows r ON r.id = u.id \
-         ORDER BY u.id FOR UPDATE OF u) l"
+        "SELECT COUNT(*) AS n FROM (SELECT id FROM {tbl} WHERE id = ANY($4) ORDER BY id FOR UPDATE) l"
     );
     let entity = if cols.is_empty() {
-        format!(
-            "SELECT u.id FROM {tbl} u JOIN rows r ON r.id = u.id WHERE (SELECT n FROM locks) >= 0"
-        )
+        format!("SELECT id FROM {tbl} WHERE id = ANY($4) AND (SELECT n FROM locks) >= 0")
     } else {
         let sets: Vec<_> = cols
             .iter()
             .map(|c| format!("{0} = r.{0}", c.name))
             .collect();
         format!(
-            "UPDATE {tbl} u SET {} FROM rows r WHERE u.id = r.id AND (SELECT n FROM locks) >= 0 \
-             RETURNING u.id",
+            "UPDATE {tbl} u SET {} FROM rows r \
+             WHERE u.id = r.id AND u.id = ANY($4) AND (SELECT n FROM locks) >= 0 RETURNING u.id",
             sets.join(", ")
         )
     };
