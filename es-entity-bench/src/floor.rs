@@ -238,7 +238,7 @@ impl Subject for Floor {
         let rows = sqlx::query!(
             "WITH entities AS (SELECT id FROM bench_floor_accounts WHERE id = $1) \
              SELECT e.id AS \"entity_id!\", e.sequence AS \"sequence!\", e.event_type AS \"event_type!\", e.event AS \"event!: Json<AccountEvent>\", e.context AS \"context?\", e.recorded_at AS \"recorded_at!\" \
-             FROM entities i JOIN bench_floor_account_events e ON e.id = i.id \
+             FROM entities i CROSS JOIN LATERAL (SELECT * FROM bench_floor_account_events x WHERE x.id = i.id ORDER BY x.sequence) e \
              ORDER BY e.id, e.sequence",
             id
         )
@@ -257,7 +257,7 @@ impl Subject for Floor {
         let rows = sqlx::query!(
             "WITH entities AS (SELECT id FROM bench_floor_accounts WHERE name = $1 LIMIT 2) \
              SELECT e.id AS \"entity_id!\", e.sequence AS \"sequence!\", e.event_type AS \"event_type!\", e.event AS \"event!: Json<AccountEvent>\", e.context AS \"context?\", e.recorded_at AS \"recorded_at!\" \
-             FROM entities i JOIN bench_floor_account_events e ON e.id = i.id \
+             FROM entities i CROSS JOIN LATERAL (SELECT * FROM bench_floor_account_events x WHERE x.id = i.id ORDER BY x.sequence) e \
              ORDER BY e.id, e.sequence",
             name
         )
@@ -283,7 +283,7 @@ impl Subject for Floor {
                 "WITH entities AS (SELECT id, name FROM bench_floor_accounts \
                  ORDER BY name, id LIMIT $1) \
                  SELECT e.id AS \"entity_id!\", e.sequence AS \"sequence!\", e.event_type AS \"event_type!\", e.event AS \"event!: Json<AccountEvent>\", e.context AS \"context?\", e.recorded_at AS \"recorded_at!\" \
-                 FROM entities i JOIN bench_floor_account_events e ON e.id = i.id \
+                 FROM entities i CROSS JOIN LATERAL (SELECT * FROM bench_floor_account_events x WHERE x.id = i.id ORDER BY x.sequence) e \
                  ORDER BY i.name, i.id, e.sequence",
                 limit
             )
@@ -296,7 +296,7 @@ impl Subject for Floor {
                 "WITH entities AS (SELECT id, name FROM bench_floor_accounts \
                  WHERE (name, id) > ($2, $3) ORDER BY name, id LIMIT $1) \
                  SELECT e.id AS \"entity_id!\", e.sequence AS \"sequence!\", e.event_type AS \"event_type!\", e.event AS \"event!: Json<AccountEvent>\", e.context AS \"context?\", e.recorded_at AS \"recorded_at!\" \
-                 FROM entities i JOIN bench_floor_account_events e ON e.id = i.id \
+                 FROM entities i CROSS JOIN LATERAL (SELECT * FROM bench_floor_account_events x WHERE x.id = i.id ORDER BY x.sequence) e \
                  ORDER BY i.name, i.id, e.sequence",
                 limit,
                 c.name,
