@@ -54,6 +54,9 @@ pub enum HydrationFailure {
     /// There were no events at all.
     #[error("no events found")]
     NotFound,
+    /// The entity's index row exists but its events table holds no event for it.
+    #[error("the index row has no events")]
+    NoEvents,
     /// The entity's own rules rejected the history.
     #[error("{0}")]
     Invalid(String),

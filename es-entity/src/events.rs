@@ -231,6 +231,14 @@ impl<E: EsEvent> EntityEvents<E> {
                 failure,
             ))
         };
+        if row.sequence == 0 && expected == 1 {
+            // The read's LEFT JOIN found an index row without events.
+            return Err(EntityHydrationError::new(
+                Some(row.entity_id.to_string()),
+                None,
+                HydrationFailure::NoEvents,
+            ));
+        }
         if usize::try_from(row.sequence).ok() != Some(expected) {
             return fail(HydrationFailure::SequenceGap {
                 expected,

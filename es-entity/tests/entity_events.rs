@@ -510,3 +510,19 @@ fn an_event_type_column_that_disagrees_with_the_json_is_rejected() {
     assert_eq!(err.sequence(), Some(2));
     assert_eq!(err.entity_id(), Some(id.to_string().as_str()));
 }
+
+#[test]
+fn an_index_row_without_events_is_named() {
+    // Reads LEFT JOIN the events: an index row without any comes back as one
+    // row with sequence 0.
+    let id = AccountId::new();
+    let mut marker = row(id, 1, &opened(id));
+    marker.sequence = 0;
+    let err = EntityEvents::load_first::<Account>(vec![marker]).unwrap_err();
+    assert!(
+        matches!(failure_of(&err), HydrationFailure::NoEvents),
+        "{err}"
+    );
+    assert_eq!(err.entity_id(), Some(id.to_string().as_str()));
+    assert_eq!(err.sequence(), None);
+}

@@ -550,11 +550,11 @@ async fn extra_fields_in_an_event_are_tolerated() {
     assert_eq!((specimen.name.as_str(), specimen.grams), ("y", Some(12)));
 }
 
-/// Events without an index row and an index row without events. Reads
-/// select ids from the index table and join the events, so neither is a
-/// hydration error: both read as "not found".
+/// Events without an index row read as "not found" (reads select ids from
+/// the index table). An index row without events is a hydration error
+/// naming the entity (`HydrationFailure::NoEvents`).
 #[tokio::test]
-async fn orphaned_events_and_empty_index_rows_read_as_not_found() {
+async fn orphaned_events_read_as_not_found_and_empty_index_rows_as_errors() {
     let pool = es_entity_tests::pool().await;
     let specimens = Specimens::new(pool.clone());
 
@@ -579,31 +579,32 @@ async fn orphaned_events_and_empty_index_rows_read_as_not_found() {
             .is_empty()
     );
 
-    // An index row, no events.
+    // An index row, no events: every read names it.
     let (empty, name) = specimen_with(&pool, &[]).await;
-    assert!(
-        specimens
-            .find_by_id(empty)
-            .await
-            .unwrap_err()
-            .was_not_found()
-    );
-    assert!(
-        specimens
-            .find_by_name(name.clone())
-            .await
-            .unwrap_err()
-            .was_not_found()
-    );
-    assert!(specimens.maybe_find_by_id(empty).await.unwrap().is_none());
-    assert!(
-        specimens
-            .find_all::<Specimen>(&[empty])
-            .await
-            .unwrap()
-            .is_empty()
-    );
-    assert!(specimens.named_exactly(&name).await.unwrap().0.is_empty());
+    let no_events = |e: &EntityHydrationError| {
+        assert!(matches!(e.failure(), HydrationFailure::NoEvents), "{e}");
+        assert_eq!(e.entity_id(), Some(empty.to_string().as_str()));
+    };
+    match specimens.find_by_id(empty).await.unwrap_err() {
+        FindError::HydrationError(e) => no_events(&e),
+        other => panic!("expected a hydration error, got {other:?}"),
+    }
+    match specimens.find_by_name(name.clone()).await.unwrap_err() {
+        FindError::HydrationError(e) => no_events(&e),
+        other => panic!("expected a hydration error, got {other:?}"),
+    }
+    match specimens.maybe_find_by_id(empty).await.unwrap_err() {
+        QueryError::HydrationError(e) => no_events(&e),
+        other => panic!("expected a hydration error, got {other:?}"),
+    }
+    match specimens.find_all::<Specimen>(&[empty]).await.unwrap_err() {
+        QueryError::HydrationError(e) => no_events(&e),
+        other => panic!("expected a hydration error, got {other:?}"),
+    }
+    match specimens.named_exactly(&name).await.unwrap_err() {
+        QueryError::HydrationError(e) => no_events(&e),
+        other => panic!("expected a hydration error, got {other:?}"),
+    }
 
     // With the standard layout (events REFERENCES the index table) the first
     // cannot even be stored.

@@ -13,26 +13,30 @@ use crate::model::repo::Repo;
 /// rows are loaded into: PostgreSQL truncates aliases to 63 bytes, too short
 /// for a type path. `event` is inferred too: `GenericEvent` reads it as
 /// `EventJson`, raw JSON text parsed once during hydration.
-pub(super) const EVENT_COLUMNS: &str = "e.id AS \"entity_id!: _\", e.sequence AS \"sequence!\", \
-     e.event_type AS \"event_type!\", e.event AS \"event!: _\", \
-     e.context AS \"context?\", e.recorded_at AS \"recorded_at!\"";
+pub(super) const EVENT_COLUMNS: &str = "i.id AS \"entity_id!: _\", \
+     COALESCE(e.sequence, 0) AS \"sequence!\", COALESCE(e.event_type, '') AS \"event_type!\", \
+     COALESCE(e.event, 'null'::JSONB) AS \"event!: _\", e.context AS \"context?\", \
+     COALESCE(e.recorded_at, NOW()) AS \"recorded_at!\"";
 
 /// Events of the entities selected by `entities_sql` (a query returning an
 /// `id` column), grouped by entity, ordered by sequence.
 pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
     format!(
         "WITH entities AS ({entities_sql}) SELECT {EVENT_COLUMNS} FROM entities i \
-         {join} ORDER BY e.id, e.sequence",
+         {join} ORDER BY i.id, e.sequence",
         join = events_join(&repo.tables.events),
     )
 }
 
 /// Joins each selected entity (`i`) to its events (`e`) with a LATERAL index
 /// lookup on `(id, sequence)`, so the plan cannot turn into a scan of the
-/// whole events table when the statistics are small or stale.
+/// whole events table when the statistics are small or stale. It is a LEFT
+/// join: an index row without events comes back as one row with sequence 0
+/// (see `EVENT_COLUMNS`), which hydration reports as an error naming the
+/// entity instead of the entity silently vanishing.
 pub(super) fn events_join(events_tbl: &str) -> String {
     format!(
-        "CROSS JOIN LATERAL (SELECT * FROM {events_tbl} x WHERE x.id = i.id ORDER BY x.sequence) e"
+        "LEFT JOIN LATERAL (SELECT * FROM {events_tbl} x WHERE x.id = i.id ORDER BY x.sequence) e ON TRUE"
     )
 }
 
