@@ -78,6 +78,13 @@ async fn find_by_and_maybe_find_by() -> Result<(), Box<dyn std::error::Error>> {
     let missing = users.find_by_name(unique("nobody")).await.unwrap_err();
     assert!(missing.was_not_found());
     assert!(users.maybe_find_by_name(unique("nobody")).await?.is_none());
+    // String columns take anything `AsRef<str>`: a literal, `&String`, `String`.
+    assert!(
+        users
+            .maybe_find_by_name("no user has this name")
+            .await?
+            .is_none()
+    );
 
     // Inside a transaction, through the `_in_op` variant.
     let mut op = users.begin_op().await?;

@@ -55,11 +55,26 @@ fn one(
             ""
         },
     );
+    // A `String` column takes anything `AsRef<str>` (`"x"`, `&name`, `name`);
+    // other columns anything that borrows as their type.
+    let (param, borrowed, as_ref) = if is_string(ty) {
+        (
+            quote!(impl ::core::convert::AsRef<str>),
+            quote!(str),
+            quote!(::core::convert::AsRef::<str>::as_ref(&value)),
+        )
+    } else {
+        (
+            quote!(impl ::std::borrow::Borrow<#ty>),
+            quote!(#ty),
+            quote!(::std::borrow::Borrow::<#ty>::borrow(&value)),
+        )
+    };
     quote! {
         #[doc = #doc]
         pub async fn #find(
             &self,
-            value: impl ::std::borrow::Borrow<#ty>,
+            value: #param,
         ) -> ::core::result::Result<#entity, #find_err> {
             self.#find_in_op(&self.#pool, value).await
         }
@@ -68,23 +83,23 @@ fn one(
         pub async fn #find_in_op<'__a>(
             &self,
             op: impl ::es_entity::IntoOneTimeExecutor<'__a>,
-            value: impl ::std::borrow::Borrow<#ty>,
+            value: #param,
         ) -> ::core::result::Result<#entity, #find_err> {
-            let __value: &#ty = ::std::borrow::Borrow::borrow(&value);
+            let __value: &#borrowed = #as_ref;
             let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, __value as &#ty))
+                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, __value as &#borrowed))
                 .await?;
             ::es_entity::__private::find_one::<#entity, #col_enum>(
                 __rows,
                 #col_enum::#variant,
-                __value,
+                &__value,
             )
         }
 
         #[doc = #doc]
         pub async fn #maybe(
             &self,
-            value: impl ::std::borrow::Borrow<#ty>,
+            value: #param,
         ) -> ::core::result::Result<::core::option::Option<#entity>, #query_err> {
             ::es_entity::__private::maybe_found(self.#find_in_op(&self.#pool, value).await)
         }
@@ -93,9 +108,21 @@ fn one(
         pub async fn #maybe_in_op<'__a>(
             &self,
             op: impl ::es_entity::IntoOneTimeExecutor<'__a>,
-            value: impl ::std::borrow::Borrow<#ty>,
+            value: #param,
         ) -> ::core::result::Result<::core::option::Option<#entity>, #query_err> {
             ::es_entity::__private::maybe_found(self.#find_in_op(op, value).await)
         }
+    }
+}
+
+/// `String` (or `std::string::String`), whose lookups take `impl AsRef<str>`.
+fn is_string(ty: &syn::Type) -> bool {
+    match ty {
+        syn::Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .is_some_and(|s| s.ident == "String" && s.arguments.is_empty()),
+        _ => false,
     }
 }
