@@ -267,17 +267,8 @@ impl<C: EntityColumn> fmt::Display for QueryError<C> {
     }
 }
 
-macro_rules! error_impls {
+macro_rules! from_sqlx {
     ($($ty:ident),*) => {$(
-        impl<C: EntityColumn + fmt::Debug> std::error::Error for $ty<C>
-        where
-            C::EntityId: fmt::Debug,
-        {
-            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-                error_source(self)
-            }
-        }
-
         impl<C: EntityColumn> From<sqlx::Error> for $ty<C> {
             fn from(e: sqlx::Error) -> Self {
                 Self::Sqlx(e)
@@ -285,7 +276,7 @@ macro_rules! error_impls {
         }
     )*};
 }
-error_impls!(CreateError, ModifyError, FindError, QueryError);
+from_sqlx!(CreateError, ModifyError, FindError, QueryError);
 
 impl<C: EntityColumn> From<EntityHydrationError> for CreateError<C> {
     fn from(e: EntityHydrationError) -> Self {
@@ -305,16 +296,8 @@ impl<C: EntityColumn> From<EntityHydrationError> for QueryError<C> {
     }
 }
 
-trait ErrorSource {
-    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)>;
-}
-
-fn error_source<T: ErrorSource>(e: &T) -> Option<&(dyn std::error::Error + 'static)> {
-    e.source_error()
-}
-
-impl<C: EntityColumn> ErrorSource for CreateError<C> {
-    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl<C: EntityColumn> std::error::Error for CreateError<C> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Sqlx(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
@@ -323,8 +306,8 @@ impl<C: EntityColumn> ErrorSource for CreateError<C> {
     }
 }
 
-impl<C: EntityColumn> ErrorSource for ModifyError<C> {
-    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl<C: EntityColumn> std::error::Error for ModifyError<C> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Sqlx(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
@@ -333,8 +316,8 @@ impl<C: EntityColumn> ErrorSource for ModifyError<C> {
     }
 }
 
-impl<C: EntityColumn> ErrorSource for FindError<C> {
-    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl<C: EntityColumn> std::error::Error for FindError<C> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Sqlx(e) => Some(e),
             Self::HydrationError(e) => Some(e),
@@ -343,8 +326,8 @@ impl<C: EntityColumn> ErrorSource for FindError<C> {
     }
 }
 
-impl<C: EntityColumn> ErrorSource for QueryError<C> {
-    fn source_error(&self) -> Option<&(dyn std::error::Error + 'static)> {
+impl<C: EntityColumn> std::error::Error for QueryError<C> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Self::Sqlx(e) => Some(e),
             Self::HydrationError(e) => Some(e),
