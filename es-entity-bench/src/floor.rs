@@ -88,6 +88,12 @@ impl Account {
         self.new.push(event);
     }
 
+    fn rename(&mut self, name: String) {
+        let event = AccountEvent::NameChanged { name };
+        self.apply(&event);
+        self.new.push(event);
+    }
+
     /// The staged events as the parallel arrays the writes bind.
     fn batch(&self) -> Batch<'_> {
         let n = self.new.len();
@@ -196,6 +202,10 @@ impl Subject for Floor {
 
     fn deposit(entity: &mut Account, amount: i64) {
         entity.deposit(amount);
+    }
+
+    fn rename(entity: &mut Account, name: String) {
+        entity.rename(name);
     }
 
     async fn update<'a>(&'a self, entity: &'a mut Account) -> Res<Write> {

@@ -31,6 +31,11 @@ impl Account {
         self.balance += amount;
         self.events.push(AccountEvent::Deposited { amount });
     }
+
+    pub fn rename(&mut self, name: String) {
+        self.name.clone_from(&name);
+        self.events.push(AccountEvent::NameChanged { name });
+    }
 }
 
 impl TryFromEvents<AccountEvent> for Account {
@@ -99,6 +104,10 @@ impl Subject for Accounts {
 
     fn deposit(entity: &mut Account, amount: i64) {
         entity.deposit(amount);
+    }
+
+    fn rename(entity: &mut Account, name: String) {
+        entity.rename(name);
     }
 
     async fn update<'a>(&'a self, entity: &'a mut Account) -> Res<Write> {

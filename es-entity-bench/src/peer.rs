@@ -39,6 +39,10 @@ impl Subject for Accounts {
         entity.deposit(amount);
     }
 
+    fn rename(entity: &mut Account, name: String) {
+        entity.rename(name);
+    }
+
     async fn update<'a>(&'a self, entity: &'a mut Account) -> Res<Write> {
         match Accounts::update(self, entity).await {
             Ok(_) => Ok(Write::Done),

@@ -31,6 +31,9 @@ pub trait Subject: Send + Sync + 'static {
     /// Stages one `Deposited { amount }` event (in memory only).
     fn deposit(entity: &mut Self::Entity, amount: i64);
 
+    /// Stages one `NameChanged { name }` event (in memory only).
+    fn rename(entity: &mut Self::Entity, name: String);
+
     /// Writes the staged events.
     fn update<'a>(
         &'a self,

@@ -127,54 +127,53 @@ where
         .collect())
 }
 
-/// One events-table row of a bulk write, as `jsonb_populate_recordset` reads it.
-#[derive(serde::Serialize)]
-struct EventRow<'a, I, E> {
-    id: &'a I,
-    sequence: i32,
-    event_type: &'static str,
-    event: &'a E,
-    context: Option<&'a serde_json::Value>,
-}
-
-/// The new events of many entities as one JSON array of events-table rows,
-/// bound as a single `JSONB` parameter of a bulk write.
-pub struct BulkEvents<'a, E: EsEvent> {
-    rows: Vec<EventRow<'a, E::EntityId, E>>,
+/// The new events of many entities as the parallel arrays a bulk write
+/// binds: each event names its entity by its 1-based position in the batch
+/// (`entities`), which the statement resolves against the batch's ids array,
+/// so no id is sent twice and no id type needs a SQL name here.
+pub struct BulkEvents<'a, E> {
+    /// Position (1-based) of each event's entity in the batch.
+    pub entities: Vec<i32>,
+    /// Sequence numbers, continuing after each entity's persisted events.
+    pub sequences: Vec<i32>,
+    /// `event_type` of each event.
+    pub event_types: Vec<&'static str>,
+    /// The events, serialized by sqlx straight into `JSONB[]`.
+    pub events: Vec<sqlx::types::Json<&'a E>>,
+    /// The `context` column of each event.
+    pub contexts: Vec<Option<sqlx::types::Json<&'a serde_json::Value>>>,
 }
 
 impl<'a, E: EsEvent> BulkEvents<'a, E> {
     /// Collects the new events of every history, in order.
     pub fn new(histories: impl IntoIterator<Item = &'a EntityEvents<E>>) -> Self {
-        let mut rows = Vec::new();
-        for events in histories {
-            let id = events.id();
+        let mut batch = Self {
+            entities: Vec::new(),
+            sequences: Vec::new(),
+            event_types: Vec::new(),
+            events: Vec::new(),
+            contexts: Vec::new(),
+        };
+        for (position, events) in histories.into_iter().enumerate() {
+            let entity = i32::try_from(position + 1).expect("a batch of at most i32::MAX entities");
             for (sequence, event, context) in events.new_events_for_insert() {
-                rows.push(EventRow {
-                    id,
-                    sequence,
-                    event_type: event.event_type(),
-                    event,
-                    context,
-                });
+                batch.entities.push(entity);
+                batch.sequences.push(sequence);
+                batch.event_types.push(event.event_type());
+                batch.events.push(sqlx::types::Json(event));
+                batch.contexts.push(context.map(sqlx::types::Json));
             }
         }
-        Self { rows }
+        batch
     }
 
     /// How many events the batch holds.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.sequences.len()
     }
 
     /// Whether the batch holds no event.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-}
-
-impl<E: EsEvent> serde::Serialize for BulkEvents<'_, E> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.rows.serialize(s)
+        self.sequences.is_empty()
     }
 }

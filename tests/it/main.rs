@@ -26,6 +26,7 @@ mod reliability_support;
 mod reliability_text;
 mod reliability_torture;
 mod reliability_tracing;
+mod repo_bulk;
 mod repo_composition;
 mod repo_concurrency;
 mod repo_crud;

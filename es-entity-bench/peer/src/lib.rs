@@ -41,6 +41,11 @@ impl Account {
         self.events.push(AccountEvent::Deposited { amount });
     }
 
+    pub fn rename(&mut self, name: String) {
+        self.name.clone_from(&name);
+        self.events.push(AccountEvent::NameChanged { name });
+    }
+
     pub fn persisted_events(&self) -> usize {
         self.events.len_persisted()
     }

@@ -128,6 +128,7 @@ fn create_all(repo: &Repo) -> TokenStream {
         quote!(#name: __values.#index,)
     });
     let json = quote!(::es_entity::__private::sqlx::types::Json);
+    let bulk_events = super::bulk_event_args(&format_ident!("__events"));
     quote! {
         /// Persists many new entities in one statement, all or nothing, and
         /// returns them hydrated, in input order. An empty batch sends nothing.
@@ -182,7 +183,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                     #sql,
                     __now as #time_ty,
                     #json(&__rows) as _,
-                    #json(&__events) as _
+                    #bulk_events
                 )
                 .fetch_one(&mut *__conn)
                 .await

@@ -87,6 +87,17 @@ fn event_args(batch: &syn::Ident) -> TokenStream {
     }
 }
 
+/// The bound parallel arrays of an `es_entity::__private::BulkEvents` named `batch`.
+fn bulk_event_args(batch: &syn::Ident) -> TokenStream {
+    quote! {
+        &#batch.entities[..] as &[i32],
+        &#batch.sequences[..] as &[i32],
+        &#batch.event_types[..] as &[&str],
+        &#batch.events as _,
+        &#batch.contexts as _
+    }
+}
+
 /// `[false]`, or `[false, true]` when the repository soft-deletes: reads are
 /// generated once ignoring deleted rows and once as `*_include_deleted`.
 fn deleted_variants(repo: &Repo) -> &'static [bool] {

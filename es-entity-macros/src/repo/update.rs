@@ -156,6 +156,7 @@ fn update_all(repo: &Repo) -> TokenStream {
         quote!(#name: #value,)
     });
     let json = quote!(::es_entity::__private::sqlx::types::Json);
+    let bulk_events = super::bulk_event_args(&format_ident!("__events"));
     quote! {
         /// Writes the new events of every entity that has some, and refreshes
         /// their index rows, in one statement, all or nothing. Returns how many
@@ -220,8 +221,8 @@ fn update_all(repo: &Repo) -> TokenStream {
                     #sql,
                     __now as #time_ty,
                     #json(&__rows) as _,
-                    #json(&__events) as _,
-                    &__ids[..] as &[#id_ty]
+                    &__ids[..] as &[#id_ty],
+                    #bulk_events
                 )
                 .fetch_one(&mut *__conn)
                 .await
