@@ -43,9 +43,15 @@ impl<'a, E: EsEvent> EventBatch<'a, E> {
     }
 }
 
+/// One row of a generated read: the event parsed while the row is decoded.
+pub type Row<T> = crate::events::GenericEvent<
+    <<T as crate::traits::EsEntity>::Event as EsEvent>::EntityId,
+    crate::event_json::ParsedEvent<<T as crate::traits::EsEntity>::Event>,
+>;
+
 /// Hydrates the one entity a `find_by_*` query returned.
 pub fn find_one<T, C>(
-    rows: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+    rows: Vec<Row<T>>,
     column: C,
     value: &dyn std::fmt::Debug,
 ) -> Result<T, crate::repo_error::FindError<C>>
@@ -93,7 +99,7 @@ pub fn page_limit(first: usize) -> i64 {
 
 /// Hydrates one page of a listing; the end cursor is read from the last entity.
 pub fn page<T, C>(
-    rows: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+    rows: Vec<Row<T>>,
     first: usize,
 ) -> Result<crate::pagination::PaginatedQueryRet<T, C>, crate::error::EntityHydrationError>
 where
@@ -111,7 +117,7 @@ where
 
 /// Hydrates every entity of a `find_all` into a map by id.
 pub fn find_all<T, Out>(
-    rows: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+    rows: Vec<Row<T>>,
 ) -> Result<
     std::collections::HashMap<<T::Event as EsEvent>::EntityId, Out>,
     crate::error::EntityHydrationError,

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{EntityHydrationError, HydrationFailure};
+use crate::event_json::EventPayload;
 use crate::traits::{EsEntity, EsEvent};
 
 /// One event that has been stored, with its position and time.
@@ -25,15 +26,16 @@ pub struct PersistedEvent<E: EsEvent> {
 /// Repositories build these from their queries and hand them to
 /// [`EntityEvents::load_first`] / [`EntityEvents::load_n`].
 #[derive(Debug, Clone)]
-pub struct GenericEvent<Id> {
+pub struct GenericEvent<Id, P = crate::event_json::EventJson> {
     /// The entity the row belongs to.
     pub entity_id: Id,
     /// The `sequence` column.
     pub sequence: i32,
     /// The `event_type` column.
     pub event_type: String,
-    /// The `event` column, decoded into the event type during hydration.
-    pub event: crate::event_json::EventJson,
+    /// The `event` column: [`ParsedEvent`](crate::ParsedEvent) in the rows
+    /// repositories read, [`EventJson`](crate::EventJson) by default.
+    pub event: P,
     /// The `context` column.
     pub context: Option<serde_json::Value>,
     /// The `recorded_at` column.
@@ -176,7 +178,7 @@ impl<E: EsEvent> EntityEvents<E> {
     ///
     /// Fails with [`HydrationFailure::NotFound`] when there is no row.
     pub fn load_first<T: EsEntity<Event = E>>(
-        rows: impl IntoIterator<Item = GenericEvent<E::EntityId>>,
+        rows: impl IntoIterator<Item = GenericEvent<E::EntityId, impl EventPayload<E>>>,
     ) -> Result<T, EntityHydrationError> {
         match Self::load_n::<T>(rows, 1)?.0.pop() {
             Some(entity) => Ok(entity),
@@ -191,9 +193,24 @@ impl<E: EsEvent> EntityEvents<E> {
     /// Hydrates up to `n` entities from rows grouped by entity (each group
     /// ordered by `sequence`). The flag says whether rows of more entities followed.
     pub fn load_n<T: EsEntity<Event = E>>(
-        rows: impl IntoIterator<Item = GenericEvent<E::EntityId>>,
+        rows: impl IntoIterator<Item = GenericEvent<E::EntityId, impl EventPayload<E>>>,
         n: usize,
     ) -> Result<(Vec<T>, bool), EntityHydrationError> {
+        let rows: Vec<_> = rows.into_iter().collect();
+        // Each entity's events are one run of rows with its id: knowing the
+        // runs sizes every history once instead of growing it event by event.
+        let mut runs = Vec::new();
+        let mut start = 0;
+        while start < rows.len() {
+            let id = &rows[start].entity_id;
+            let len = rows[start..]
+                .iter()
+                .take_while(|r| &r.entity_id == id)
+                .count();
+            runs.push(len);
+            start += len;
+        }
+        let mut runs = runs.into_iter();
         let mut out = Vec::new();
         let mut current: Option<Self> = None;
         for row in rows {
@@ -207,9 +224,10 @@ impl<E: EsEvent> EntityEvents<E> {
                 if out.len() == n {
                     return Ok((out, true));
                 }
+                let run = runs.next().unwrap_or(0);
                 current = Some(Self {
                     entity_id: row.entity_id.clone(),
-                    persisted: Vec::new(),
+                    persisted: Vec::with_capacity(run),
                     new: Vec::new(),
                 });
             }
@@ -222,7 +240,10 @@ impl<E: EsEvent> EntityEvents<E> {
         Ok((out, false))
     }
 
-    fn push_row(&mut self, row: GenericEvent<E::EntityId>) -> Result<(), EntityHydrationError> {
+    fn push_row(
+        &mut self,
+        row: GenericEvent<E::EntityId, impl EventPayload<E>>,
+    ) -> Result<(), EntityHydrationError> {
         let expected = self.persisted.len() + 1;
         let fail = |failure| {
             Err(EntityHydrationError::new(
@@ -245,8 +266,7 @@ impl<E: EsEvent> EntityEvents<E> {
                 found: i64::from(row.sequence),
             });
         }
-        let known = E::EVENT_TYPES.contains(&row.event_type.as_str());
-        let event = match serde_json::from_slice::<E>(row.event.as_bytes()) {
+        let event = match row.event.into_event() {
             Ok(event) if event.event_type() == row.event_type => event,
             Ok(event) => {
                 return fail(HydrationFailure::EventTypeMismatch {
@@ -254,7 +274,9 @@ impl<E: EsEvent> EntityEvents<E> {
                     decoded: event.event_type(),
                 });
             }
-            Err(_) if !known => return fail(HydrationFailure::UnknownEventType(row.event_type)),
+            Err(_) if !E::EVENT_TYPES.contains(&row.event_type.as_str()) => {
+                return fail(HydrationFailure::UnknownEventType(row.event_type));
+            }
             Err(err) => return fail(HydrationFailure::BadEvent(err)),
         };
         self.persisted.push(PersistedEvent {

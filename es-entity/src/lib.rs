@@ -24,7 +24,7 @@ pub mod __private;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
-pub use event_json::EventJson;
+pub use event_json::{EventJson, EventPayload, ParsedEvent};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use idempotent::Idempotent;
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};

@@ -6,12 +6,14 @@ use sqlx::postgres::PgRow;
 use sqlx::{IntoArguments, Postgres};
 
 use crate::error::EntityHydrationError;
+use crate::event_json::ParsedEvent;
 use crate::events::{EntityEvents, GenericEvent};
 use crate::one_time_executor::IntoOneTimeExecutor;
 use crate::traits::{EsEntity, EsEvent, EsRepo};
 
 type IdOf<R> = <<<R as EsRepo>::Entity as EsEntity>::Event as EsEvent>::EntityId;
 type EntityOf<R> = <R as EsRepo>::Entity;
+type EventOf<R> = <<R as EsRepo>::Entity as EsEntity>::Event;
 
 /// A checked query selecting entity ids, wrapped to return hydrated entities.
 /// Built by `es_query!` inside a repository's `impl` block:
@@ -38,7 +40,9 @@ impl<'q, R, F, A> EsQuery<'q, R, F, A>
 where
     R: EsRepo,
     R::QueryError: From<sqlx::Error> + From<EntityHydrationError>,
-    F: FnMut(PgRow) -> Result<GenericEvent<IdOf<R>>, sqlx::Error> + Send + 'q,
+    F: FnMut(PgRow) -> Result<GenericEvent<IdOf<R>, ParsedEvent<EventOf<R>>>, sqlx::Error>
+        + Send
+        + 'q,
     A: IntoArguments<Postgres> + Send + 'q,
 {
     #[doc(hidden)]

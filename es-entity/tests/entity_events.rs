@@ -320,7 +320,8 @@ fn load_first_rebuilds_one_entity_as_persisted() {
 
 #[test]
 fn load_first_without_rows_is_not_found() {
-    let err = EntityEvents::load_first::<Account>(Vec::new()).unwrap_err();
+    let err =
+        EntityEvents::load_first::<Account>(Vec::<GenericEvent<AccountId>>::new()).unwrap_err();
     assert!(
         matches!(failure_of(&err), HydrationFailure::NotFound),
         "{err}"
@@ -362,7 +363,8 @@ fn load_n_groups_rows_by_entity_and_reports_more() {
     let (page, more) = EntityEvents::load_n::<Account>(rows(), 10).unwrap();
     assert_eq!((page.len(), more), (3, false));
 
-    let (page, more) = EntityEvents::load_n::<Account>(Vec::new(), 10).unwrap();
+    let (page, more) =
+        EntityEvents::load_n::<Account>(Vec::<GenericEvent<AccountId>>::new(), 10).unwrap();
     assert_eq!((page.len(), more), (0, false));
 
     let (page, more) = EntityEvents::load_n::<Account>(rows(), 0).unwrap();

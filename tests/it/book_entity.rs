@@ -148,7 +148,7 @@ fn hydrating_from_stored_rows() {
         entity_id: id,
         sequence,
         event_type: event.event_type().to_owned(),
-        event: serde_json::to_value(&event).unwrap().into(),
+        event: EventJson::from(serde_json::to_value(&event).unwrap()),
         context: None,
         recorded_at: at,
     };

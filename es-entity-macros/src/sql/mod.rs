@@ -11,8 +11,9 @@ use crate::model::repo::Repo;
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
 /// The id's Rust type is inferred (sqlx's `_` override) from the entity the
 /// rows are loaded into: PostgreSQL truncates aliases to 63 bytes, too short
-/// for a type path. `event` is inferred too: `GenericEvent` reads it as
-/// `EventJson`, raw JSON text parsed once during hydration.
+/// for a type path. `event` is inferred too: generated reads decode it as
+/// `es_entity::ParsedEvent`, parsed straight from the row's bytes into the
+/// event type, once.
 pub(super) const EVENT_COLUMNS: &str = "i.id AS \"entity_id!: _\", \
      COALESCE(e.sequence, 0) AS \"sequence!\", COALESCE(e.event_type, '') AS \"event_type!\", \
      COALESCE(e.event, 'null'::JSONB) AS \"event!: _\", e.context AS \"context?\", \
