@@ -43,6 +43,37 @@ impl<'a, E: EsEvent> EventBatch<'a, E> {
     }
 }
 
+/// Hydrates a new entity from exactly what `create` is about to store, as a
+/// later read would (each event serialized and parsed back, sequences from
+/// 1, `recorded_at` = `at`), without storing anything. `create` and
+/// `create_all` call it before their statement, so events that would not
+/// read back, or an entity its own events do not hydrate, fail the create
+/// with nothing written.
+pub fn check_hydrates<T: crate::traits::EsEntity>(
+    events: &EntityEvents<T::Event>,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::error::EntityHydrationError> {
+    let mut rows = Vec::with_capacity(events.len_new());
+    for (sequence, event, context) in events.new_events_for_insert() {
+        let json = serde_json::to_string(event).map_err(|e| {
+            crate::error::EntityHydrationError::new(
+                Some(events.id().to_string()),
+                Some(i64::from(sequence)),
+                crate::error::HydrationFailure::BadEvent(e),
+            )
+        })?;
+        rows.push(crate::events::GenericEvent {
+            entity_id: events.id().clone(),
+            sequence,
+            event_type: event.event_type().to_owned(),
+            event: crate::event_json::EventJson::from(json),
+            context: context.cloned(),
+            recorded_at: at,
+        });
+    }
+    EntityEvents::<T::Event>::load_first::<T>(rows).map(drop)
+}
+
 /// One row of a generated read: the event parsed while the row is decoded.
 pub type Row<T> = crate::events::GenericEvent<
     <<T as crate::traits::EsEntity>::Event as EsEvent>::EntityId,

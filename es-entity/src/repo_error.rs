@@ -97,7 +97,8 @@ pub enum CreateError<C: EntityColumn> {
     Sqlx(sqlx::Error),
     /// A constraint rejected the row; a duplicate id is a duplicate on the id column.
     ConstraintViolation(ConstraintViolation<C>),
-    /// The entity was stored but does not hydrate from its own events.
+    /// The new entity does not hydrate from its own events, or an event
+    /// would not read back. Checked before the write: nothing was stored.
     HydrationError(EntityHydrationError),
 }
 constraint_helpers!(CreateError);

@@ -498,11 +498,10 @@ async fn events_that_do_not_hydrate_are_a_hydration_error() {
 }
 
 #[tokio::test]
-async fn create_that_does_not_hydrate_is_an_error_but_stays_stored() {
-    // Documented behaviour of `CreateError::HydrationError` ("the entity was
-    // stored but does not hydrate from its own events"): `create` writes in
-    // one autocommitted statement and hydrates afterwards, so this is the one
-    // failed create that leaves its rows behind.
+async fn create_that_does_not_hydrate_is_an_error_and_stores_nothing() {
+    // `create` hydrates the new entity from exactly what it is about to
+    // store before it writes anything, so an entity its own events do not
+    // hydrate fails with nothing stored, through the pool or an operation.
     let pool = es_entity_tests::pool().await;
     let memos = Memos::new(&pool);
     let id = MemoId::new();
@@ -521,11 +520,12 @@ async fn create_that_does_not_hydrate_is_an_error_but_stays_stored() {
         matches!(hydration.failure(), HydrationFailure::Invalid(_)),
         "{err:?}"
     );
+    assert_eq!(hydration.entity_id(), Some(id.to_string().as_str()));
     assert!(err.to_string().contains("a memo needs a title"), "{err}");
-    assert!(index_row_exists(&pool, "memos", id).await);
-    assert_eq!(stored_sequences(&pool, "memo_events", id).await, [1]);
+    assert!(!index_row_exists(&pool, "memos", id).await);
+    assert!(stored_sequences(&pool, "memo_events", id).await.is_empty());
 
-    // In a transaction the caller can still undo it.
+    // Inside an operation the transaction stays usable and holds nothing.
     let id = MemoId::new();
     let mut op = memos.begin_op().await.unwrap();
     let err = memos
@@ -539,6 +539,113 @@ async fn create_that_does_not_hydrate_is_an_error_but_stays_stored() {
         .await
         .unwrap_err();
     assert!(matches!(err, CreateError::HydrationError(_)), "{err:?}");
-    op.rollback().await.unwrap();
+    let kept = memos
+        .create_in_op(
+            &mut op,
+            NewMemo {
+                id: MemoId::new(),
+                title: unique("kept"),
+            },
+        )
+        .await
+        .unwrap();
+    op.commit().await.unwrap();
     assert!(!index_row_exists(&pool, "memos", id).await);
+    assert!(index_row_exists(&pool, "memos", kept.id).await);
+
+    // create_all: one entity that does not hydrate fails the whole batch first.
+    let good = NewMemo {
+        id: MemoId::new(),
+        title: unique("good"),
+    };
+    let bad = NewMemo {
+        id: MemoId::new(),
+        title: String::new(),
+    };
+    let (good_id, bad_id) = (good.id, bad.id);
+    let err = memos.create_all(vec![good, bad]).await.unwrap_err();
+    let CreateError::HydrationError(hydration) = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(hydration.entity_id(), Some(bad_id.to_string().as_str()));
+    assert!(!index_row_exists(&pool, "memos", good_id).await);
+    assert!(!index_row_exists(&pool, "memos", bad_id).await);
+}
+
+// An event type whose JSON does not read back: `secret` is written nowhere
+// but required when reading. Stored on the memo tables.
+#[derive(EsEvent, Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[es_event(id = "MemoId")]
+pub enum LossyEvent {
+    Written {
+        title: String,
+        #[serde(skip_serializing)]
+        secret: String,
+    },
+}
+
+#[derive(EsEntity, Debug)]
+pub struct Lossy {
+    events: EntityEvents<LossyEvent>,
+}
+
+impl TryFromEvents<LossyEvent> for Lossy {
+    fn try_from_events(events: EntityEvents<LossyEvent>) -> Result<Self, EntityHydrationError> {
+        Ok(Lossy { events })
+    }
+}
+
+pub struct NewLossy {
+    id: MemoId,
+    title: String,
+}
+
+impl IntoEvents<LossyEvent> for NewLossy {
+    fn into_events(self) -> EntityEvents<LossyEvent> {
+        EntityEvents::init(
+            self.id,
+            [LossyEvent::Written {
+                title: self.title,
+                secret: "never stored".into(),
+            }],
+        )
+    }
+}
+
+#[derive(EsRepo, Debug)]
+#[es_repo(
+    entity = "Lossy",
+    id = "MemoId",
+    tbl = "memos",
+    events_tbl = "memo_events",
+    columns(title(ty = "String", update(persist = false)))
+)]
+pub struct Lossies {
+    pool: sqlx::PgPool,
+}
+
+#[tokio::test]
+async fn create_of_events_that_would_not_read_back_stores_nothing() {
+    let pool = es_entity_tests::pool().await;
+    let lossies = Lossies { pool: pool.clone() };
+    let id = MemoId::new();
+    let err = lossies
+        .create(NewLossy {
+            id,
+            title: unique("lossy"),
+        })
+        .await
+        .unwrap_err();
+    let CreateError::HydrationError(hydration) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(hydration.failure(), HydrationFailure::BadEvent(e) if e.to_string().contains("secret")),
+        "{err:?}"
+    );
+    assert_eq!(hydration.sequence(), Some(1));
+    assert_eq!(hydration.entity_id(), Some(id.to_string().as_str()));
+    assert!(!index_row_exists(&pool, "memos", id).await);
+    assert!(stored_sequences(&pool, "memo_events", id).await.is_empty());
 }

@@ -75,6 +75,10 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             #(#locals)*
             let mut __events: ::es_entity::EntityEvents<#event_ty> =
                 ::es_entity::IntoEvents::into_events(#new);
+            ::es_entity::__private::check_hydrates::<#entity>(
+                &__events,
+                __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now),
+            )?;
             let __row = {
                 let #batch = ::es_entity::__private::EventBatch::new(&__events);
                 ::sqlx::query!(
@@ -163,6 +167,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             __new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
         ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
             #row
+            let __at = __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now);
             let mut __rows = ::std::vec::Vec::with_capacity(__new.len());
             let mut __histories: ::std::vec::Vec<::es_entity::EntityEvents<#event_ty>> =
                 ::std::vec::Vec::with_capacity(__new.len());
@@ -171,6 +176,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                 let __values = (#(#reads)*);
                 let __events: ::es_entity::EntityEvents<#event_ty> =
                     ::es_entity::IntoEvents::into_events(#new);
+                ::es_entity::__private::check_hydrates::<#entity>(&__events, __at)?;
                 __rows.push(__Row {
                     id: ::core::clone::Clone::clone(__events.id()),
                     #(#assigns)*
