@@ -11,21 +11,71 @@ pub use crate::repo_error::{bulk_modify_error, create_error, modify_error};
 use crate::events::EntityEvents;
 use crate::traits::EsEvent;
 
+/// An event serialized for a write, bound into `JSONB[]` as it is.
+pub type EventText = sqlx::types::Json<Box<serde_json::value::RawValue>>;
+
+/// Whether a write parses each serialized event back (see [`serialize`]).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum ReadBack {
+    /// Parse it back here: the event must read back as itself.
+    Check,
+    /// The caller hydrates from the texts itself (`create`).
+    Skip,
+}
+
+/// Serializes one new event for a write. With [`ReadBack::Check`] it is
+/// parsed back into the event type as a later read would, and must come back
+/// as the same variant; otherwise the write fails before anything is stored
+/// with an error naming the entity and the event's sequence.
+pub fn serialize<E: EsEvent>(
+    entity_id: &E::EntityId,
+    sequence: i32,
+    event: &E,
+    read_back: ReadBack,
+) -> Result<EventText, crate::error::EntityHydrationError> {
+    use crate::error::{EntityHydrationError, HydrationFailure};
+    let fail = |failure| {
+        EntityHydrationError::new(
+            Some(entity_id.to_string()),
+            Some(i64::from(sequence)),
+            failure,
+        )
+    };
+    let text =
+        serde_json::value::to_raw_value(event).map_err(|e| fail(HydrationFailure::BadEvent(e)))?;
+    if read_back == ReadBack::Check {
+        match serde_json::from_str::<E>(text.get()) {
+            Ok(back) if back.event_type() == event.event_type() => {}
+            Ok(back) => {
+                return Err(fail(HydrationFailure::EventTypeMismatch {
+                    stored: event.event_type().to_owned(),
+                    decoded: back.event_type(),
+                }));
+            }
+            Err(e) => return Err(fail(HydrationFailure::BadEvent(e))),
+        }
+    }
+    Ok(sqlx::types::Json(text))
+}
+
 /// The new events of one entity as the parallel arrays a write binds.
-pub struct EventBatch<'a, E> {
+pub struct EventBatch<'a> {
     /// Sequence numbers, continuing after the persisted events.
     pub sequences: Vec<i32>,
     /// `event_type` of each event.
     pub event_types: Vec<&'static str>,
-    /// The events, serialized by sqlx straight into `JSONB[]`.
-    pub events: Vec<sqlx::types::Json<&'a E>>,
+    /// The events' JSON (see [`serialize`]).
+    pub events: Vec<EventText>,
     /// The `context` column of each event.
     pub contexts: Vec<Option<sqlx::types::Json<&'a serde_json::Value>>>,
 }
 
-impl<'a, E: EsEvent> EventBatch<'a, E> {
+impl<'a> EventBatch<'a> {
     /// Collects the new events of `events`.
-    pub fn new(events: &'a EntityEvents<E>) -> Self {
+    pub fn new<E: EsEvent>(
+        events: &'a EntityEvents<E>,
+        read_back: ReadBack,
+    ) -> Result<Self, crate::error::EntityHydrationError> {
         let n = events.len_new();
         let mut batch = Self {
             sequences: Vec::with_capacity(n),
@@ -34,43 +84,42 @@ impl<'a, E: EsEvent> EventBatch<'a, E> {
             contexts: Vec::with_capacity(n),
         };
         for (sequence, event, context) in events.new_events_for_insert() {
+            batch
+                .events
+                .push(serialize(events.id(), sequence, event, read_back)?);
             batch.sequences.push(sequence);
             batch.event_types.push(event.event_type());
-            batch.events.push(sqlx::types::Json(event));
             batch.contexts.push(context.map(sqlx::types::Json));
         }
-        batch
+        Ok(batch)
     }
 }
 
 /// Hydrates a new entity from exactly what `create` is about to store, as a
-/// later read would (each event serialized and parsed back, sequences from
-/// 1, `recorded_at` = `at`), without storing anything. `create` and
-/// `create_all` call it before their statement, so events that would not
-/// read back, or an entity its own events do not hydrate, fail the create
-/// with nothing written.
+/// later read would: `texts` are its new events serialized for the write
+/// (parsed back here), sequences from 1, `recorded_at` = `at`. Nothing is
+/// stored. `create` and `create_all` call it before their statement, so
+/// events that would not read back, or an entity its own events do not
+/// hydrate, fail the create with nothing written.
 pub fn check_hydrates<T: crate::traits::EsEntity>(
     events: &EntityEvents<T::Event>,
+    texts: &[EventText],
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), crate::error::EntityHydrationError> {
-    let mut rows = Vec::with_capacity(events.len_new());
-    for (sequence, event, context) in events.new_events_for_insert() {
-        let json = serde_json::to_string(event).map_err(|e| {
-            crate::error::EntityHydrationError::new(
-                Some(events.id().to_string()),
-                Some(i64::from(sequence)),
-                crate::error::HydrationFailure::BadEvent(e),
-            )
-        })?;
-        rows.push(crate::events::GenericEvent {
-            entity_id: events.id().clone(),
-            sequence,
-            event_type: event.event_type().to_owned(),
-            event: crate::event_json::EventJson::from(json),
-            context: context.cloned(),
-            recorded_at: at,
-        });
-    }
+    let rows =
+        events
+            .new_events_for_insert()
+            .zip(texts)
+            .map(
+                |((sequence, event, context), text)| crate::events::GenericEvent {
+                    entity_id: events.id().clone(),
+                    sequence,
+                    event_type: event.event_type().to_owned(),
+                    event: &*text.0,
+                    context: context.cloned(),
+                    recorded_at: at,
+                },
+            );
     EntityEvents::<T::Event>::load_first::<T>(rows).map(drop)
 }
 
@@ -168,22 +217,25 @@ where
 /// binds: each event names its entity by its 1-based position in the batch
 /// (`entities`), which the statement resolves against the batch's ids array,
 /// so no id is sent twice and no id type needs a SQL name here.
-pub struct BulkEvents<'a, E> {
+pub struct BulkEvents<'a> {
     /// Position (1-based) of each event's entity in the batch.
     pub entities: Vec<i32>,
     /// Sequence numbers, continuing after each entity's persisted events.
     pub sequences: Vec<i32>,
     /// `event_type` of each event.
     pub event_types: Vec<&'static str>,
-    /// The events, serialized by sqlx straight into `JSONB[]`.
-    pub events: Vec<sqlx::types::Json<&'a E>>,
+    /// The events' JSON (see [`serialize`]).
+    pub events: Vec<EventText>,
     /// The `context` column of each event.
     pub contexts: Vec<Option<sqlx::types::Json<&'a serde_json::Value>>>,
 }
 
-impl<'a, E: EsEvent> BulkEvents<'a, E> {
+impl<'a> BulkEvents<'a> {
     /// Collects the new events of every history, in order.
-    pub fn new(histories: impl IntoIterator<Item = &'a EntityEvents<E>>) -> Self {
+    pub fn new<E: EsEvent>(
+        histories: impl IntoIterator<Item = &'a EntityEvents<E>>,
+        read_back: ReadBack,
+    ) -> Result<Self, crate::error::EntityHydrationError> {
         let mut batch = Self {
             entities: Vec::new(),
             sequences: Vec::new(),
@@ -194,14 +246,16 @@ impl<'a, E: EsEvent> BulkEvents<'a, E> {
         for (position, events) in histories.into_iter().enumerate() {
             let entity = i32::try_from(position + 1).expect("a batch of at most i32::MAX entities");
             for (sequence, event, context) in events.new_events_for_insert() {
+                batch
+                    .events
+                    .push(serialize(events.id(), sequence, event, read_back)?);
                 batch.entities.push(entity);
                 batch.sequences.push(sequence);
                 batch.event_types.push(event.event_type());
-                batch.events.push(sqlx::types::Json(event));
                 batch.contexts.push(context.map(sqlx::types::Json));
             }
         }
-        batch
+        Ok(batch)
     }
 
     /// How many events the batch holds.

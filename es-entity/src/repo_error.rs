@@ -122,6 +122,10 @@ pub enum ModifyError<C: EntityColumn> {
         /// The entity that was looked for.
         entity_id: C::EntityId,
     },
+    /// A new event would not read back as itself (its JSON does not parse
+    /// into the event type, or parses into another variant). Checked before
+    /// the write: nothing was stored.
+    HydrationError(EntityHydrationError),
 }
 constraint_helpers!(ModifyError);
 
@@ -218,6 +222,7 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                     C::ENTITY
                 )
             }
+            Self::HydrationError(e) => write!(f, "updating {}: {e}", C::ENTITY),
         }
     }
 }
@@ -285,6 +290,12 @@ impl<C: EntityColumn> From<EntityHydrationError> for CreateError<C> {
     }
 }
 
+impl<C: EntityColumn> From<EntityHydrationError> for ModifyError<C> {
+    fn from(e: EntityHydrationError) -> Self {
+        Self::HydrationError(e)
+    }
+}
+
 impl<C: EntityColumn> From<EntityHydrationError> for FindError<C> {
     fn from(e: EntityHydrationError) -> Self {
         Self::HydrationError(e)
@@ -312,6 +323,7 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
         match self {
             Self::Sqlx(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
+            Self::HydrationError(e) => Some(e),
             _ => None,
         }
     }

@@ -572,14 +572,16 @@ async fn create_that_does_not_hydrate_is_an_error_and_stores_nothing() {
     assert!(!index_row_exists(&pool, "memos", bad_id).await);
 }
 
-// An event type whose JSON does not read back: `secret` is written nowhere
-// but required when reading. Stored on the memo tables.
+// An event type one of whose variants does not read back: `Sealed` writes
+// no `secret` but requires one when reading. Stored on the memo tables.
 #[derive(EsEvent, Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[es_event(id = "MemoId")]
 pub enum LossyEvent {
     Written {
         title: String,
+    },
+    Sealed {
         #[serde(skip_serializing)]
         secret: String,
     },
@@ -587,29 +589,42 @@ pub enum LossyEvent {
 
 #[derive(EsEntity, Debug)]
 pub struct Lossy {
+    pub id: MemoId,
     events: EntityEvents<LossyEvent>,
+}
+
+impl Lossy {
+    fn seal(&mut self) {
+        self.events.push(LossyEvent::Sealed {
+            secret: "never stored".into(),
+        });
+    }
 }
 
 impl TryFromEvents<LossyEvent> for Lossy {
     fn try_from_events(events: EntityEvents<LossyEvent>) -> Result<Self, EntityHydrationError> {
-        Ok(Lossy { events })
+        Ok(Lossy {
+            id: *events.id(),
+            events,
+        })
     }
 }
 
 pub struct NewLossy {
     id: MemoId,
     title: String,
+    sealed: bool,
 }
 
 impl IntoEvents<LossyEvent> for NewLossy {
     fn into_events(self) -> EntityEvents<LossyEvent> {
-        EntityEvents::init(
-            self.id,
-            [LossyEvent::Written {
-                title: self.title,
+        let mut events = vec![LossyEvent::Written { title: self.title }];
+        if self.sealed {
+            events.push(LossyEvent::Sealed {
                 secret: "never stored".into(),
-            }],
-        )
+            });
+        }
+        EntityEvents::init(self.id, events)
     }
 }
 
@@ -625,6 +640,12 @@ pub struct Lossies {
     pool: sqlx::PgPool,
 }
 
+fn is_unreadable_event(e: &EntityHydrationError, id: MemoId, sequence: i64) -> bool {
+    matches!(e.failure(), HydrationFailure::BadEvent(err) if err.to_string().contains("secret"))
+        && e.sequence() == Some(sequence)
+        && e.entity_id() == Some(id.to_string().as_str())
+}
+
 #[tokio::test]
 async fn create_of_events_that_would_not_read_back_stores_nothing() {
     let pool = es_entity_tests::pool().await;
@@ -634,18 +655,49 @@ async fn create_of_events_that_would_not_read_back_stores_nothing() {
         .create(NewLossy {
             id,
             title: unique("lossy"),
+            sealed: true,
         })
         .await
         .unwrap_err();
     let CreateError::HydrationError(hydration) = &err else {
         panic!("{err:?}")
     };
-    assert!(
-        matches!(hydration.failure(), HydrationFailure::BadEvent(e) if e.to_string().contains("secret")),
-        "{err:?}"
-    );
-    assert_eq!(hydration.sequence(), Some(1));
-    assert_eq!(hydration.entity_id(), Some(id.to_string().as_str()));
+    assert!(is_unreadable_event(hydration, id, 2), "{err:?}");
     assert!(!index_row_exists(&pool, "memos", id).await);
     assert!(stored_sequences(&pool, "memo_events", id).await.is_empty());
+}
+
+#[tokio::test]
+async fn updates_with_events_that_would_not_read_back_store_nothing() {
+    let pool = es_entity_tests::pool().await;
+    let lossies = Lossies { pool: pool.clone() };
+    let mut lossy = lossies
+        .create(NewLossy {
+            id: MemoId::new(),
+            title: unique("lossy"),
+            sealed: false,
+        })
+        .await
+        .unwrap();
+    let id = lossy.id;
+    lossy.seal();
+
+    let err = lossies.update(&mut lossy).await.unwrap_err();
+    let ModifyError::HydrationError(hydration) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(is_unreadable_event(hydration, id, 2), "{err:?}");
+    assert!(err.to_string().contains(&id.to_string()), "{err}");
+    assert!(!err.is_concurrent_modification());
+    assert!(lossy.events().any_new(), "the event stays unpersisted");
+
+    let mut batch = vec![lossy];
+    let err = lossies.update_all(&mut batch).await.unwrap_err();
+    assert!(
+        matches!(&err, ModifyError::HydrationError(h) if is_unreadable_event(h, id, 2)),
+        "{err:?}"
+    );
+    assert_eq!(stored_sequences(&pool, "memo_events", id).await, [1]);
+    let reloaded = lossies.find_by_id(id).await.unwrap();
+    assert_eq!(reloaded.events().len_persisted(), 1);
 }

@@ -75,12 +75,16 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             #(#locals)*
             let mut __events: ::es_entity::EntityEvents<#event_ty> =
                 ::es_entity::IntoEvents::into_events(#new);
-            ::es_entity::__private::check_hydrates::<#entity>(
-                &__events,
-                __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now),
-            )?;
             let __row = {
-                let #batch = ::es_entity::__private::EventBatch::new(&__events);
+                let #batch = ::es_entity::__private::EventBatch::new(
+                    &__events,
+                    ::es_entity::__private::ReadBack::Skip,
+                )?;
+                ::es_entity::__private::check_hydrates::<#entity>(
+                    &__events,
+                    &#batch.events,
+                    __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now),
+                )?;
                 ::sqlx::query!(
                     #sql,
                     __events.id() as &#id_ty,
@@ -176,7 +180,6 @@ fn create_all(repo: &Repo) -> TokenStream {
                 let __values = (#(#reads)*);
                 let __events: ::es_entity::EntityEvents<#event_ty> =
                     ::es_entity::IntoEvents::into_events(#new);
-                ::es_entity::__private::check_hydrates::<#entity>(&__events, __at)?;
                 __rows.push(__Row {
                     id: ::core::clone::Clone::clone(__events.id()),
                     #(#assigns)*
@@ -184,7 +187,23 @@ fn create_all(repo: &Repo) -> TokenStream {
                 __histories.push(__events);
             }
             let __done = {
-                let __events = ::es_entity::__private::BulkEvents::new(__histories.iter());
+                let __events = ::es_entity::__private::BulkEvents::new(
+                    __histories.iter(),
+                    ::es_entity::__private::ReadBack::Skip,
+                )?;
+                // Every new entity must hydrate from what is about to be
+                // stored before anything is: its events are the next run of
+                // the batch's texts.
+                let mut __k = 0;
+                for __h in &__histories {
+                    let __n = __h.len_new();
+                    ::es_entity::__private::check_hydrates::<#entity>(
+                        __h,
+                        &__events.events[__k..__k + __n],
+                        __at,
+                    )?;
+                    __k += __n;
+                }
                 ::sqlx::query!(
                     #sql,
                     __now as #time_ty,

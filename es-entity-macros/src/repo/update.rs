@@ -101,7 +101,10 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
                 let __expected = __events.len_persisted() + 1;
                 let #var: &#entity = &*#var;
                 #(#locals)*
-                let #batch = ::es_entity::__private::EventBatch::new(__events);
+                let #batch = ::es_entity::__private::EventBatch::new(
+                    __events,
+                    ::es_entity::__private::ReadBack::Check,
+                )?;
                 let __row = ::sqlx::query!(
                     #sql,
                     __id as &#id_ty,
@@ -210,7 +213,10 @@ fn update_all(repo: &Repo) -> TokenStream {
                     .iter()
                     .map(|r: &__Row| ::core::clone::Clone::clone(&r.id))
                     .collect();
-                let __events = ::es_entity::__private::BulkEvents::new(__histories.iter().copied());
+                let __events = ::es_entity::__private::BulkEvents::new(
+                    __histories.iter().copied(),
+                    ::es_entity::__private::ReadBack::Check,
+                )?;
                 let __lookup = |text: &str| {
                     __histories
                         .iter()
