@@ -123,6 +123,12 @@ pub fn check_hydrates<T: crate::traits::EsEntity>(
     EntityEvents::<T::Event>::load_first::<T>(rows).map(drop)
 }
 
+/// The first id that occurs twice in `ids`, if any.
+pub fn first_duplicate<Id: std::hash::Hash + Eq + Clone>(ids: &[Id]) -> Option<Id> {
+    let mut seen = std::collections::HashSet::with_capacity(ids.len());
+    ids.iter().find(|id| !seen.insert(*id)).cloned()
+}
+
 /// One row of a generated read: the event parsed while the row is decoded.
 pub type Row<T> = crate::events::GenericEvent<
     <<T as crate::traits::EsEntity>::Event as EsEvent>::EntityId,

@@ -122,6 +122,12 @@ pub enum ModifyError<C: EntityColumn> {
         /// The entity that was looked for.
         entity_id: C::EntityId,
     },
+    /// `update_all` was given two copies of this entity, both with new
+    /// events: they cannot both be applied. Nothing was stored.
+    DuplicateEntity {
+        /// The entity that appears more than once.
+        entity_id: C::EntityId,
+    },
     /// A new event would not read back as itself (its JSON does not parse
     /// into the event type, or parses into another variant). Checked before
     /// the write: nothing was stored.
@@ -222,6 +228,11 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                     C::ENTITY
                 )
             }
+            Self::DuplicateEntity { entity_id } => write!(
+                f,
+                "updating {} {entity_id}: it appears more than once in the batch",
+                C::ENTITY
+            ),
             Self::HydrationError(e) => write!(f, "updating {}: {e}", C::ENTITY),
         }
     }

@@ -128,3 +128,39 @@ async fn unchanged_rows_still_conflict_and_still_must_exist() {
         "nothing of the batch stored"
     );
 }
+
+#[tokio::test]
+async fn the_same_entity_twice_in_a_batch_is_named_and_nothing_is_stored() {
+    let pool = es_entity_tests::pool().await;
+    let members = Members::new(&pool);
+    let created = members_with_nickname(&members, 2).await;
+    let mut batch = vec![
+        members.find_by_id(created[0].id).await.unwrap(),
+        members.find_by_id(created[1].id).await.unwrap(),
+        members.find_by_id(created[1].id).await.unwrap(),
+    ];
+    batch[0].note("first");
+    batch[1].note("one copy");
+    batch[2].change_credit_limit(7);
+
+    let err = members.update_all(&mut batch).await.unwrap_err();
+    assert!(
+        matches!(&err, ModifyError::DuplicateEntity { entity_id } if *entity_id == created[1].id),
+        "{err:?}"
+    );
+    assert!(!err.is_concurrent_modification(), "not worth retrying");
+    assert!(err.to_string().contains("more than once"), "{err}");
+    for m in &created {
+        let stored = members.find_by_id(m.id).await.unwrap();
+        assert_eq!(stored.events().len_persisted(), 1, "nothing stored");
+    }
+    assert!(batch.iter().all(|m| m.events().any_new()));
+
+    // A second copy without new events is not written, so it is no conflict.
+    let mut batch = vec![
+        members.find_by_id(created[1].id).await.unwrap(),
+        members.find_by_id(created[1].id).await.unwrap(),
+    ];
+    batch[0].note("only this copy changed");
+    assert_eq!(members.update_all(&mut batch).await.unwrap(), 1);
+}

@@ -213,6 +213,13 @@ fn update_all(repo: &Repo) -> TokenStream {
                     .iter()
                     .map(|r: &__Row| ::core::clone::Clone::clone(&r.id))
                     .collect();
+                if let ::core::option::Option::Some(entity_id) =
+                    ::es_entity::__private::first_duplicate(&__ids)
+                {
+                    return ::core::result::Result::Err(::es_entity::ModifyError::DuplicateEntity {
+                        entity_id,
+                    });
+                }
                 let __events = ::es_entity::__private::BulkEvents::new(
                     __histories.iter().copied(),
                     ::es_entity::__private::ReadBack::Check,
