@@ -1,9 +1,11 @@
 use darling::{
     FromMeta,
     ast::NestedMeta,
-    util::{Flag, Override, PathList, SpannedValue},
+    util::{Override, PathList, SpannedValue},
 };
 use syn::spanned::Spanned;
+
+use super::switch::Switch;
 
 /// `columns(name = "String", email(ty = "Option<String>", find_by = false))`.
 #[derive(Default)]
@@ -22,7 +24,7 @@ pub(crate) struct ColumnBody {
     pub create: Option<WriteOpts>,
     pub update: Option<WriteOpts>,
     /// `list_by`: generate `list_by_<col>` with a cursor on this column.
-    pub list_by: Flag,
+    pub list_by: Switch,
     /// `list_for` (by every listing order) or `list_for(by(a, b))`.
     pub list_for: Option<Override<ListForOpts>>,
 }

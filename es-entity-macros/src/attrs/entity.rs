@@ -1,4 +1,6 @@
-use darling::{FromDeriveInput, FromField, ast::Data, util::Flag};
+use darling::{FromDeriveInput, FromField, ast::Data};
+
+use super::switch::Switch;
 
 /// `#[es_entity(new = "NewUser", event = "UserEvent")]` on a struct.
 #[derive(FromDeriveInput)]
@@ -15,5 +17,5 @@ pub(crate) struct EntityOpts {
 #[darling(attributes(es_entity))]
 pub(crate) struct EntityField {
     pub ident: Option<syn::Ident>,
-    pub events: Flag,
+    pub events: Switch,
 }

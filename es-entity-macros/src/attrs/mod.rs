@@ -5,3 +5,4 @@ pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
 pub(crate) mod repo;
+pub(crate) mod switch;

@@ -1,4 +1,6 @@
-use darling::{FromDeriveInput, FromField, ast::Data, util::Flag};
+use darling::{FromDeriveInput, FromField, ast::Data};
+
+use super::switch::Switch;
 
 use super::column::Columns;
 
@@ -26,5 +28,5 @@ pub(crate) struct RepoOpts {
 #[darling(attributes(es_repo))]
 pub(crate) struct RepoField {
     pub ident: Option<syn::Ident>,
-    pub pool: Flag,
+    pub pool: Switch,
 }

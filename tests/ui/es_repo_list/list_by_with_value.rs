@@ -1,4 +1,4 @@
-// `list_by` is a bare word.
+// `list_by` is on or off: the bare word, or `= true` / `= false`; a string is named as such.
 use es_entity::EsRepo;
 
 #[derive(EsRepo)]
