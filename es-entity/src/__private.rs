@@ -96,31 +96,50 @@ impl<'a> EventBatch<'a> {
 }
 
 /// Hydrates a new entity from exactly what `create` is about to store, as a
-/// later read would: `texts` are its new events serialized for the write
-/// (parsed back here), sequences from 1, `recorded_at` = `at`. Nothing is
-/// stored. `create` and `create_all` call it before their statement, so
-/// events that would not read back, or an entity its own events do not
-/// hydrate, fail the create with nothing written.
+/// later read would: `texts` are its new events serialized for the write,
+/// each parsed back here and required to come back as the same variant,
+/// then handed to `TryFromEvents` as persisted events 1..n recorded `at`.
+/// Nothing is stored. `create` and `create_all` call it before their
+/// statement, so events that would not read back, or an entity its own
+/// events do not hydrate, fail the create with nothing written.
 pub fn check_hydrates<T: crate::traits::EsEntity>(
     events: &EntityEvents<T::Event>,
     texts: &[EventText],
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), crate::error::EntityHydrationError> {
-    let rows =
-        events
-            .new_events_for_insert()
-            .zip(texts)
-            .map(
-                |((sequence, event, context), text)| crate::events::GenericEvent {
-                    entity_id: events.id().clone(),
-                    sequence,
-                    event_type: event.event_type().to_owned(),
-                    event: &*text.0,
-                    context: context.cloned(),
-                    recorded_at: at,
-                },
-            );
-    EntityEvents::<T::Event>::load_first::<T>(rows).map(drop)
+    use crate::error::{EntityHydrationError, HydrationFailure};
+    let id = events.id();
+    if texts.is_empty() {
+        // Stored, it would be an index row without events: unreadable.
+        return Err(EntityHydrationError::new(
+            Some(id.to_string()),
+            None,
+            HydrationFailure::NoEvents,
+        ));
+    }
+    let mut persisted = Vec::with_capacity(texts.len());
+    for ((sequence, event, context), text) in events.new_events_for_insert().zip(texts) {
+        let fail = |failure| {
+            EntityHydrationError::new(Some(id.to_string()), Some(i64::from(sequence)), failure)
+        };
+        let back: T::Event =
+            serde_json::from_str(text.get()).map_err(|e| fail(HydrationFailure::BadEvent(e)))?;
+        if back.event_type() != event.event_type() {
+            return Err(fail(HydrationFailure::EventTypeMismatch {
+                stored: event.event_type().to_owned(),
+                decoded: back.event_type(),
+            }));
+        }
+        persisted.push(crate::events::PersistedEvent {
+            entity_id: id.clone(),
+            sequence: persisted.len() + 1,
+            recorded_at: at,
+            event: back,
+            context: context.cloned(),
+        });
+    }
+    let copy = EntityEvents::from_persisted(id.clone(), persisted);
+    <T as crate::traits::TryFromEvents<T::Event>>::try_from_events(copy).map(drop)
 }
 
 /// The first id that occurs twice in `ids`, if any.

@@ -85,12 +85,6 @@ impl<E: serde::de::DeserializeOwned> EventPayload<E> for EventJson {
     }
 }
 
-impl<E: serde::de::DeserializeOwned> EventPayload<E> for &serde_json::value::RawValue {
-    fn into_event(self) -> Result<E, serde_json::Error> {
-        serde_json::from_str(self.get())
-    }
-}
-
 /// The `event` column of one stored event, parsed into `E` while the row is
 /// decoded, straight from the bytes sqlx received (no copy of the JSON text).
 /// A parse failure is kept, not raised, so hydration turns it into an

@@ -67,6 +67,18 @@ pub struct EntityEvents<E: EsEvent> {
 }
 
 impl<E: EsEvent> EntityEvents<E> {
+    /// A history of persisted events only (they must run from sequence 1).
+    pub(crate) fn from_persisted(
+        entity_id: E::EntityId,
+        persisted: Vec<PersistedEvent<E>>,
+    ) -> Self {
+        Self {
+            entity_id,
+            persisted,
+            new: Vec::new(),
+        }
+    }
+
     /// A new history with `initial` events, none of them persisted yet.
     pub fn init(id: E::EntityId, initial: impl IntoIterator<Item = E>) -> Self {
         Self {

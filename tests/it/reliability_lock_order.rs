@@ -83,10 +83,15 @@ async fn write(
 
 /// Loads `ids` with a deposit each: a stale copy once the other writer commits.
 async fn stale(accounts: &Accounts, ids: &[AccountId]) -> Vec<Account> {
+    stale_with(accounts, ids, 3).await
+}
+
+/// As [`stale`], depositing `amount` (0 leaves the index row unchanged).
+async fn stale_with(accounts: &Accounts, ids: &[AccountId], amount: i64) -> Vec<Account> {
     let mut out = Vec::new();
     for id in ids {
         let mut a = accounts.find_by_id(*id).await.unwrap();
-        a.deposit(3);
+        a.deposit(amount);
         out.push(a);
     }
     out
@@ -126,8 +131,20 @@ async fn race(
     tested: Vec<AccountId>,
     bulk: bool,
 ) -> Outcome {
+    race_with(accounts, first, then, tested, bulk, 3).await
+}
+
+/// [`race`], the writer under test depositing `amount` into each entity.
+async fn race_with(
+    accounts: &Accounts,
+    first: AccountId,
+    then: Option<AccountId>,
+    tested: Vec<AccountId>,
+    bulk: bool,
+    amount: i64,
+) -> Outcome {
     let pool = accounts.pool().clone();
-    let copies = stale(accounts, &tested).await;
+    let copies = stale_with(accounts, &tested, amount).await;
     let mut theirs = stale(accounts, &[first]).await;
     if let Some(then) = then {
         theirs.extend(stale(accounts, &[then]).await);
@@ -198,6 +215,23 @@ async fn update_all_in_any_batch_order_loses_cleanly() {
     ids.sort();
     let (lo, hi) = (ids[0], ids[1]);
     race(&accounts, lo, Some(hi), vec![hi, lo], true)
+        .await
+        .assert_clean_loss();
+}
+
+/// A batch whose index rows do not change (deposits of 0: events only) still
+/// locks them first, in id order: it waits for the other writer and loses
+/// cleanly, whatever order it lists its entities in.
+#[tokio::test]
+async fn update_all_of_unchanged_rows_still_locks_and_loses_cleanly() {
+    let accounts = Accounts::new(es_entity_tests::pool().await);
+    let mut ids = [
+        one_account(&accounts, "race-unchanged-lo").await,
+        one_account(&accounts, "race-unchanged-hi").await,
+    ];
+    ids.sort();
+    let (lo, hi) = (ids[0], ids[1]);
+    race_with(&accounts, lo, Some(hi), vec![hi, lo], true, 0)
         .await
         .assert_clean_loss();
 }

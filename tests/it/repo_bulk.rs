@@ -7,6 +7,101 @@ use uuid::Uuid;
 
 use crate::repo_fixtures::{Member, MemberId, Members, NewMember, unique};
 
+entity_id! { GaugeId }
+
+#[derive(EsEvent, Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[es_event(id = "GaugeId")]
+pub enum GaugeEvent {
+    Installed { reading: f64, label: String },
+    Read { reading: f64 },
+    Relabelled { label: String },
+}
+
+#[derive(EsEntity, Debug)]
+pub struct Gauge {
+    pub id: GaugeId,
+    pub reading: f64,
+    pub label: String,
+    events: EntityEvents<GaugeEvent>,
+}
+
+impl Gauge {
+    fn read(&mut self, reading: f64) {
+        self.reading = reading;
+        self.events.push(GaugeEvent::Read { reading });
+    }
+
+    fn relabel(&mut self, label: &str) {
+        self.label = label.to_owned();
+        self.events.push(GaugeEvent::Relabelled {
+            label: label.to_owned(),
+        });
+    }
+}
+
+impl TryFromEvents<GaugeEvent> for Gauge {
+    fn try_from_events(events: EntityEvents<GaugeEvent>) -> Result<Self, EntityHydrationError> {
+        let (mut reading, mut label) = (None, None);
+        for event in events.iter_all() {
+            match event {
+                GaugeEvent::Installed {
+                    reading: r,
+                    label: l,
+                } => {
+                    reading = Some(*r);
+                    label = Some(l.clone());
+                }
+                GaugeEvent::Read { reading: r } => reading = Some(*r),
+                GaugeEvent::Relabelled { label: l } => label = Some(l.clone()),
+            }
+        }
+        Ok(Gauge {
+            id: *events.id(),
+            reading: reading.ok_or_else(|| events.missing_field("reading"))?,
+            label: label.ok_or_else(|| events.missing_field("label"))?,
+            events,
+        })
+    }
+}
+
+pub struct NewGauge {
+    id: GaugeId,
+    reading: f64,
+    label: String,
+    /// Emit no event at all (a mistake `create` must refuse).
+    silent: bool,
+}
+
+impl IntoEvents<GaugeEvent> for NewGauge {
+    fn into_events(self) -> EntityEvents<GaugeEvent> {
+        let events = if self.silent {
+            vec![]
+        } else {
+            vec![GaugeEvent::Installed {
+                reading: self.reading,
+                label: self.label,
+            }]
+        };
+        EntityEvents::init(self.id, events)
+    }
+}
+
+#[derive(EsRepo, Debug)]
+#[es_repo(entity = "Gauge", columns(reading = "f64", label = "String"))]
+pub struct Gauges {
+    pool: PgPool,
+}
+
+fn new_gauge(reading: f64) -> NewGauge {
+    NewGauge {
+        id: GaugeId::new(),
+        reading,
+        label: unique("Gauge"),
+        silent: false,
+    }
+}
+
 /// The transaction that last wrote the row, and the row's columns.
 async fn row(pool: &PgPool, id: MemberId) -> (String, Option<String>, i64, String) {
     sqlx::query_as("SELECT xmin::TEXT, nickname, credit_limit, region FROM members WHERE id = $1")
@@ -163,4 +258,76 @@ async fn the_same_entity_twice_in_a_batch_is_named_and_nothing_is_stored() {
     ];
     batch[0].note("only this copy changed");
     assert_eq!(members.update_all(&mut batch).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn update_all_sees_the_smallest_change_whatever_the_session_settings() {
+    // With extra_float_digits = 0 PostgreSQL prints floats rounded to 15
+    // digits, so 0.1 and its next neighbour print alike; and a case-only
+    // change is no change under a case-insensitive collation. update_all
+    // compares the stored bytes, so both are written.
+    es_entity_tests::pool().await; // the database exists and is migrated
+    let options = crate::reliability_support::options().extra_float_digits(0);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let gauges = Gauges { pool: pool.clone() };
+    let mut batch = vec![
+        gauges.create(new_gauge(0.1)).await.unwrap(),
+        gauges.create(new_gauge(2.5)).await.unwrap(),
+    ];
+    let next = f64::from_bits(0.1_f64.to_bits() + 1);
+    batch[0].read(next);
+    let lower = batch[1].label.to_lowercase();
+    batch[1].relabel(&lower);
+    assert_eq!(gauges.update_all(&mut batch).await.unwrap(), 2);
+
+    let stored: (f64, String) = sqlx::query_as("SELECT reading, label FROM gauges WHERE id = $1")
+        .bind(Uuid::from(batch[0].id))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored.0.to_bits(),
+        next.to_bits(),
+        "the float change was written"
+    );
+    let stored: (f64, String) = sqlx::query_as("SELECT reading, label FROM gauges WHERE id = $1")
+        .bind(Uuid::from(batch[1].id))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.1, lower, "the case-only change was written");
+    let shown: String = sqlx::query_scalar("SELECT reading::TEXT FROM gauges WHERE id = $1")
+        .bind(Uuid::from(batch[0].id))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(shown, "0.1", "this session prints the two floats alike");
+}
+
+#[tokio::test]
+async fn a_create_without_events_is_refused_before_writing() {
+    let pool = es_entity_tests::pool().await;
+    let gauges = Gauges { pool: pool.clone() };
+    let mut new = new_gauge(1.0);
+    new.silent = true;
+    let id = new.id;
+    let err = gauges.create(new).await.unwrap_err();
+    let CreateError::HydrationError(hydration) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(hydration.failure(), HydrationFailure::NoEvents),
+        "{err:?}"
+    );
+    assert_eq!(hydration.entity_id(), Some(id.to_string().as_str()));
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM gauges WHERE id = $1")
+        .bind(Uuid::from(id))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 0, "no index row without events");
 }

@@ -214,10 +214,14 @@ pub(crate) fn create_all(repo: &Repo) -> String {
 /// `locks`, which is why that CTE comes before the events insert.)
 ///
 /// Every row of the batch is locked, in id order, before anything is
-/// written; only rows whose updated columns actually change are rewritten
-/// (compared as text, which works for every column type, `json` included):
+/// written; only rows whose updated columns actually change are rewritten:
 /// appending events to an entity leaves an unchanged index row alone, with
-/// no new row version to write, log and vacuum.
+/// no new row version to write, log and vacuum. "Change" is judged by
+/// PostgreSQL's record image comparison (`*=`, the one `REFRESH
+/// MATERIALIZED VIEW CONCURRENTLY` uses): byte-for-byte, so it needs no
+/// equality operator (`json` works), ignores collations (a case-only change
+/// under a case-insensitive collation is a change) and compares floats
+/// exactly whatever `extra_float_digits` says. Two NULLs are the same.
 ///
 /// A missing index row aborts the whole statement with an error naming the
 /// id (a cast of a marker text to INT4 is the one way plain SQL can raise);
@@ -244,13 +248,13 @@ pub(crate) fn update_all(repo: &Repo) -> String {
             .iter()
             .map(|c| format!("{0} = r.{0}", c.name))
             .collect();
-        let old: Vec<_> = cols.iter().map(|c| format!("u.{}::TEXT", c.name)).collect();
-        let new: Vec<_> = cols.iter().map(|c| format!("r.{}::TEXT", c.name)).collect();
+        let old: Vec<_> = cols.iter().map(|c| format!("u.{}", c.name)).collect();
+        let new: Vec<_> = cols.iter().map(|c| format!("r.{}", c.name)).collect();
         (
             format!(
                 "changed AS (UPDATE {tbl} u SET {} FROM rows r \
                  WHERE u.id = r.id AND u.id = ANY($3) \
-                 AND ROW({}) IS DISTINCT FROM ROW({}) \
+                 AND NOT (ROW({})::RECORD *= ROW({})::RECORD) \
                  AND (SELECT COUNT(*) FROM locks) >= 0 RETURNING u.id), ",
                 sets.join(", "),
                 old.join(", "),
