@@ -76,22 +76,30 @@ impl<'a> EventBatch<'a> {
         events: &'a EntityEvents<E>,
         read_back: ReadBack,
     ) -> Result<Self, crate::error::EntityHydrationError> {
-        let n = events.len_new();
         let mut batch = Self {
-            sequences: Vec::with_capacity(n),
-            event_types: Vec::with_capacity(n),
-            events: Vec::with_capacity(n),
-            contexts: Vec::with_capacity(n),
+            sequences: Vec::with_capacity(events.len_new()),
+            event_types: Vec::with_capacity(events.len_new()),
+            events: Vec::with_capacity(events.len_new()),
+            contexts: Vec::with_capacity(events.len_new()),
         };
-        for (sequence, event, context) in events.new_events_for_insert() {
-            batch
-                .events
-                .push(serialize(events.id(), sequence, event, read_back)?);
-            batch.sequences.push(sequence);
-            batch.event_types.push(event.event_type());
-            batch.contexts.push(context.map(sqlx::types::Json));
-        }
+        batch.push(events, read_back)?;
         Ok(batch)
+    }
+
+    /// Appends the new events of `events`.
+    fn push<E: EsEvent>(
+        &mut self,
+        events: &'a EntityEvents<E>,
+        read_back: ReadBack,
+    ) -> Result<(), crate::error::EntityHydrationError> {
+        for (sequence, event, context) in events.new_events_for_insert() {
+            self.events
+                .push(serialize(events.id(), sequence, event, read_back)?);
+            self.sequences.push(sequence);
+            self.event_types.push(event.event_type());
+            self.contexts.push(context.map(sqlx::types::Json));
+        }
+        Ok(())
     }
 }
 
@@ -245,14 +253,8 @@ where
 pub struct BulkEvents<'a> {
     /// Position (1-based) of each event's entity in the batch.
     pub entities: Vec<i32>,
-    /// Sequence numbers, continuing after each entity's persisted events.
-    pub sequences: Vec<i32>,
-    /// `event_type` of each event.
-    pub event_types: Vec<&'static str>,
-    /// The events' JSON (see [`serialize`]).
-    pub events: Vec<EventText>,
-    /// The `context` column of each event.
-    pub contexts: Vec<Option<sqlx::types::Json<&'a serde_json::Value>>>,
+    /// Every entity's new events, one after the other.
+    pub columns: EventBatch<'a>,
 }
 
 impl<'a> BulkEvents<'a> {
@@ -263,33 +265,28 @@ impl<'a> BulkEvents<'a> {
     ) -> Result<Self, crate::error::EntityHydrationError> {
         let mut batch = Self {
             entities: Vec::new(),
-            sequences: Vec::new(),
-            event_types: Vec::new(),
-            events: Vec::new(),
-            contexts: Vec::new(),
+            columns: EventBatch {
+                sequences: Vec::new(),
+                event_types: Vec::new(),
+                events: Vec::new(),
+                contexts: Vec::new(),
+            },
         };
         for (position, events) in histories.into_iter().enumerate() {
             let entity = i32::try_from(position + 1).expect("a batch of at most i32::MAX entities");
-            for (sequence, event, context) in events.new_events_for_insert() {
-                batch
-                    .events
-                    .push(serialize(events.id(), sequence, event, read_back)?);
-                batch.entities.push(entity);
-                batch.sequences.push(sequence);
-                batch.event_types.push(event.event_type());
-                batch.contexts.push(context.map(sqlx::types::Json));
-            }
+            batch.columns.push(events, read_back)?;
+            batch.entities.resize(batch.columns.sequences.len(), entity);
         }
         Ok(batch)
     }
 
     /// How many events the batch holds.
     pub fn len(&self) -> usize {
-        self.sequences.len()
+        self.entities.len()
     }
 
     /// Whether the batch holds no event.
     pub fn is_empty(&self) -> bool {
-        self.sequences.is_empty()
+        self.entities.is_empty()
     }
 }

@@ -199,7 +199,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                     let __n = __h.len_new();
                     ::es_entity::__private::check_hydrates::<#entity>(
                         __h,
-                        &__events.events[__k..__k + __n],
+                        &__events.columns.events[__k..__k + __n],
                         __at,
                     )?;
                     __k += __n;

@@ -91,10 +91,10 @@ fn event_args(batch: &syn::Ident) -> TokenStream {
 fn bulk_event_args(batch: &syn::Ident) -> TokenStream {
     quote! {
         &#batch.entities[..] as &[i32],
-        &#batch.sequences[..] as &[i32],
-        &#batch.event_types[..] as &[&str],
-        &#batch.events as _,
-        &#batch.contexts as _
+        &#batch.columns.sequences[..] as &[i32],
+        &#batch.columns.event_types[..] as &[&str],
+        &#batch.columns.events as _,
+        &#batch.columns.contexts as _
     }
 }
 
