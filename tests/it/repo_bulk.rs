@@ -5,7 +5,9 @@ use es_entity::*;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::repo_fixtures::{Member, MemberId, Members, NewMember, unique};
+use crate::repo_fixtures::{
+    Member, MemberId, Members, Memo, MemoId, Memos, NewMember, NewMemo, unique,
+};
 
 entity_id! { GaugeId }
 
@@ -330,4 +332,66 @@ async fn a_create_without_events_is_refused_before_writing() {
         .await
         .unwrap();
     assert_eq!(rows, 0, "no index row without events");
+}
+
+/// `Memo` has no updatable column (`title` is `update(persist = false)`):
+/// `update_all` only locks and checks the rows, then appends the events.
+#[tokio::test]
+async fn update_all_without_updatable_columns_appends_events_only() {
+    let pool = es_entity_tests::pool().await;
+    let memos = Memos::new(&pool);
+    let mut batch: Vec<Memo> = memos
+        .create_all(
+            (0..3)
+                .map(|i| NewMemo {
+                    id: MemoId::new(),
+                    title: unique(&format!("memo{i}")),
+                })
+                .collect(),
+        )
+        .await
+        .unwrap();
+    let titles: Vec<_> = batch.iter().map(|m| m.title.clone()).collect();
+    batch[0].retitle("first");
+    batch[2].retitle("third");
+    batch[2].retitle("third again");
+    assert_eq!(memos.update_all(&mut batch).await.unwrap(), 3);
+    for (m, title) in batch.iter().zip(&titles) {
+        let stored = memos.find_by_id(m.id).await.unwrap();
+        assert_eq!(stored.events().len_persisted(), m.events().len_persisted());
+        assert_eq!(&stored.title, &m.title, "hydrated from the new events");
+        let indexed: String = sqlx::query_scalar("SELECT title FROM memos WHERE id = $1")
+            .bind(Uuid::from(m.id))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(&indexed, title, "the index row keeps its create-time title");
+    }
+
+    // A vanished row still fails the whole batch, naming the entity.
+    let gone = batch[1].id;
+    sqlx::query("DELETE FROM memo_events WHERE id = $1")
+        .bind(Uuid::from(gone))
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM memos WHERE id = $1")
+        .bind(Uuid::from(gone))
+        .execute(&pool)
+        .await
+        .unwrap();
+    for m in &mut batch {
+        m.retitle("again");
+    }
+    let err = memos.update_all(&mut batch).await.unwrap_err();
+    assert!(
+        matches!(&err, ModifyError::EntityNotFound { entity_id } if *entity_id == gone),
+        "{err:?}"
+    );
+    let first = memos.find_by_id(batch[0].id).await.unwrap();
+    assert_eq!(
+        first.events().len_persisted(),
+        2,
+        "nothing of the batch stored"
+    );
 }
