@@ -213,8 +213,18 @@ impl Subject for Floor {
             return Ok(Write::Done);
         }
         let batch = entity.batch();
+        #[derive(Serialize)]
+        struct Columns<'a> {
+            name: &'a str,
+        }
+        let columns = Json(Columns { name: &entity.name });
         let result = sqlx::query!(
-            "WITH entity AS (UPDATE bench_floor_accounts SET name = $2 WHERE id = $1 RETURNING id), \
+            "WITH new AS (SELECT * FROM jsonb_populate_record(NULL::bench_floor_accounts, $2)), \
+             changed AS (UPDATE bench_floor_accounts u SET name = n.name FROM new n WHERE u.id = $1 \
+             AND NOT (ROW(u.name)::RECORD *= ROW(n.name)::RECORD) RETURNING u.id), \
+             kept AS (SELECT id FROM bench_floor_accounts WHERE id = $1 \
+             AND (SELECT COUNT(*) FROM changed) = 0 FOR UPDATE), \
+             entity AS (SELECT id FROM changed UNION ALL SELECT id FROM kept), \
              inserted AS (INSERT INTO bench_floor_account_events (id, sequence, event_type, event, context, recorded_at) \
              SELECT entity.id, s.sequence, s.event_type, s.event, s.context, NOW() \
              FROM entity CROSS JOIN UNNEST($3::INT4[], $4::TEXT[], $5::JSONB[], $6::JSONB[]) \
@@ -222,7 +232,7 @@ impl Subject for Floor {
              SELECT NOW() AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
              (SELECT COUNT(*) FROM inserted) AS \"events!\"",
             entity.id,
-            &entity.name,
+            &columns as _,
             &batch.sequences[..] as &[i32],
             &batch.types[..] as &[&str],
             &batch.events as _,

@@ -235,3 +235,14 @@ async fn update_all_of_unchanged_rows_still_locks_and_loses_cleanly() {
         .await
         .assert_clean_loss();
 }
+
+/// A single `update` whose index row does not change (a deposit of 0) still
+/// locks the row first: it waits for the other writer and loses cleanly.
+#[tokio::test]
+async fn update_of_an_unchanged_row_still_locks_and_loses_cleanly() {
+    let accounts = Accounts::new(es_entity_tests::pool().await);
+    let id = one_account(&accounts, "race-unchanged-one").await;
+    race_with(&accounts, id, None, vec![id], false, 0)
+        .await
+        .assert_clean_loss();
+}

@@ -395,3 +395,48 @@ async fn update_all_without_updatable_columns_appends_events_only() {
         "nothing of the batch stored"
     );
 }
+
+/// `update` (one entity) follows the same rule as `update_all`: the index
+/// row is rewritten only when a column value changes, locked otherwise.
+#[tokio::test]
+async fn update_rewrites_the_index_row_only_when_a_column_changes() {
+    let pool = es_entity_tests::pool().await;
+    let members = Members::new(&pool);
+    let mut member = members_with_nickname(&members, 1).await.remove(0);
+    let before = row(&pool, member.id).await;
+
+    member.note("no column changes");
+    let same_region = member.region.clone();
+    member.change_region(&same_region);
+    assert_eq!(members.update(&mut member).await.unwrap(), 2);
+    assert_eq!(row(&pool, member.id).await, before, "row left alone");
+
+    member.change_nickname(None);
+    member.change_credit_limit(321);
+    assert_eq!(members.update(&mut member).await.unwrap(), 2);
+    let after = row(&pool, member.id).await;
+    assert_ne!(after.0, before.0, "row rewritten");
+    assert_eq!((after.1, after.2), (None, 321));
+    let stored = members.find_by_id(member.id).await.unwrap();
+    assert_eq!(stored.events().len_persisted(), 5);
+
+    // A float's last bit is a change, whatever the session prints.
+    es_entity_tests::pool().await;
+    let options = crate::reliability_support::options().extra_float_digits(0);
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let gauges = Gauges { pool: pool.clone() };
+    let mut gauge = gauges.create(new_gauge(0.1)).await.unwrap();
+    let next = f64::from_bits(0.1_f64.to_bits() + 1);
+    gauge.read(next);
+    assert_eq!(gauges.update(&mut gauge).await.unwrap(), 1);
+    let stored: f64 = sqlx::query_scalar("SELECT reading FROM gauges WHERE id = $1")
+        .bind(Uuid::from(gauge.id))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored.to_bits(), next.to_bits());
+}

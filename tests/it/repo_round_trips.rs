@@ -186,7 +186,7 @@ async fn update_is_one_statement_and_nothing_new_is_none() {
         assert_eq!(tallies.update(&mut tally).await.unwrap(), 3);
         let seen = assert_statements(&counter, 1, "update with 3 events");
         assert!(
-            seen[0].starts_with("WITH entity AS (UPDATE tallies"),
+            seen[0].starts_with("WITH new AS") && seen[0].contains("UPDATE tallies"),
             "{}",
             seen[0]
         );

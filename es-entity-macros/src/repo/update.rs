@@ -15,7 +15,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let name = format_ident!("__es_update");
-    let write = writer(repo, &name, &sql::update(repo));
+    let write = writer(repo, &name, &sql::update(repo), ColumnParams::Json);
     let all = update_all(repo);
     quote! {
         #all
@@ -53,7 +53,21 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
 /// The private `fn(conn, now, &mut entity) -> Result<usize, ModifyError>` that
 /// runs `sql` (update's shape: `$1` id, `$2` time, updated columns, event arrays),
 /// detects a vanished row and a lost race, and marks the events persisted.
-pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
+/// How a single-entity write binds its updated columns.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum ColumnParams {
+    /// One typed parameter per column (`$3..`).
+    Typed,
+    /// One JSON object (`$3`) read with the index table's column types.
+    Json,
+}
+
+pub(super) fn writer(
+    repo: &Repo,
+    name: &syn::Ident,
+    sql: &str,
+    params: ColumnParams,
+) -> TokenStream {
     let Repo {
         entity,
         id_ty,
@@ -88,6 +102,27 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
         })
         .unzip();
     let event_args = super::event_args(&batch);
+    let (cols_struct, args) = if params == ColumnParams::Json && !args.is_empty() {
+        let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+        let names: Vec<_> = cols.iter().map(|c| &c.name).collect();
+        let tys = cols.iter().map(|c| &c.ty);
+        let locals = (0..cols.len()).map(|i| format_ident!("__c{}", i));
+        (
+            quote! {
+                #[derive(::es_entity::__private::serde::Serialize)]
+                #[serde(crate = "::es_entity::__private::serde")]
+                struct __Cols<'__a> {
+                    #(#names: &'__a #tys,)*
+                }
+                let __cols = __Cols { #(#names: #locals,)* };
+            },
+            vec![quote!(
+                ::es_entity::__private::sqlx::types::Json(&__cols) as _
+            )],
+        )
+    } else {
+        (TokenStream::new(), args)
+    };
     quote! {
         #[doc(hidden)]
         async fn #name(
@@ -101,6 +136,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
                 let __expected = __events.len_persisted() + 1;
                 let #var: &#entity = &*#var;
                 #(#locals)*
+                #cols_struct
                 let #batch = ::es_entity::__private::EventBatch::new(
                     __events,
                     ::es_entity::__private::ReadBack::Check,

@@ -112,10 +112,43 @@ pub(crate) fn create(repo: &Repo) -> String {
     )
 }
 
-/// `update`: `$1` id, `$2` optional time, `$3..` the updated columns, then the event arrays.
-/// Without updatable columns the row is only checked for existence.
+/// `update`: `$1` id, `$2` optional time, `$3` a JSON object of the updated
+/// columns (read with the index table's own column types), then the event
+/// arrays. Without updatable columns the row is only locked and checked.
+///
+/// The row is rewritten only when a column value changes (record image
+/// comparison, as in `update_all`); otherwise it is only locked FOR UPDATE,
+/// which is what the rewrite would have done for the lock order: appending
+/// events leaves an unchanged index row alone, with no new row version to
+/// write, log and vacuum.
 pub(crate) fn update(repo: &Repo) -> String {
-    write_existing(repo, false)
+    let tbl = &repo.tables.index;
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+    if cols.is_empty() {
+        return write_existing(repo, false);
+    }
+    let sets: Vec<_> = cols
+        .iter()
+        .map(|c| format!("{0} = n.{0}", c.name))
+        .collect();
+    let old: Vec<_> = cols.iter().map(|c| format!("u.{}", c.name)).collect();
+    let new: Vec<_> = cols.iter().map(|c| format!("n.{}", c.name)).collect();
+    let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
+    format!(
+        "WITH new AS (SELECT * FROM jsonb_populate_record(NULL::{tbl}, $3)), \
+         changed AS (UPDATE {tbl} u SET {sets} FROM new n WHERE u.id = $1 \
+         AND NOT (ROW({old})::RECORD *= ROW({new})::RECORD) RETURNING u.id), \
+         kept AS (SELECT id FROM {tbl} WHERE id = $1 \
+         AND (SELECT COUNT(*) FROM changed) = 0 FOR UPDATE), \
+         entity AS (SELECT id FROM changed UNION ALL SELECT id FROM kept), \
+         inserted AS ({events}) \
+         SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
+         (SELECT COUNT(*) FROM inserted) AS \"events!\"",
+        sets = sets.join(", "),
+        old = old.join(", "),
+        new = new.join(", "),
+        events = insert_events(repo, 4, at),
+    )
 }
 
 /// `delete` (soft): as `update`, also setting `deleted = TRUE`.
