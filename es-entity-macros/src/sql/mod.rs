@@ -6,6 +6,7 @@ mod list;
 
 pub(crate) use list::{FilterMode, ListQuery, list};
 
+use crate::model::column::Column;
 use crate::model::repo::Repo;
 
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
@@ -112,6 +113,33 @@ pub(crate) fn create(repo: &Repo) -> String {
     )
 }
 
+/// `col = new.col, ...` for the updated columns.
+fn set_from(cols: &[&Column], new: &str) -> String {
+    let sets: Vec<_> = cols
+        .iter()
+        .map(|c| format!("{0} = {new}.{0}", c.name))
+        .collect();
+    sets.join(", ")
+}
+
+/// Whether any updated column of row `old` differs from row `new`, by record
+/// image (`*=`, what `REFRESH MATERIALIZED VIEW CONCURRENTLY` uses): byte for
+/// byte, so it needs no equality operator (`json` works), ignores collations
+/// (a case-only change under a case-insensitive collation is a change) and
+/// compares floats exactly whatever `extra_float_digits` says. Two NULLs are
+/// the same. Both rows must carry the table's own column types.
+fn differs(cols: &[&Column], old: &str, new: &str) -> String {
+    let side = |alias: &str| {
+        let cols: Vec<_> = cols.iter().map(|c| format!("{alias}.{}", c.name)).collect();
+        cols.join(", ")
+    };
+    format!(
+        "NOT (ROW({})::RECORD *= ROW({})::RECORD)",
+        side(old),
+        side(new)
+    )
+}
+
 /// `update`: `$1` id, `$2` optional time, `$3` a JSON object of the updated
 /// columns (read with the index table's own column types), then the event
 /// arrays. Without updatable columns the row is only locked and checked.
@@ -127,26 +155,18 @@ pub(crate) fn update(repo: &Repo) -> String {
     if cols.is_empty() {
         return write_existing(repo, false);
     }
-    let sets: Vec<_> = cols
-        .iter()
-        .map(|c| format!("{0} = n.{0}", c.name))
-        .collect();
-    let old: Vec<_> = cols.iter().map(|c| format!("u.{}", c.name)).collect();
-    let new: Vec<_> = cols.iter().map(|c| format!("n.{}", c.name)).collect();
+    let (sets, differs) = (set_from(&cols, "n"), differs(&cols, "u", "n"));
     let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
     format!(
         "WITH new AS (SELECT * FROM jsonb_populate_record(NULL::{tbl}, $3)), \
          changed AS (UPDATE {tbl} u SET {sets} FROM new n WHERE u.id = $1 \
-         AND NOT (ROW({old})::RECORD *= ROW({new})::RECORD) RETURNING u.id), \
+         AND {differs} RETURNING u.id), \
          kept AS (SELECT id FROM {tbl} WHERE id = $1 \
          AND (SELECT COUNT(*) FROM changed) = 0 FOR UPDATE), \
          entity AS (SELECT id FROM changed UNION ALL SELECT id FROM kept), \
          inserted AS ({events}) \
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
-        sets = sets.join(", "),
-        old = old.join(", "),
-        new = new.join(", "),
         events = insert_events(repo, 4, at),
     )
 }
@@ -249,12 +269,8 @@ pub(crate) fn create_all(repo: &Repo) -> String {
 /// Every row of the batch is locked, in id order, before anything is
 /// written; only rows whose updated columns actually change are rewritten:
 /// appending events to an entity leaves an unchanged index row alone, with
-/// no new row version to write, log and vacuum. "Change" is judged by
-/// PostgreSQL's record image comparison (`*=`, the one `REFRESH
-/// MATERIALIZED VIEW CONCURRENTLY` uses): byte-for-byte, so it needs no
-/// equality operator (`json` works), ignores collations (a case-only change
-/// under a case-insensitive collation is a change) and compares floats
-/// exactly whatever `extra_float_digits` says. Two NULLs are the same.
+/// no new row version to write, log and vacuum ("change" as [`differs`]
+/// judges it).
 ///
 /// A missing index row aborts the whole statement with an error naming the
 /// id (a cast of a marker text to INT4 is the one way plain SQL can raise);
@@ -277,21 +293,13 @@ pub(crate) fn update_all(repo: &Repo) -> String {
     let (changed, written) = if cols.is_empty() {
         (String::new(), "locks")
     } else {
-        let sets: Vec<_> = cols
-            .iter()
-            .map(|c| format!("{0} = r.{0}", c.name))
-            .collect();
-        let old: Vec<_> = cols.iter().map(|c| format!("u.{}", c.name)).collect();
-        let new: Vec<_> = cols.iter().map(|c| format!("r.{}", c.name)).collect();
         (
             format!(
                 "changed AS (UPDATE {tbl} u SET {} FROM rows r \
-                 WHERE u.id = r.id AND u.id = ANY($3) \
-                 AND NOT (ROW({})::RECORD *= ROW({})::RECORD) \
+                 WHERE u.id = r.id AND u.id = ANY($3) AND {} \
                  AND (SELECT COUNT(*) FROM locks) >= 0 RETURNING u.id), ",
-                sets.join(", "),
-                old.join(", "),
-                new.join(", "),
+                set_from(&cols, "r"),
+                differs(&cols, "u", "r"),
             ),
             "changed",
         )
