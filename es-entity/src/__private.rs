@@ -33,29 +33,53 @@ pub fn serialize<E: EsEvent>(
     event: &E,
     read_back: ReadBack,
 ) -> Result<EventText, crate::error::EntityHydrationError> {
-    use crate::error::{EntityHydrationError, HydrationFailure};
-    let fail = |failure| {
-        EntityHydrationError::new(
-            Some(entity_id.to_string()),
-            Some(i64::from(sequence)),
-            failure,
+    let text = serde_json::value::to_raw_value(event).map_err(|e| {
+        unreadable(
+            entity_id,
+            sequence,
+            crate::error::HydrationFailure::BadEvent(e),
         )
-    };
-    let text =
-        serde_json::value::to_raw_value(event).map_err(|e| fail(HydrationFailure::BadEvent(e)))?;
+    })?;
     if read_back == ReadBack::Check {
-        match serde_json::from_str::<E>(text.get()) {
-            Ok(back) if back.event_type() == event.event_type() => {}
-            Ok(back) => {
-                return Err(fail(HydrationFailure::EventTypeMismatch {
-                    stored: event.event_type().to_owned(),
-                    decoded: back.event_type(),
-                }));
-            }
-            Err(e) => return Err(fail(HydrationFailure::BadEvent(e))),
-        }
+        parse_back(entity_id, sequence, event, &text)?;
     }
     Ok(sqlx::types::Json(text))
+}
+
+/// `text`, the serialized `event`, parsed back as a later read would; it must
+/// come back as the same variant.
+fn parse_back<E: EsEvent>(
+    entity_id: &E::EntityId,
+    sequence: i32,
+    event: &E,
+    text: &serde_json::value::RawValue,
+) -> Result<E, crate::error::EntityHydrationError> {
+    use crate::error::HydrationFailure;
+    let back: E = serde_json::from_str(text.get())
+        .map_err(|e| unreadable(entity_id, sequence, HydrationFailure::BadEvent(e)))?;
+    if back.event_type() != event.event_type() {
+        return Err(unreadable(
+            entity_id,
+            sequence,
+            HydrationFailure::EventTypeMismatch {
+                stored: event.event_type().to_owned(),
+                decoded: back.event_type(),
+            },
+        ));
+    }
+    Ok(back)
+}
+
+fn unreadable(
+    entity_id: &impl std::fmt::Display,
+    sequence: i32,
+    failure: crate::error::HydrationFailure,
+) -> crate::error::EntityHydrationError {
+    crate::error::EntityHydrationError::new(
+        Some(entity_id.to_string()),
+        Some(i64::from(sequence)),
+        failure,
+    )
 }
 
 /// The new events of one entity as the parallel arrays a write binds.
@@ -127,17 +151,7 @@ pub fn check_hydrates<T: crate::traits::EsEntity>(
     }
     let mut persisted = Vec::with_capacity(texts.len());
     for ((sequence, event, context), text) in events.new_events_for_insert().zip(texts) {
-        let fail = |failure| {
-            EntityHydrationError::new(Some(id.to_string()), Some(i64::from(sequence)), failure)
-        };
-        let back: T::Event =
-            serde_json::from_str(text.get()).map_err(|e| fail(HydrationFailure::BadEvent(e)))?;
-        if back.event_type() != event.event_type() {
-            return Err(fail(HydrationFailure::EventTypeMismatch {
-                stored: event.event_type().to_owned(),
-                decoded: back.event_type(),
-            }));
-        }
+        let back = parse_back(id, sequence, event, &text.0)?;
         persisted.push(crate::events::PersistedEvent {
             entity_id: id.clone(),
             sequence: persisted.len() + 1,
