@@ -8,6 +8,13 @@ use sqlx::{Decode, TypeInfo, ValueRef};
 /// The stored form of one event, turned into the event type during
 /// hydration. Parse failures stay values until then, so hydration can report
 /// them as typed errors naming the entity and the sequence.
+///
+/// ```
+/// use es_entity::{EventJson, EventPayload};
+/// let stored = EventJson::from(serde_json::json!({ "amount": 5 }));
+/// let event: serde_json::Value = stored.into_event().unwrap();
+/// assert_eq!(event["amount"], 5);
+/// ```
 pub trait EventPayload<E> {
     /// The event, or why its JSON is not one.
     fn into_event(self) -> Result<E, serde_json::Error>;
