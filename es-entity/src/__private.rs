@@ -164,6 +164,22 @@ pub fn check_hydrates<T: crate::traits::EsEntity>(
     <T as crate::traits::TryFromEvents<T::Event>>::try_from_events(copy).map(drop)
 }
 
+/// [`check_hydrates`] for every new entity of a `create_all` batch, in
+/// order: each entity's events are the next run of `texts`.
+pub fn check_batch_hydrates<T: crate::traits::EsEntity>(
+    histories: &[EntityEvents<T::Event>],
+    texts: &[EventText],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::error::EntityHydrationError> {
+    let mut start = 0;
+    for events in histories {
+        let end = start + events.len_new();
+        check_hydrates::<T>(events, &texts[start..end], at)?;
+        start = end;
+    }
+    Ok(())
+}
+
 /// The first id that occurs twice in `ids`, if any.
 pub fn first_duplicate<Id: std::hash::Hash + Eq + Clone>(ids: &[Id]) -> Option<Id> {
     let mut seen = std::collections::HashSet::with_capacity(ids.len());

@@ -191,19 +191,11 @@ fn create_all(repo: &Repo) -> TokenStream {
                     __histories.iter(),
                     ::es_entity::__private::ReadBack::Skip,
                 )?;
-                // Every new entity must hydrate from what is about to be
-                // stored before anything is: its events are the next run of
-                // the batch's texts.
-                let mut __k = 0;
-                for __h in &__histories {
-                    let __n = __h.len_new();
-                    ::es_entity::__private::check_hydrates::<#entity>(
-                        __h,
-                        &__events.columns.events[__k..__k + __n],
-                        __at,
-                    )?;
-                    __k += __n;
-                }
+                ::es_entity::__private::check_batch_hydrates::<#entity>(
+                    &__histories,
+                    &__events.columns.events,
+                    __at,
+                )?;
                 ::sqlx::query!(
                     #sql,
                     __now as #time_ty,
