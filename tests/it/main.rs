@@ -34,3 +34,4 @@ mod repo_errors;
 mod repo_fixtures;
 mod repo_options;
 mod repo_round_trips;
+mod sql_names;

@@ -270,21 +270,27 @@ fn insert_bulk_events(repo: &Repo, first: usize, id: &str, from: &str, after: &s
 
 /// `create_all`: `$1` optional time, `$2` a JSON array of index rows (id and
 /// created columns, typed by the index table itself), `$3..$7` the events,
-/// which find their entity's id by position (`WITH ORDINALITY`).
+/// which find their entity's id by position in the array.
+///
+/// `rows` holds each index row as one composite value `r` next to its
+/// position `k`, never spread into columns: the table's columns are the
+/// user's, and one named `ordinality` (what `WITH ORDINALITY` calls the
+/// position) would make a spread row's position ambiguous.
 pub(crate) fn create_all(repo: &Repo) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
     let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
-    let values: String = cols.iter().map(|c| format!(", r.{}", c.name)).collect();
+    let values: String = cols.iter().map(|c| format!(", (x.r).{}", c.name)).collect();
     format!(
-        "WITH rows AS (SELECT * FROM jsonb_populate_recordset(NULL::{tbl}, $2) WITH ORDINALITY), \
+        "WITH rows AS (SELECT jsonb_populate_record(NULL::{tbl}, a.doc) AS r, a.k \
+         FROM jsonb_array_elements($2) WITH ORDINALITY AS a(doc, k)), \
          entity AS (INSERT INTO {tbl} (id, created_at{names}) \
-         SELECT r.id, COALESCE($1::TIMESTAMPTZ, NOW()){values} FROM rows r RETURNING id), \
+         SELECT (x.r).id, COALESCE($1::TIMESTAMPTZ, NOW()){values} FROM rows x RETURNING id), \
          inserted AS ({events}) \
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM entity) AS \"entities!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         tbl = repo.tables.index,
-        events = insert_bulk_events(repo, 3, "r.id", " JOIN rows r ON r.ordinality = s.k", ""),
+        events = insert_bulk_events(repo, 3, "(x.r).id", " JOIN rows x ON x.k = s.k", ""),
     )
 }
 
