@@ -192,6 +192,24 @@ pub type Row<T> = crate::events::GenericEvent<
     crate::event_json::ParsedEvent<<T as crate::traits::EsEntity>::Event>,
 >;
 
+/// The Rust types a repository's reads decode the `entity_id` and `event`
+/// columns into. Generated reads and `es_query!` name them in their column
+/// aliases (`"event!: <Self as ::es_entity::__private::RepoRow>::Event"`), so
+/// sqlx decodes both with their exact types instead of checking each row's
+/// column types at run time (it checked them at build time). The path fits
+/// PostgreSQL's 63-byte limit on aliases, which a spelled-out type may not.
+pub trait RepoRow {
+    /// The entity's id type.
+    type Id;
+    /// The `event` column: parsed into the event type while the row is decoded.
+    type Event;
+}
+
+impl<R: crate::traits::EsRepo> RepoRow for R {
+    type Id = <<R::Entity as crate::traits::EsEntity>::Event as EsEvent>::EntityId;
+    type Event = crate::event_json::ParsedEvent<<R::Entity as crate::traits::EsEntity>::Event>;
+}
+
 /// Hydrates the one entity a `find_by_*` query returned.
 pub fn find_one<T, C>(
     rows: Vec<Row<T>>,

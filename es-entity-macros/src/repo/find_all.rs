@@ -24,7 +24,7 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
     } = repo;
     let err = &names.query_error;
     let sql = sql::find_all(repo, include_deleted);
-    let read = super::read_events(repo, &sql, quote!(ids as &[#id_ty]));
+    let read = super::read_events(&sql, quote!(ids as &[#id_ty]));
     let sfx = super::deleted_suffix(include_deleted);
     let find_all = format_ident!("find_all{}", sfx);
     let find_all_in_op = format_ident!("find_all{}_in_op", sfx);

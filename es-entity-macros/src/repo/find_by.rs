@@ -70,7 +70,7 @@ fn one(
             quote!(::std::borrow::Borrow::<#ty>::borrow(&value)),
         )
     };
-    let read = super::read_events(repo, &sql, quote!(__value as &#borrowed));
+    let read = super::read_events(&sql, quote!(__value as &#borrowed));
     quote! {
         #[doc = #doc]
         pub async fn #find(

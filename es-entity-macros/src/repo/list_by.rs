@@ -113,11 +113,8 @@ impl Fetch<'_> {
                 } else {
                     (quote!(::core::option::Option::None), quote!())
                 };
-                let read = super::read_events(
-                    repo,
-                    &sql,
-                    quote!(__limit as i64, #cargs #(#filter_args,)*),
-                );
+                let read =
+                    super::read_events(&sql, quote!(__limit as i64, #cargs #(#filter_args,)*));
                 arms.push(quote! {
                     (::es_entity::ListDirection::#dir, #pat) => {
                         ::es_entity::IntoOneTimeExecutor::into_executor(op)

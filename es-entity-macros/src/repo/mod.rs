@@ -138,17 +138,7 @@ fn bulk_row(id_ty: &syn::Type, cols: &[&crate::model::column::Column]) -> TokenS
 }
 
 /// A checked read of event rows into `es_entity::GenericEvent`: `query_as!`
-/// with `sql` (built by `sql::events_of` or `sql::list`) and `args`, in a
-/// block declaring the local type aliases its column overrides name, so sqlx
-/// decodes the id and the event with their exact types instead of checking
-/// each row's column types at run time.
-fn read_events(repo: &Repo, sql: &str, args: TokenStream) -> TokenStream {
-    let Repo { entity, id_ty, .. } = repo;
-    let id_alias = quote::format_ident!("{}", crate::sql::ID_ALIAS);
-    let event_alias = quote::format_ident!("{}", crate::sql::EVENT_ALIAS);
-    quote! {{
-        type #id_alias = #id_ty;
-        type #event_alias = ::es_entity::ParsedEvent<<#entity as ::es_entity::EsEntity>::Event>;
-        ::sqlx::query_as!(::es_entity::GenericEvent, #sql, #args)
-    }}
+/// with `sql` (built by `sql::events_of` or `sql::list`) and `args`.
+fn read_events(sql: &str, args: TokenStream) -> TokenStream {
+    quote!(::sqlx::query_as!(::es_entity::GenericEvent, #sql, #args))
 }

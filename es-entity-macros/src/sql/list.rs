@@ -3,7 +3,7 @@
 //! Parameters: `$1` the row limit (page size + 1); with a cursor, `$2` its
 //! value and `$3` its id (just `$2` when listing by id); then the filters.
 
-use super::{RowTypes, event_columns, events_join, not_deleted};
+use super::{EVENT_COLUMNS, events_join, not_deleted};
 use crate::model::repo::{Filter, Repo, Sort};
 
 /// How a filter is bound.
@@ -80,10 +80,9 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
     };
     format!(
         "WITH entities AS (SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1) \
-         SELECT {columns} FROM entities i {join} \
+         SELECT {EVENT_COLUMNS} FROM entities i {join} \
          ORDER BY {outer_order}, e.sequence",
         tbl = repo.tables.index,
-        columns = event_columns(RowTypes::Aliased),
         join = events_join(&repo.tables.events),
     )
 }

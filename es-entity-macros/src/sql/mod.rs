@@ -9,49 +9,22 @@ pub(crate) use list::{FilterMode, ListQuery, list};
 use crate::model::column::Column;
 use crate::model::repo::Repo;
 
-/// The Rust types of the event columns a read decodes, named in the column
-/// aliases as sqlx type overrides (`"event!: T"`).
-#[derive(Clone, Copy)]
-enum RowTypes {
-    /// The local type aliases [`ID_ALIAS`] and [`EVENT_ALIAS`], which the
-    /// generated read declares next to its `query_as!` (PostgreSQL truncates
-    /// aliases to 63 bytes, too short for a spelled-out type path). An exact
-    /// type lets sqlx decode without checking the column's type on every row,
-    /// which it has already checked at build time.
-    Aliased,
-    /// Inferred (`_`) from the entity the rows are loaded into, checked by
-    /// sqlx on every row: for `es_query!`, whose expansion knows the
-    /// repository only as `Self`, which a local type alias cannot name.
-    Inferred,
-}
-
-/// The alias a generated read declares for the entity id type.
-pub(crate) const ID_ALIAS: &str = "__EsRowId";
-/// The alias a generated read declares for `es_entity::ParsedEvent<Event>`:
-/// each event is parsed straight from the row's bytes into the event type, once.
-pub(crate) const EVENT_ALIAS: &str = "__EsRowEvent";
-
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
-fn event_columns(types: RowTypes) -> String {
-    let (id, event) = match types {
-        RowTypes::Aliased => (ID_ALIAS, EVENT_ALIAS),
-        RowTypes::Inferred => ("_", "_"),
-    };
-    format!(
-        "i.id AS \"entity_id!: {id}\", \
-         COALESCE(e.sequence, 0) AS \"sequence!\", COALESCE(e.event_type, '') AS \"event_type!\", \
-         COALESCE(e.event, 'null'::JSONB) AS \"event!: {event}\", e.context AS \"context?\", \
-         COALESCE(e.recorded_at, NOW()) AS \"recorded_at!\""
-    )
-}
+/// The id and the event are decoded with the exact types
+/// `es_entity::__private::RepoRow` gives the repository (`Self` in the
+/// generated method or the `impl` block around `es_query!`), so sqlx skips
+/// its per-row type check; the other columns' types sqlx infers itself.
+pub(super) const EVENT_COLUMNS: &str = "i.id AS \"entity_id!: <Self as ::es_entity::__private::RepoRow>::Id\", \
+     COALESCE(e.sequence, 0) AS \"sequence!\", COALESCE(e.event_type, '') AS \"event_type!\", \
+     COALESCE(e.event, 'null'::JSONB) AS \"event!: <Self as ::es_entity::__private::RepoRow>::Event\", \
+     e.context AS \"context?\", COALESCE(e.recorded_at, NOW()) AS \"recorded_at!\"";
 
 /// Events of the entities selected by `entities_sql` (a query returning an
 /// `id` column), grouped by entity, ordered by sequence.
 pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
     format!(
-        "WITH entities AS ({entities_sql}) SELECT {columns} FROM entities i \
+        "WITH entities AS ({entities_sql}) SELECT {EVENT_COLUMNS} FROM entities i \
          {join} ORDER BY i.id, e.sequence",
-        columns = event_columns(RowTypes::Aliased),
         join = events_join(&repo.tables.events),
     )
 }
@@ -60,7 +33,7 @@ pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
 /// lookup on `(id, sequence)`, so the plan cannot turn into a scan of the
 /// whole events table when the statistics are small or stale. It is a LEFT
 /// join: an index row without events comes back as one row with sequence 0
-/// (see [`event_columns`]), which hydration reports as an error naming the
+/// (see `EVENT_COLUMNS`), which hydration reports as an error naming the
 /// entity instead of the entity silently vanishing.
 pub(super) fn events_join(events_tbl: &str) -> String {
     format!(
@@ -238,10 +211,9 @@ fn write_existing(repo: &Repo, delete: bool) -> String {
 /// `es_query!`: the user's id query, its order kept through `ROW_NUMBER()`.
 pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
     format!(
-        "WITH entities AS ({user_sql}) SELECT {columns} FROM \
+        "WITH entities AS ({user_sql}) SELECT {EVENT_COLUMNS} FROM \
          (SELECT id, ROW_NUMBER() OVER () AS n FROM entities) i \
          {join} ORDER BY i.n, e.sequence",
-        columns = event_columns(RowTypes::Inferred),
         join = events_join(events_tbl),
         user_sql = user_sql.trim().trim_end_matches(';'),
     )
