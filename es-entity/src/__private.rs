@@ -195,9 +195,12 @@ pub type Row<T> = crate::events::GenericEvent<
 /// The Rust types a repository's reads decode the `entity_id` and `event`
 /// columns into. Generated reads and `es_query!` name them in their column
 /// aliases (`"event!: <Self as ::es_entity::__private::RepoRow>::Event"`), so
-/// sqlx decodes both with their exact types instead of checking each row's
-/// column types at run time (it checked them at build time). The path fits
-/// PostgreSQL's 63-byte limit on aliases, which a spelled-out type may not.
+/// sqlx decodes both straight with these types (`try_get_unchecked`) instead
+/// of comparing each row's column types with them first. `event` is always
+/// JSONB (the reads' `COALESCE(e.event, 'null'::JSONB)`); an id column whose
+/// type drifted from the entity id's shows up as the id type's decode error.
+/// The path fits PostgreSQL's 63-byte limit on aliases, which a spelled-out
+/// type may not.
 pub trait RepoRow {
     /// The entity's id type.
     type Id;

@@ -70,7 +70,6 @@ fn one(
             quote!(::std::borrow::Borrow::<#ty>::borrow(&value)),
         )
     };
-    let read = super::read_events(&sql, quote!(__value as &#borrowed));
     quote! {
         #[doc = #doc]
         pub async fn #find(
@@ -88,7 +87,7 @@ fn one(
         ) -> ::core::result::Result<#entity, #find_err> {
             let __value: &#borrowed = #as_ref;
             let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(#read)
+                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, __value as &#borrowed))
                 .await?;
             ::es_entity::__private::find_one::<#entity, #col_enum>(
                 __rows,

@@ -113,12 +113,16 @@ impl Fetch<'_> {
                 } else {
                     (quote!(::core::option::Option::None), quote!())
                 };
-                let read =
-                    super::read_events(&sql, quote!(__limit as i64, #cargs #(#filter_args,)*));
                 arms.push(quote! {
                     (::es_entity::ListDirection::#dir, #pat) => {
                         ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                            .fetch_all(#read)
+                            .fetch_all(::sqlx::query_as!(
+                                ::es_entity::GenericEvent,
+                                #sql,
+                                __limit as i64,
+                                #cargs
+                                #(#filter_args,)*
+                            ))
                             .await?
                     }
                 });

@@ -136,9 +136,3 @@ fn bulk_row(id_ty: &syn::Type, cols: &[&crate::model::column::Column]) -> TokenS
         }
     }
 }
-
-/// A checked read of event rows into `es_entity::GenericEvent`: `query_as!`
-/// with `sql` (built by `sql::events_of` or `sql::list`) and `args`.
-fn read_events(sql: &str, args: TokenStream) -> TokenStream {
-    quote!(::sqlx::query_as!(::es_entity::GenericEvent, #sql, #args))
-}

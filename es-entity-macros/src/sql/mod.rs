@@ -12,8 +12,9 @@ use crate::model::repo::Repo;
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
 /// The id and the event are decoded with the exact types
 /// `es_entity::__private::RepoRow` gives the repository (`Self` in the
-/// generated method or the `impl` block around `es_query!`), so sqlx skips
-/// its per-row type check; the other columns' types sqlx infers itself.
+/// generated method or the `impl` block around `es_query!`), so sqlx decodes
+/// them unchecked instead of comparing each row's column types first (see
+/// `RepoRow`); the other columns' types sqlx infers itself.
 pub(super) const EVENT_COLUMNS: &str = "i.id AS \"entity_id!: <Self as ::es_entity::__private::RepoRow>::Id\", \
      COALESCE(e.sequence, 0) AS \"sequence!\", COALESCE(e.event_type, '') AS \"event_type!\", \
      COALESCE(e.event, 'null'::JSONB) AS \"event!: <Self as ::es_entity::__private::RepoRow>::Event\", \
@@ -247,13 +248,15 @@ fn insert_bulk_events(repo: &Repo, first: usize, id: &str, from: &str, after: &s
 /// `rows` holds each index row as one composite value `r` next to its
 /// position `k`, never spread into columns: the table's columns are the
 /// user's, and one named `ordinality` (what `WITH ORDINALITY` calls the
-/// position) would make a spread row's position ambiguous.
+/// position) would make a spread row's position ambiguous. `rows` is
+/// `MATERIALIZED` so each element is parsed once, however many times the
+/// statement reads its columns.
 pub(crate) fn create_all(repo: &Repo) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
     let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
     let values: String = cols.iter().map(|c| format!(", (x.r).{}", c.name)).collect();
     format!(
-        "WITH rows AS (SELECT jsonb_populate_record(NULL::{tbl}, a.doc) AS r, a.k \
+        "WITH rows AS MATERIALIZED (SELECT jsonb_populate_record(NULL::{tbl}, a.doc) AS r, a.k \
          FROM jsonb_array_elements($2) WITH ORDINALITY AS a(doc, k)), \
          entity AS (INSERT INTO {tbl} (id, created_at{names}) \
          SELECT (x.r).id, COALESCE($1::TIMESTAMPTZ, NOW()){values} FROM rows x RETURNING id), \
