@@ -6,6 +6,7 @@ pub use serde_json;
 pub use sqlx;
 pub use uuid;
 
+pub use crate::column_types::{CatalogColumn, Checked, DeclaredColumn, check_columns, fits};
 pub use crate::repo_error::{bulk_modify_error, create_error, modify_error};
 
 use crate::events::EntityEvents;

@@ -6,6 +6,7 @@
 //! through `sqlx::query!`. See the book in the repository for a guided tour.
 #![forbid(unsafe_code)]
 
+mod column_types;
 mod error;
 mod event_json;
 mod events;
@@ -22,6 +23,7 @@ mod traits;
 #[doc(hidden)]
 pub mod __private;
 
+pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_json::{EventJson, EventPayload, ParsedEvent};

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
 use crate::error::{ConstraintKind, EntityHydrationError};
 
 /// The index-table columns of one entity; generated as `<Entity>Column`.
@@ -100,6 +101,10 @@ pub enum CreateError<C: EntityColumn> {
     /// The new entity does not hydrate from its own events, or an event
     /// would not read back. Checked before the write: nothing was stored.
     HydrationError(EntityHydrationError),
+    /// Declared column types that do not fit the index table, found by the
+    /// first-use check (types sqlx cannot check at compile time). Nothing
+    /// was stored.
+    ColumnTypeMismatch(Vec<ColumnTypeMismatch>),
 }
 constraint_helpers!(CreateError);
 
@@ -132,6 +137,10 @@ pub enum ModifyError<C: EntityColumn> {
     /// into the event type, or parses into another variant). Checked before
     /// the write: nothing was stored.
     HydrationError(EntityHydrationError),
+    /// Declared column types that do not fit the index table, found by the
+    /// first-use check (types sqlx cannot check at compile time). Nothing
+    /// was stored.
+    ColumnTypeMismatch(Vec<ColumnTypeMismatch>),
 }
 constraint_helpers!(ModifyError);
 
@@ -204,6 +213,9 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
             Self::Sqlx(e) => write!(f, "creating {}: {e}", C::ENTITY),
             Self::ConstraintViolation(v) => write!(f, "creating {}: {v}", C::ENTITY),
             Self::HydrationError(e) => write!(f, "creating {}: {e}", C::ENTITY),
+            Self::ColumnTypeMismatch(m) => {
+                write!(f, "creating {}: {}", C::ENTITY, list_mismatches(m))
+            }
         }
     }
 }
@@ -234,6 +246,9 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                 C::ENTITY
             ),
             Self::HydrationError(e) => write!(f, "updating {}: {e}", C::ENTITY),
+            Self::ColumnTypeMismatch(m) => {
+                write!(f, "updating {}: {}", C::ENTITY, list_mismatches(m))
+            }
         }
     }
 }
@@ -325,9 +340,28 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::Sqlx(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
+            Self::ColumnTypeMismatch(_) => None,
         }
     }
 }
+
+fn list_mismatches(m: &[ColumnTypeMismatch]) -> String {
+    ColumnTypeError::Mismatch(m.to_vec()).to_string()
+}
+
+macro_rules! from_column_check {
+    ($($ty:ident),*) => {$(
+        impl<C: EntityColumn> From<ColumnTypeError> for $ty<C> {
+            fn from(e: ColumnTypeError) -> Self {
+                match e {
+                    ColumnTypeError::Sqlx(e) => Self::Sqlx(e),
+                    ColumnTypeError::Mismatch(m) => Self::ColumnTypeMismatch(m),
+                }
+            }
+        }
+    )*};
+}
+from_column_check!(CreateError, ModifyError);
 
 impl<C: EntityColumn> std::error::Error for ModifyError<C> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {

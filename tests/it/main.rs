@@ -10,6 +10,7 @@ mod book_list;
 mod book_repo;
 mod book_retry;
 mod book_transactions;
+mod column_types;
 mod db_op;
 mod es_query_tables;
 mod executors;

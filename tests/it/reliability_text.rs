@@ -201,8 +201,7 @@ async fn nul_bytes_are_typed_errors_and_store_nothing() {
     assert_eq!(stored, 0);
 
     // Through update: the rename fails, the entity keeps its events unsaved.
-    // `update` sends its columns as one JSON object (read with the table's
-    // column types), and JSONB refuses `\u0000` first (22P05).
+    // `update` binds the column as TEXT, like `create` (22021).
     let mut specimen = specimens
         .create(NewSpecimen::named(unique("clean")))
         .await
@@ -210,7 +209,7 @@ async fn nul_bytes_are_typed_errors_and_store_nothing() {
     let clean = specimen.name.clone();
     specimen.rename("nul\0rename");
     match specimens.update(&mut specimen).await {
-        Err(ModifyError::Sqlx(e)) => assert_eq!(sqlstate(&e).as_deref(), Some("22P05"), "{e}"),
+        Err(ModifyError::Sqlx(e)) => assert_eq!(sqlstate(&e).as_deref(), Some("22021"), "{e}"),
         other => panic!("expected ModifyError::Sqlx, got {other:?}"),
     }
     assert_eq!(specimen.events().len_new(), 1);

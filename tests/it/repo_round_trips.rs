@@ -102,6 +102,21 @@ pub(crate) async fn counted_pool() -> PgPool {
         .await
         .expect("counted pool");
     drop(pool.acquire().await.expect("connect before counting"));
+    // A repository checks the column types sqlx cannot check at compile time
+    // once per process, before its first write (tests/it/column_types.rs):
+    // run those checks now, so that no counted body sees them.
+    Members::new(&pool).check_column_types().await.unwrap();
+    Memos::new(&pool).check_column_types().await.unwrap();
+    Tallies::new(&pool).check_column_types().await.unwrap();
+    Tickets::new(&pool).check_column_types().await.unwrap();
+    crate::quickstart::Users::new(pool.clone())
+        .check_column_types()
+        .await
+        .unwrap();
+    crate::book_list::Tasks::new(pool.clone())
+        .check_column_types()
+        .await
+        .unwrap();
     pool
 }
 
@@ -186,7 +201,7 @@ async fn update_is_one_statement_and_nothing_new_is_none() {
         assert_eq!(tallies.update(&mut tally).await.unwrap(), 3);
         let seen = assert_statements(&counter, 1, "update with 3 events");
         assert!(
-            seen[0].starts_with("WITH new AS") && seen[0].contains("UPDATE tallies"),
+            seen[0].starts_with("WITH changed AS (UPDATE tallies"),
             "{}",
             seen[0]
         );

@@ -39,6 +39,7 @@ pub(crate) fn filters(
             Some(Filter {
                 name: c.name.clone(),
                 ty: c.ty.clone(),
+                check: c.check,
                 nullable: c.nullable,
                 by: filter_sorts(list_for, sorts, errs),
             })

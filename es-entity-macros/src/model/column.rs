@@ -1,5 +1,6 @@
 use proc_macro2::TokenStream;
 
+use super::bind::{self, Check};
 use crate::attrs::column::{ColumnOpts, WriteOpts};
 
 /// A user-declared index-table column.
@@ -7,6 +8,8 @@ pub(crate) struct Column {
     /// Column name, also the field/accessor default and the `find_by_<name>` suffix.
     pub name: syn::Ident,
     pub ty: syn::Type,
+    /// Who checks that `ty` fits the SQL column.
+    pub check: Check,
     /// `Option<T>`: nullable, compared with `IS NOT DISTINCT FROM`.
     pub nullable: bool,
     pub find_by: bool,
@@ -80,9 +83,21 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
         }
     };
     let ty = ty?;
+    if bind::is_array(&ty) {
+        errs.push(
+            darling::Error::custom(format!(
+                "column `{name}`: array columns are not supported (bulk writes send each \
+                 column as one array, and PostgreSQL has no arrays of arrays); \
+                 store the list in the entity's events"
+            ))
+            .with_span(opts.body.ty.as_ref().expect("parsed above")),
+        );
+        return None;
+    }
     Some(Column {
         name: name.clone(),
         nullable: is_option(&ty),
+        check: bind::check_of(&ty),
         ty,
         find_by: opts.body.find_by.as_ref().is_none_or(|b| **b),
         create: create?,

@@ -1,5 +1,6 @@
 //! Validated models the generators read. Every name is resolved here.
 
+pub(crate) mod bind;
 pub(crate) mod check;
 pub(crate) mod column;
 pub(crate) mod entity;

@@ -1,6 +1,7 @@
 use darling::ast::Data;
 use quote::format_ident;
 
+use super::bind::{Check, check_of};
 use super::column::{self, Accessor, Column, ListFor};
 use crate::attrs::repo::RepoOpts;
 use crate::naming::{plural, snake_case};
@@ -13,6 +14,8 @@ pub(crate) struct Repo {
     pub pool: syn::Ident,
     pub entity: syn::Type,
     pub id_ty: syn::Type,
+    /// Who checks that `id_ty` fits the `id` column.
+    pub id_check: Check,
     pub event_ty: syn::Type,
     pub tables: Tables,
     pub columns: Vec<Column>,
@@ -29,6 +32,7 @@ pub(crate) struct Repo {
 pub(crate) struct Sort {
     pub name: syn::Ident,
     pub ty: syn::Type,
+    pub check: Check,
     pub nullable: bool,
     pub source: SortSource,
     /// `<Entity>By<Col>Cursor`.
@@ -48,6 +52,7 @@ pub(crate) enum SortSource {
 pub(crate) struct Filter {
     pub name: syn::Ident,
     pub ty: syn::Type,
+    pub check: Check,
     pub nullable: bool,
     /// Indexes into `Repo::sorts`.
     pub by: Vec<usize>,
@@ -141,6 +146,7 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         generics: opts.generics,
         pool: pool.expect("reported above"),
         entity,
+        id_check: super::bind::check_of(&id_ty),
         id_ty,
         event_ty,
         tables: tables.expect("entity checked").expect("reported above"),
@@ -280,6 +286,7 @@ fn sorts(entity_name: &str, id_ty: &syn::Type, columns: &[Column]) -> Vec<Sort> 
             cursor: format_ident!("{entity_name}By{variant}Cursor"),
             variant,
             name,
+            check: check_of(&ty),
             ty,
             nullable,
             source,

@@ -31,16 +31,14 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         .map(|(i, (c, acc))| {
             let local = format_ident!("__c{}", i);
             let ty = &c.ty;
-            let read = acc.read(&new, &c.name);
+            let value = super::owned(ty, &acc.read(&new, &c.name));
             (
-                {
-                    let value = super::owned(ty, &read);
-                    quote!(let #local: #ty = #value;)
-                },
-                quote!(&#local as &#ty),
+                quote!(let #local: #ty = #value;),
+                super::bind(ty, c.check, &quote!(&#local)),
             )
         })
         .unzip();
+    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__events.id()));
     let event_args = super::event_args(&batch);
     let all = create_all(repo);
     quote! {
@@ -72,6 +70,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             #new: <#entity as ::es_entity::EsEntity>::New,
         ) -> ::core::result::Result<#entity, #err> {
+            Self::__es_check_columns(&mut *__conn).await?;
             #(#locals)*
             let mut __events: ::es_entity::EntityEvents<#event_ty> =
                 ::es_entity::IntoEvents::into_events(#new);
@@ -87,7 +86,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 )?;
                 ::sqlx::query!(
                     #sql,
-                    __events.id() as &#id_ty,
+                    #id_arg,
                     __now as #time_ty,
                     #(#args,)*
                     #event_args
@@ -126,16 +125,22 @@ fn create_all(repo: &Repo) -> TokenStream {
         .iter()
         .filter_map(|c| c.create.as_ref().map(|a| (c, a)))
         .collect();
-    let row = super::bulk_row(id_ty, &cols.iter().map(|(c, _)| *c).collect::<Vec<_>>());
-    let reads = cols.iter().map(|(c, acc)| {
+    // One array per column, filled in input order.
+    let arrays: Vec<_> = (0..cols.len()).map(|i| format_ident!("__v{}", i)).collect();
+    let declare = cols.iter().zip(&arrays).map(|((c, _), v)| {
+        let ty = &c.ty;
+        quote!(let mut #v: ::std::vec::Vec<#ty> = ::std::vec::Vec::with_capacity(__new.len());)
+    });
+    let push = cols.iter().zip(&arrays).map(|((c, acc), v)| {
         let value = super::owned(&c.ty, &acc.read(&new, &c.name));
-        quote!(#value,)
+        quote!(#v.push(#value);)
     });
-    let assigns = cols.iter().enumerate().map(|(i, (c, _))| {
-        let (name, index) = (&c.name, syn::Index::from(i));
-        quote!(#name: __values.#index,)
-    });
-    let json = quote!(::es_entity::__private::sqlx::types::Json);
+    let ids = format_ident!("__ids");
+    let array_args = std::iter::once(super::bind_array(id_ty, repo.id_check, &ids)).chain(
+        cols.iter()
+            .zip(&arrays)
+            .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
+    );
     let bulk_events = super::bulk_event_args(&format_ident!("__events"));
     quote! {
         /// Persists many new entities in one statement, all or nothing, and
@@ -170,20 +175,18 @@ fn create_all(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             __new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
         ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
-            #row
+            Self::__es_check_columns(&mut *__conn).await?;
             let __at = __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now);
-            let mut __rows = ::std::vec::Vec::with_capacity(__new.len());
+            let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(__new.len());
+            #(#declare)*
             let mut __histories: ::std::vec::Vec<::es_entity::EntityEvents<#event_ty>> =
                 ::std::vec::Vec::with_capacity(__new.len());
             for #new in __new {
                 // Column values first: `into_events` consumes the `New` value.
-                let __values = (#(#reads)*);
+                #(#push)*
                 let __events: ::es_entity::EntityEvents<#event_ty> =
                     ::es_entity::IntoEvents::into_events(#new);
-                __rows.push(__Row {
-                    id: ::core::clone::Clone::clone(__events.id()),
-                    #(#assigns)*
-                });
+                #ids.push(::core::clone::Clone::clone(__events.id()));
                 __histories.push(__events);
             }
             let __done = {
@@ -199,7 +202,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                 ::sqlx::query!(
                     #sql,
                     __now as #time_ty,
-                    #json(&__rows) as _,
+                    #(#array_args,)*
                     #bulk_events
                 )
                 .fetch_one(&mut *__conn)

@@ -18,12 +18,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let writer = format_ident!("__es_delete");
-    let write = super::update::writer(
-        repo,
-        &writer,
-        &sql::delete(repo),
-        super::update::ColumnParams::Typed,
-    );
+    let write = super::update::writer(repo, &writer, &sql::delete(repo));
     quote! {
         /// Marks the entity deleted and writes its new events (e.g. a `Deleted`
         /// event) in one statement, with the same concurrency check as `update`.

@@ -3,6 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
+use crate::model::bind::Check;
 use crate::model::repo::Repo;
 use crate::naming::upper_camel;
 use crate::sql;
@@ -13,12 +14,18 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         out.extend(one(
             repo,
             &format_ident!("id"),
-            &repo.id_ty,
+            (&repo.id_ty, repo.id_check),
             false,
             include_deleted,
         ));
         for c in repo.columns.iter().filter(|c| c.find_by) {
-            out.extend(one(repo, &c.name, &c.ty, c.nullable, include_deleted));
+            out.extend(one(
+                repo,
+                &c.name,
+                (&c.ty, c.check),
+                c.nullable,
+                include_deleted,
+            ));
         }
     }
     out
@@ -27,7 +34,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
 fn one(
     repo: &Repo,
     column: &syn::Ident,
-    ty: &syn::Type,
+    (ty, check): (&syn::Type, Check),
     nullable: bool,
     include_deleted: bool,
 ) -> TokenStream {
@@ -57,6 +64,7 @@ fn one(
     );
     // A `String` column takes anything `AsRef<str>` (`"x"`, `&name`, `name`);
     // other columns anything that borrows as their type.
+    let arg = super::bind(ty, check, &quote!(__value));
     let (param, borrowed, as_ref) = if is_string(ty) {
         (
             quote!(impl ::core::convert::AsRef<str>),
@@ -87,7 +95,7 @@ fn one(
         ) -> ::core::result::Result<#entity, #find_err> {
             let __value: &#borrowed = #as_ref;
             let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, __value as &#borrowed))
+                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, #arg))
                 .await?;
             ::es_entity::__private::find_one::<#entity, #col_enum>(
                 __rows,

@@ -82,12 +82,13 @@ pub(super) struct Fetch<'a> {
 impl Fetch<'_> {
     /// An expression evaluating to the rows; `filter_args` bind the filters in order.
     pub(super) fn rows(&self, repo: &Repo, filter_args: &[TokenStream]) -> TokenStream {
-        let id_ty = &repo.id_ty;
+        let id = super::bind(&repo.id_ty, repo.id_check, &quote!(&__c.id));
         let (name, ty) = (&self.sort.name, &self.sort.ty);
         let cursor_args = if name == "id" {
-            quote!(&__c.id as &#id_ty,)
+            quote!(#id,)
         } else {
-            quote!(&__c.#name as &#ty, &__c.id as &#id_ty,)
+            let value = super::bind(ty, self.sort.check, &quote!(&__c.#name));
+            quote!(#value, #id,)
         };
         let mut arms = Vec::new();
         for descending in [false, true] {

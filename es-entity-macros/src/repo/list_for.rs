@@ -4,6 +4,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use super::list_by::Fetch;
+use crate::model::bind::Check;
 use crate::model::repo::{Filter, Repo};
 use crate::sql::FilterMode;
 
@@ -39,7 +40,7 @@ fn one(repo: &Repo, filter: &Filter, sort: usize, include_deleted: bool) -> Toke
         filters: vec![(filter, FilterMode::Exact)],
         include_deleted,
     };
-    let rows = fetch.rows(repo, &[quote!(__filter as &#fty)]);
+    let rows = fetch.rows(repo, &[super::bind(fty, filter.check, &quote!(__filter))]);
     let doc = format!(
         "One page of the `{}` entities whose `{fname}` equals `filter`, ordered by `{}`{}.",
         names.entity,
@@ -106,7 +107,7 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
             let #value: ::core::option::Option<&#ty> = filters.#name.as_ref();
         });
         filter_args.push(quote!(#on as bool));
-        filter_args.push(quote!(#value as ::core::option::Option<&#ty>));
+        filter_args.push(bind_optional(ty, f.check, &value));
     }
     let arms = repo.sorts.iter().map(|sort| {
         let fetch = Fetch {
@@ -177,6 +178,23 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
             match sort.by {
                 #(#arms)*
             }
+        }
+    }
+}
+
+/// A `list_for_filters` value: `value` is an `Option<&ty>` (unset filters
+/// bind NULL), checked like [`super::bind`] checks a column value.
+fn bind_optional(ty: &syn::Type, check: Check, value: &syn::Ident) -> TokenStream {
+    let span = syn::spanned::Spanned::span(ty);
+    match check {
+        Check::Sqlx => quote::quote_spanned!(span=> #value),
+        // `Option<&Option<T>>` -> `Option<&T>`: an unset filter and a filter
+        // on NULL both bind NULL; the switch parameter tells them apart.
+        Check::SqlxNullable => quote::quote_spanned!(span=>
+            ::core::option::Option::flatten(::core::option::Option::map(#value, ::core::option::Option::as_ref))
+        ),
+        Check::FirstUse => {
+            quote::quote_spanned!(span=> #value as ::core::option::Option<&#ty>)
         }
     }
 }

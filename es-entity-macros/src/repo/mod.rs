@@ -1,5 +1,6 @@
 //! `#[derive(EsRepo)]`: one module per generated function family.
 
+mod column_check;
 mod create;
 mod cursor;
 mod delete;
@@ -12,9 +13,11 @@ mod update;
 
 use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::attrs::repo::RepoOpts;
+use crate::model::bind::Check;
 use crate::model::repo::{Repo, build};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
@@ -44,6 +47,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let list_for = list_for::expand(repo);
     let delete = delete::expand(repo);
     let cursors = cursor::expand(repo);
+    let column_check = column_check::expand(repo);
     quote! {
         #errors
         #cursors
@@ -64,6 +68,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #list_by
             #list_for
             #delete
+            #column_check
         }
     }
 }
@@ -122,17 +127,30 @@ fn owned(ty: &syn::Type, read: &TokenStream) -> TokenStream {
     quote!(::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))))
 }
 
-/// The row struct a bulk write serializes into its JSON array: `id` and the
-/// given columns, named as in the index table.
-fn bulk_row(id_ty: &syn::Type, cols: &[&crate::model::column::Column]) -> TokenStream {
-    let names = cols.iter().map(|c| &c.name);
-    let tys = cols.iter().map(|c| &c.ty);
-    quote! {
-        #[derive(::es_entity::__private::serde::Serialize)]
-        #[serde(crate = "::es_entity::__private::serde")]
-        struct __Row {
-            id: #id_ty,
-            #(#names: #tys,)*
-        }
+/// A statement parameter for a value of the declared type `ty`; `value`
+/// evaluates to `&ty`. A type sqlx maps is bound without an override, so
+/// sqlx compares it with the column's type at compile time; the tokens carry
+/// the declaration's span, so that error points at the column's `ty = "..."`.
+/// Any other type is bound with `as &T` (sqlx cannot name what it expects)
+/// and checked on first use (see `column_check`).
+fn bind(ty: &syn::Type, check: Check, value: &TokenStream) -> TokenStream {
+    let span = ty.span();
+    match check {
+        // In parentheses of that span: sqlx reports at the expression's first token.
+        Check::Sqlx => quote_spanned!(span=> (#value)),
+        Check::SqlxNullable => quote_spanned!(span=> ::core::option::Option::as_ref(#value)),
+        Check::FirstUse => quote_spanned!(span=> #value as &#ty),
+    }
+}
+
+/// A parameter holding one column of a bulk write: `values` is a
+/// `Vec<ty>`. sqlx expects `&[T]` for an array of a type it maps, and has no
+/// form for an array of a nullable one, so those are overridden: the same
+/// column and type are checked by `create`'s or `update`'s statement.
+fn bind_array(ty: &syn::Type, check: Check, values: &syn::Ident) -> TokenStream {
+    let span = ty.span();
+    match check {
+        Check::Sqlx => quote_spanned!(span=> &#values[..]),
+        Check::SqlxNullable | Check::FirstUse => quote_spanned!(span=> &#values[..] as &[#ty]),
     }
 }

@@ -15,7 +15,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let name = format_ident!("__es_update");
-    let write = writer(repo, &name, &sql::update(repo), ColumnParams::Json);
+    let write = writer(repo, &name, &sql::update(repo));
     let all = update_all(repo);
     quote! {
         #all
@@ -51,23 +51,10 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
 }
 
 /// The private `fn(conn, now, &mut entity) -> Result<usize, ModifyError>` that
-/// runs `sql` (update's shape: `$1` id, `$2` time, updated columns, event arrays),
-/// detects a vanished row and a lost race, and marks the events persisted.
-/// How a single-entity write binds its updated columns.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum ColumnParams {
-    /// One typed parameter per column (`$3..`).
-    Typed,
-    /// One JSON object (`$3`) read with the index table's column types.
-    Json,
-}
-
-pub(super) fn writer(
-    repo: &Repo,
-    name: &syn::Ident,
-    sql: &str,
-    params: ColumnParams,
-) -> TokenStream {
+/// runs `sql` (update's shape: `$1` id, `$2` time, one parameter per updated
+/// column, event arrays), detects a vanished row and a lost race, and marks
+/// the events persisted.
+pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
     let Repo {
         entity,
         id_ty,
@@ -97,32 +84,12 @@ pub(super) fn writer(
                     let #held = &(#read);
                     let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(#held);
                 },
-                quote!(#local as &#ty),
+                super::bind(ty, c.check, &quote!(#local)),
             )
         })
         .unzip();
     let event_args = super::event_args(&batch);
-    let (cols_struct, args) = if params == ColumnParams::Json && !args.is_empty() {
-        let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
-        let names: Vec<_> = cols.iter().map(|c| &c.name).collect();
-        let tys = cols.iter().map(|c| &c.ty);
-        let locals = (0..cols.len()).map(|i| format_ident!("__c{}", i));
-        (
-            quote! {
-                #[derive(::es_entity::__private::serde::Serialize)]
-                #[serde(crate = "::es_entity::__private::serde")]
-                struct __Cols<'__a> {
-                    #(#names: &'__a #tys,)*
-                }
-                let __cols = __Cols { #(#names: #locals,)* };
-            },
-            vec![quote!(
-                ::es_entity::__private::sqlx::types::Json(&__cols) as _
-            )],
-        )
-    } else {
-        (TokenStream::new(), args)
-    };
+    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
     quote! {
         #[doc(hidden)]
         async fn #name(
@@ -130,20 +97,20 @@ pub(super) fn writer(
             __now: #time_ty,
             #var: &mut #entity,
         ) -> ::core::result::Result<usize, #err> {
+            Self::__es_check_columns(&mut *__conn).await?;
             let __row = {
                 let __events = ::es_entity::EsEntity::events(&*#var);
                 let __id = __events.id();
                 let __expected = __events.len_persisted() + 1;
                 let #var: &#entity = &*#var;
                 #(#locals)*
-                #cols_struct
                 let #batch = ::es_entity::__private::EventBatch::new(
                     __events,
                     ::es_entity::__private::ReadBack::Check,
                 )?;
                 let __row = ::sqlx::query!(
                     #sql,
-                    __id as &#id_ty,
+                    #id_arg,
                     __now as #time_ty,
                     #(#args,)*
                     #event_args
@@ -188,13 +155,22 @@ fn update_all(repo: &Repo) -> TokenStream {
         .iter()
         .filter_map(|c| c.update.as_ref().map(|a| (c, a)))
         .collect();
-    let row = super::bulk_row(id_ty, &cols.iter().map(|(c, _)| *c).collect::<Vec<_>>());
-    let values = cols.iter().map(|(c, acc)| {
-        let name = &c.name;
-        let value = super::owned(&c.ty, &acc.read(&var, name));
-        quote!(#name: #value,)
+    // One array per column, filled in batch order.
+    let arrays: Vec<_> = (0..cols.len()).map(|i| format_ident!("__v{}", i)).collect();
+    let declare = cols.iter().zip(&arrays).map(|((c, _), v)| {
+        let ty = &c.ty;
+        quote!(let mut #v: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();)
     });
-    let json = quote!(::es_entity::__private::sqlx::types::Json);
+    let push = cols.iter().zip(&arrays).map(|((c, acc), v)| {
+        let value = super::owned(&c.ty, &acc.read(&var, &c.name));
+        quote!(#v.push(#value);)
+    });
+    let ids = format_ident!("__ids");
+    let array_args = std::iter::once(super::bind_array(id_ty, repo.id_check, &ids)).chain(
+        cols.iter()
+            .zip(&arrays)
+            .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
+    );
     let bulk_events = super::bulk_event_args(&format_ident!("__events"));
     quote! {
         /// Writes the new events of every entity that has some, and refreshes
@@ -230,25 +206,20 @@ fn update_all(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             __entities: &mut [#entity],
         ) -> ::core::result::Result<usize, #err> {
-            #row
+            Self::__es_check_columns(&mut *__conn).await?;
             let __done = {
-                let mut __rows = ::std::vec::Vec::new();
+                let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::new();
+                #(#declare)*
                 let mut __histories = ::std::vec::Vec::new();
                 for #var in __entities.iter() {
                     let __events = ::es_entity::EsEntity::events(#var);
                     if !__events.any_new() {
                         continue;
                     }
-                    __rows.push(__Row {
-                        id: ::core::clone::Clone::clone(__events.id()),
-                        #(#values)*
-                    });
+                    #ids.push(::core::clone::Clone::clone(__events.id()));
+                    #(#push)*
                     __histories.push(__events);
                 }
-                let __ids: ::std::vec::Vec<#id_ty> = __rows
-                    .iter()
-                    .map(|r: &__Row| ::core::clone::Clone::clone(&r.id))
-                    .collect();
                 if let ::core::option::Option::Some(entity_id) =
                     ::es_entity::__private::first_duplicate(&__ids)
                 {
@@ -269,8 +240,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                 ::sqlx::query!(
                     #sql,
                     __now as #time_ty,
-                    #json(&__rows) as _,
-                    &__ids[..] as &[#id_ty],
+                    #(#array_args,)*
                     #bulk_events
                 )
                 .fetch_one(&mut *__conn)

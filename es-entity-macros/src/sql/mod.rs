@@ -113,53 +113,70 @@ pub(crate) fn create(repo: &Repo) -> String {
     )
 }
 
-/// `col = new.col, ...` for the updated columns.
-fn set_from(cols: &[&Column], new: &str) -> String {
+/// `col = <value>, ...` for the updated columns; `value` gives the new
+/// value of the column at a position.
+fn set_from(cols: &[&Column], value: impl Fn(usize) -> String) -> String {
     let sets: Vec<_> = cols
         .iter()
-        .map(|c| format!("{0} = {new}.{0}", c.name))
+        .enumerate()
+        .map(|(i, c)| format!("{} = {}", c.name, value(i)))
         .collect();
     sets.join(", ")
 }
 
-/// Whether any updated column of row `old` differs from row `new`, by record
-/// image (`*=`, what `REFRESH MATERIALIZED VIEW CONCURRENTLY` uses): byte for
-/// byte, so it needs no equality operator (`json` works), ignores collations
-/// (a case-only change under a case-insensitive collation is a change) and
-/// compares floats exactly whatever `extra_float_digits` says. Two NULLs are
-/// the same. Both rows must carry the table's own column types.
-fn differs(cols: &[&Column], old: &str, new: &str) -> String {
-    let side = |alias: &str| {
-        let cols: Vec<_> = cols.iter().map(|c| format!("{alias}.{}", c.name)).collect();
-        cols.join(", ")
-    };
+/// Whether any updated column of row `old` differs from its new value, by
+/// record image (`*=`, what `REFRESH MATERIALIZED VIEW CONCURRENTLY` uses):
+/// byte for byte, so it needs no equality operator (`json` works), ignores
+/// collations (a case-only change under a case-insensitive collation is a
+/// change) and compares floats exactly whatever `extra_float_digits` says.
+/// Two NULLs are the same.
+///
+/// Record images compare only columns of one type, and a new value has the
+/// type its parameter was sent with (`TEXT` for a Rust `String`, also into a
+/// `VARCHAR` column). So each pair goes through a two-element array, which
+/// has one element type, the one the two values have in common; read back,
+/// both sides have that type (the column's own whenever the parameter has
+/// it, which sqlx's check makes the rule for the types it maps). A `CASE` or
+/// `COALESCE` would give the same type on paper, but PostgreSQL 15 drops
+/// their implicit relabelling (`VARCHAR` to `TEXT`) before comparing.
+fn differs(cols: &[&Column], old: &str, new: impl Fn(usize) -> String) -> String {
+    let (mut before, mut after) = (Vec::new(), Vec::new());
+    for (i, c) in cols.iter().enumerate() {
+        let pair = format!("(ARRAY[{old}.{}, {}])", c.name, new(i));
+        before.push(format!("{pair}[1]"));
+        after.push(format!("{pair}[2]"));
+    }
     format!(
         "NOT (ROW({})::RECORD *= ROW({})::RECORD)",
-        side(old),
-        side(new)
+        before.join(", "),
+        after.join(", ")
     )
 }
 
-/// `update`: `$1` id, `$2` optional time, `$3` a JSON object of the updated
-/// columns (read with the index table's own column types), then the event
-/// arrays. Without updatable columns the row is only locked and checked.
+/// `update`: `$1` id, `$2` optional time, `$3..` the updated columns, then
+/// the event arrays. Without updatable columns the row is only locked and
+/// checked.
 ///
 /// The row is rewritten only when a column value changes (record image
 /// comparison, as in `update_all`); otherwise it is only locked FOR UPDATE,
 /// which is what the rewrite would have done for the lock order: appending
 /// events leaves an unchanged index row alone, with no new row version to
 /// write, log and vacuum.
+///
+/// Each column parameter appears next to its column (`SET col = $n` and in
+/// the array of [`differs`]), so PostgreSQL gives it the column's type, and
+/// sqlx checks the Rust type against that at compile time.
 pub(crate) fn update(repo: &Repo) -> String {
     let tbl = &repo.tables.index;
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
     if cols.is_empty() {
         return write_existing(repo, false);
     }
-    let (sets, differs) = (set_from(&cols, "n"), differs(&cols, "u", "n"));
+    let param = |i: usize| format!("${}", i + 3);
+    let (sets, differs) = (set_from(&cols, param), differs(&cols, "u", param));
     let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
     format!(
-        "WITH new AS (SELECT * FROM jsonb_populate_record(NULL::{tbl}, $3)), \
-         changed AS (UPDATE {tbl} u SET {sets} FROM new n WHERE u.id = $1 \
+        "WITH changed AS (UPDATE {tbl} u SET {sets} WHERE u.id = $1 \
          AND {differs} RETURNING u.id), \
          kept AS (SELECT id FROM {tbl} WHERE id = $1 \
          AND (SELECT COUNT(*) FROM changed) = 0 FOR UPDATE), \
@@ -167,7 +184,7 @@ pub(crate) fn update(repo: &Repo) -> String {
          inserted AS ({events}) \
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
-        events = insert_events(repo, 4, at),
+        events = insert_events(repo, cols.len() + 3, at),
     )
 }
 
@@ -220,7 +237,7 @@ pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
     )
 }
 
-/// The events insert of a bulk write: `$3..$7` are the parallel arrays of
+/// The events insert of a bulk write: `$first..` are the five parallel arrays of
 /// `es_entity::__private::BulkEvents` (entity position, sequence,
 /// event_type, event, context); `id` is the expression giving the id of the
 /// entity at position `s.k` and `from` what it needs joined. `after` is a
@@ -241,38 +258,69 @@ fn insert_bulk_events(repo: &Repo, first: usize, id: &str, from: &str, after: &s
     )
 }
 
-/// `create_all`: `$1` optional time, `$2` a JSON array of index rows (id and
-/// created columns, typed by the index table itself), `$3..$7` the events,
-/// which find their entity's id by position in the array.
+/// `UNNEST` of the parameter arrays `$first..`, one per column of `cols`
+/// after the id, as the columns `c0` (the id), `c1`, ...: names of our own,
+/// so no column of the user's can clash with them (or with `k`, the
+/// position `WITH ORDINALITY` adds). Each array is typed by its column
+/// (`COALESCE($n, ARRAY[(NULL::tbl).col])` gives `$n` the column's array
+/// type), so sqlx checks the Rust element types at compile time.
+fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize, ordinality: bool) -> String {
+    let tbl = &repo.tables.index;
+    let names = std::iter::once("id".to_owned()).chain(cols.iter().map(|c| c.name.to_string()));
+    let (mut arrays, mut aliases) = (Vec::new(), Vec::new());
+    for (i, name) in names.enumerate() {
+        arrays.push(format!(
+            "COALESCE(${}, ARRAY[(NULL::{tbl}).{name}])",
+            first + i
+        ));
+        aliases.push(format!("c{i}"));
+    }
+    let ordinality = if ordinality {
+        aliases.push("k".to_owned());
+        " WITH ORDINALITY"
+    } else {
+        ""
+    };
+    format!(
+        "SELECT * FROM UNNEST({}){ordinality} AS r({})",
+        arrays.join(", "),
+        aliases.join(", ")
+    )
+}
+
+/// `create_all`: `$1` optional time, `$2` the ids, `$3..` one array per
+/// created column, then the events (see `insert_bulk_events`), which find
+/// their entity's id by position in the arrays.
 ///
-/// `rows` holds each index row as one composite value `r` next to its
-/// position `k`, never spread into columns: the table's columns are the
-/// user's, and one named `ordinality` (what `WITH ORDINALITY` calls the
-/// position) would make a spread row's position ambiguous. `rows` is
-/// `MATERIALIZED` so each element is parsed once, however many times the
-/// statement reads its columns.
+/// `rows` is `MATERIALIZED`: it is read twice (the index rows and the
+/// events' ids) and must give the same positions both times.
 pub(crate) fn create_all(repo: &Repo) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
     let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
-    let values: String = cols.iter().map(|c| format!(", (x.r).{}", c.name)).collect();
+    let values: String = (1..=cols.len()).map(|i| format!(", x.c{i}")).collect();
     format!(
-        "WITH rows AS MATERIALIZED (SELECT jsonb_populate_record(NULL::{tbl}, a.doc) AS r, a.k \
-         FROM jsonb_array_elements($2) WITH ORDINALITY AS a(doc, k)), \
+        "WITH rows AS MATERIALIZED ({rows}), \
          entity AS (INSERT INTO {tbl} (id, created_at{names}) \
-         SELECT (x.r).id, COALESCE($1::TIMESTAMPTZ, NOW()){values} FROM rows x RETURNING id), \
+         SELECT x.c0, COALESCE($1::TIMESTAMPTZ, NOW()){values} FROM rows x RETURNING id), \
          inserted AS ({events}) \
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM entity) AS \"entities!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
+        rows = unnest_rows(repo, &cols, 2, true),
         tbl = repo.tables.index,
-        events = insert_bulk_events(repo, 3, "(x.r).id", " JOIN rows x ON x.k = s.k", ""),
+        events = insert_bulk_events(
+            repo,
+            cols.len() + 3,
+            "x.c0",
+            " JOIN rows x ON x.k = s.k",
+            ""
+        ),
     )
 }
 
-/// `update_all`: as `create_all`, updating the rows; `$3` is the array of
-/// the batch's ids and `$4..$8` the events, whose ids are read from `$3` by
-/// position. (PostgreSQL types `$3` from its first use, `id = ANY($3)` in
-/// `locks`, which is why that CTE comes before the events insert.)
+/// `update_all`: as `create_all`, updating the rows: `$2` holds the batch's
+/// ids, `$3..` one array per updated column, then the events, whose ids are
+/// read from `$2` by position.
 ///
 /// Every row of the batch is locked, in id order, before anything is
 /// written; only rows whose updated columns actually change are rewritten:
@@ -296,36 +344,52 @@ pub(crate) fn update_all(repo: &Repo) -> String {
     // id order, before any row is changed or any event inserted. A writer of
     // the same entities then waits for this one and loses cleanly on the
     // `(id, sequence)` key instead of deadlocking.
-    // `$3` holds the batch's ids, so each step reads the index by primary key.
-    let locks = format!("SELECT id FROM {tbl} WHERE id = ANY($3) ORDER BY id FOR UPDATE");
+    // `$2` holds the batch's ids, so each step reads the index by primary key.
+    let locks = format!("SELECT id FROM {tbl} WHERE id = ANY($2) ORDER BY id FOR UPDATE");
+    let new = |i: usize| format!("r.c{}", i + 1);
     let (changed, written) = if cols.is_empty() {
         (String::new(), "locks")
     } else {
         (
             format!(
                 "changed AS (UPDATE {tbl} u SET {} FROM rows r \
-                 WHERE u.id = r.id AND u.id = ANY($3) AND {} \
+                 WHERE u.id = r.c0 AND u.id = ANY($2) AND {} \
                  AND (SELECT COUNT(*) FROM locks) >= 0 RETURNING u.id), ",
-                set_from(&cols, "r"),
-                differs(&cols, "u", "r"),
+                set_from(&cols, new),
+                differs(&cols, "u", new),
             ),
             "changed",
         )
     };
     format!(
-        "WITH rows AS (SELECT * FROM jsonb_populate_recordset(NULL::{tbl}, $2)), \
+        "WITH rows AS ({rows}), \
          locks AS ({locks}), {changed}inserted AS ({events}) \
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\", \
          CASE WHEN (SELECT COUNT(*) FROM locks) < (SELECT COUNT(*) FROM rows) THEN \
-         (SELECT ('es_entity: index row missing for ' || r.id::TEXT)::INT4 FROM rows r \
-         WHERE r.id NOT IN (SELECT id FROM locks) LIMIT 1) END AS \"missing\"",
+         (SELECT ('es_entity: index row missing for ' || r.c0::TEXT)::INT4 FROM rows r \
+         WHERE r.c0 NOT IN (SELECT id FROM locks) LIMIT 1) END AS \"missing\"",
+        rows = unnest_rows(repo, &cols, 2, false),
         events = insert_bulk_events(
             repo,
-            4,
-            "($3)[s.k]",
+            cols.len() + 3,
+            "($2)[s.k]",
             "",
             &format!(" WHERE (SELECT COUNT(*) FROM {written}) >= 0"),
         ),
+    )
+}
+
+/// The index table's columns with their types, for the first-use check
+/// (`es_entity::__private::CatalogColumn`): a domain is described by its base
+/// type, the type sqlx sees on the wire.
+pub(crate) fn column_types(repo: &Repo) -> String {
+    format!(
+        "SELECT a.attname::TEXT AS \"column!\", bt.typname::TEXT AS \"type_name!\", \
+         format_type(a.atttypid, a.atttypmod) AS \"sql_type!\" \
+         FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
+         JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
+         WHERE a.attrelid = '{}'::REGCLASS AND a.attnum > 0 AND NOT a.attisdropped",
+        repo.tables.index
     )
 }
