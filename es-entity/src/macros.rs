@@ -6,6 +6,11 @@
 /// `resets_on`, an event that matches it (and not `already_applied`) stops
 /// the search, so the command may run again.
 ///
+/// The enclosing function returns `Idempotent<T>` or
+/// `Result<Idempotent<T>, E>` (any type implementing
+/// [`FromAlreadyApplied`](crate::FromAlreadyApplied)); in the second form the
+/// guard returns `Ok(Idempotent::AlreadyApplied)`.
+///
 /// ```
 /// use es_entity::{idempotency_guard, Idempotent};
 /// enum Event { Frozen, Unfrozen }
@@ -31,7 +36,7 @@ macro_rules! idempotency_guard {
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
             if let $applied = __event {
                 if true $(&& $cond)? {
-                    return $crate::Idempotent::AlreadyApplied;
+                    return <_ as $crate::FromAlreadyApplied>::from_already_applied();
                 }
             }
         }
@@ -41,7 +46,7 @@ macro_rules! idempotency_guard {
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
             if let $applied = __event {
                 if true $(&& $cond)? {
-                    return $crate::Idempotent::AlreadyApplied;
+                    return <_ as $crate::FromAlreadyApplied>::from_already_applied();
                 }
             }
             #[allow(irrefutable_let_patterns, unreachable_patterns)]

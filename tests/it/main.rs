@@ -10,6 +10,7 @@ mod book_list;
 mod book_repo;
 mod book_retry;
 mod book_transactions;
+mod book_update_with_retry;
 mod db_op;
 mod es_query_tables;
 mod executors;

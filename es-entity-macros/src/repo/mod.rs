@@ -9,6 +9,7 @@ mod find_by;
 mod list_by;
 mod list_for;
 mod update;
+mod update_with_retry;
 
 use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
@@ -38,6 +39,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let errors = errors::expand(repo);
     let create = create::expand(repo);
     let update = update::expand(repo);
+    let update_with_retry = update_with_retry::expand(repo);
     let find_by = find_by::expand(repo);
     let find_all = find_all::expand(repo);
     let list_by = list_by::expand(repo);
@@ -59,6 +61,7 @@ fn expand(repo: &Repo) -> TokenStream {
 
             #create
             #update
+            #update_with_retry
             #find_by
             #find_all
             #list_by
