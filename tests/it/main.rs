@@ -31,6 +31,7 @@ mod repo_bulk;
 mod repo_composition;
 mod repo_concurrency;
 mod repo_crud;
+mod repo_error_helpers;
 mod repo_errors;
 mod repo_fixtures;
 mod repo_options;
