@@ -22,6 +22,10 @@ mod update_with_retry;
 
 #[doc(hidden)]
 pub mod __private;
+// What `es_query!` and `entity_id!` expand to for id arguments. (Not in
+// `__private` only because that file is being rewritten in parallel.)
+#[doc(hidden)]
+pub mod __query_arg;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};

@@ -99,6 +99,12 @@ macro_rules! __entity_id_one {
             }
         }
 
+        impl $crate::__query_arg::EntityIdArg for $name {
+            fn uuid_ref(&self) -> &$crate::__private::uuid::Uuid {
+                &self.0
+            }
+        }
+
         impl ::core::fmt::Display for $name {
             fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                 ::core::fmt::Display::fmt(&self.0, f)
