@@ -8,6 +8,7 @@ mod find_all;
 mod find_by;
 mod list_by;
 mod list_for;
+mod sqlx_dep;
 mod update;
 mod update_with_retry;
 
@@ -37,6 +38,9 @@ fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let errors = errors::expand(repo);
+    if let Some(missing) = sqlx_dep::missing(repo) {
+        return quote!(#missing #errors);
+    }
     let create = create::expand(repo);
     let update = update::expand(repo);
     let update_with_retry = update_with_retry::expand(repo);
