@@ -2,9 +2,10 @@
 //! events table, expand to a checked `sqlx::query_as!` wrapped in `EsQuery`.
 
 use proc_macro2::TokenStream;
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
 
 use crate::naming::singular;
 use crate::sql;
@@ -63,7 +64,7 @@ pub(crate) fn expand(input: QueryInput) -> syn::Result<TokenStream> {
     let events_tbl = events_table(&input)?;
     let sql = sql::es_query(&events_tbl, &input.sql.value());
     let sql = syn::LitStr::new(&sql, input.sql.span());
-    let args = &input.args;
+    let args = input.args.iter().map(arg);
     Ok(quote! {
         ::es_entity::EsQuery::<Self, _, _>::new(
             ::sqlx::query_as!(::es_entity::GenericEvent, #sql #(, #args)*)
@@ -106,4 +107,54 @@ fn events_table(input: &QueryInput) -> syn::Result<String> {
         None => (String::new(), table.to_owned()),
     };
     Ok(format!("{prefix}{}_events", singular(&bare)))
+}
+
+/// An argument as sqlx gets it. A variable or a field, borrowed or not
+/// (`member`, `&member`, `filter.member_id`), goes through
+/// `es_entity::__query_arg`: an entity id (or a reference to one) becomes the
+/// `Uuid` inside it, any other type stays the very place it was. Only these
+/// forms: their type is known before sqlx's check (while `None`, literals,
+/// `.into()` get theirs from the parameter), and reading them twice has no
+/// effect. Casts (`x as T`) are sqlx's type overrides and pass untouched.
+fn arg(expr: &syn::Expr) -> TokenStream {
+    let mut refs = Vec::new();
+    let mut place = expr;
+    loop {
+        match place {
+            // A `&mut` argument is left to sqlx as it is.
+            syn::Expr::Reference(r) if r.mutability.is_none() => {
+                refs.push(quote!(&));
+                place = &r.expr;
+            }
+            syn::Expr::Paren(p) => place = &p.expr,
+            syn::Expr::Group(g) => place = &g.expr,
+            _ => break,
+        }
+    }
+    if !is_place(place) {
+        return quote!(#expr);
+    }
+    let m = quote!(::es_entity::__query_arg);
+    quote_spanned! {expr.span()=>
+        #(#refs)* *{
+            #[allow(unused_imports)]
+            use #m::{ViaId as _, ViaIdRef as _, ViaPlain as _};
+            (&#m::Probe::of(&#place)).es_query_kind().convert(&#place)
+        }
+    }
+}
+
+/// `x`, `a.b.c` or `self.x`.
+fn is_place(expr: &syn::Expr) -> bool {
+    match expr {
+        syn::Expr::Path(p) => {
+            p.qself.is_none()
+                && p.path.leading_colon.is_none()
+                && p.path.segments.len() == 1
+                && p.path.segments[0].arguments.is_none()
+                && p.path.segments[0].ident != "None"
+        }
+        syn::Expr::Field(f) => is_place(&f.base),
+        _ => false,
+    }
 }

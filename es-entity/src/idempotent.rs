@@ -51,3 +51,47 @@ impl<T> Idempotent<T> {
         }
     }
 }
+
+/// What [`idempotency_guard!`](crate::idempotency_guard) returns from the
+/// enclosing function when the command was already applied: implemented for
+/// `Idempotent<T>` and for `Result<Idempotent<T>, E>`, so a command may
+/// return either.
+///
+/// ```
+/// use es_entity::{idempotency_guard, Idempotent};
+/// enum Event { Closed }
+/// #[derive(Debug)]
+/// struct Empty;
+/// fn close(events: &mut Vec<Event>) -> Result<Idempotent<usize>, Empty> {
+///     idempotency_guard!(events.iter().rev(), already_applied: Event::Closed);
+///     if events.is_empty() {
+///         return Err(Empty);
+///     }
+///     events.push(Event::Closed);
+///     Ok(Idempotent::Executed(events.len()))
+/// }
+/// assert!(close(&mut vec![]).is_err());
+/// let mut events = vec![Event::Closed];
+/// assert!(close(&mut events).unwrap().was_already_applied());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "`idempotency_guard!` cannot return `AlreadyApplied` as `{Self}`",
+    label = "the enclosing function returns `{Self}`",
+    note = "a function using `idempotency_guard!` returns `Idempotent<T>` or `Result<Idempotent<T>, E>`"
+)]
+pub trait FromAlreadyApplied {
+    /// The value that says "already applied".
+    fn from_already_applied() -> Self;
+}
+
+impl<T> FromAlreadyApplied for Idempotent<T> {
+    fn from_already_applied() -> Self {
+        Idempotent::AlreadyApplied
+    }
+}
+
+impl<T, E> FromAlreadyApplied for Result<Idempotent<T>, E> {
+    fn from_already_applied() -> Self {
+        Ok(Idempotent::AlreadyApplied)
+    }
+}

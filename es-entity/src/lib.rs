@@ -19,16 +19,21 @@ mod query;
 mod repo_error;
 mod retry;
 mod traits;
+mod update_with_retry;
 
 #[doc(hidden)]
 pub mod __private;
+// What `es_query!` and `entity_id!` expand to for id arguments. (Not in
+// `__private` only because that file is being rewritten in parallel.)
+#[doc(hidden)]
+pub mod __query_arg;
 
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
-pub use idempotent::Idempotent;
+pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
 pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
 pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
@@ -41,3 +46,4 @@ pub use retry::{
     retry_on_concurrent_modification,
 };
 pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};
+pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

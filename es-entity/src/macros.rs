@@ -6,6 +6,11 @@
 /// `resets_on`, an event that matches it (and not `already_applied`) stops
 /// the search, so the command may run again.
 ///
+/// The enclosing function returns `Idempotent<T>` or
+/// `Result<Idempotent<T>, E>` (any type implementing
+/// [`FromAlreadyApplied`](crate::FromAlreadyApplied)); in the second form the
+/// guard returns `Ok(Idempotent::AlreadyApplied)`.
+///
 /// ```
 /// use es_entity::{idempotency_guard, Idempotent};
 /// enum Event { Frozen, Unfrozen }
@@ -31,7 +36,7 @@ macro_rules! idempotency_guard {
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
             if let $applied = __event {
                 if true $(&& $cond)? {
-                    return $crate::Idempotent::AlreadyApplied;
+                    return <_ as $crate::FromAlreadyApplied>::from_already_applied();
                 }
             }
         }
@@ -41,7 +46,7 @@ macro_rules! idempotency_guard {
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
             if let $applied = __event {
                 if true $(&& $cond)? {
-                    return $crate::Idempotent::AlreadyApplied;
+                    return <_ as $crate::FromAlreadyApplied>::from_already_applied();
                 }
             }
             #[allow(irrefutable_let_patterns, unreachable_patterns)]
@@ -91,6 +96,12 @@ macro_rules! __entity_id_one {
             /// A new time-ordered (v7) id.
             pub fn new() -> Self {
                 Self($crate::__private::uuid::Uuid::now_v7())
+            }
+        }
+
+        impl $crate::__query_arg::EntityIdArg for $name {
+            fn uuid_ref(&self) -> &$crate::__private::uuid::Uuid {
+                &self.0
             }
         }
 

@@ -183,6 +183,47 @@ impl<C: EntityColumn> FindError<C> {
     }
 }
 
+// Checks by kind of failure, named as in es-entity 0.12 (`was_*`), so code
+// ported from there keeps compiling. The kinds come from the SQLSTATE
+// (23505 unique, 23503 foreign key, 23514 check), never from message text.
+macro_rules! violation_kind_helpers {
+    ($ty:ident) => {
+        impl<C: EntityColumn> $ty<C> {
+            /// Whether a foreign key rejected the write (SQLSTATE 23503): a
+            /// column refers to a row that does not exist.
+            pub fn was_foreign_key_violation(&self) -> bool {
+                self.constraint_violation()
+                    .is_some_and(|v| v.kind == ConstraintKind::ForeignKey)
+            }
+
+            /// Whether a `CHECK` constraint rejected the write (SQLSTATE 23514).
+            pub fn was_check_violation(&self) -> bool {
+                self.constraint_violation()
+                    .is_some_and(|v| v.kind == ConstraintKind::Check)
+            }
+        }
+    };
+}
+violation_kind_helpers!(CreateError);
+violation_kind_helpers!(ModifyError);
+
+impl<C: EntityColumn> ModifyError<C> {
+    /// Whether the write lost an optimistic-concurrency race (the same as
+    /// [`is_concurrent_modification`](Self::is_concurrent_modification)):
+    /// another writer stored the entity's next event first. Load the entity
+    /// again and rerun the command; see
+    /// [`retry_on_concurrent_modification`](crate::retry_on_concurrent_modification).
+    pub fn was_concurrent_modification(&self) -> bool {
+        self.is_concurrent_modification()
+    }
+
+    /// Whether the entity's index row no longer exists
+    /// ([`ModifyError::EntityNotFound`]).
+    pub fn was_not_found(&self) -> bool {
+        matches!(self, Self::EntityNotFound { .. })
+    }
+}
+
 /// Error of queries that may return nothing or many (`maybe_find_by_*`,
 /// listings, `find_all`, `es_query!`).
 #[derive(Debug)]

@@ -78,6 +78,55 @@ impl RetryPolicy {
         let random = uuid::Uuid::new_v4().as_u64_pair().0;
         Duration::from_nanos(if bound == 0 { 0 } else { random % (bound + 1) })
     }
+
+    /// Whether failed attempt `attempt` (1-based) is run again: `err` is a
+    /// lost race (or, with [`retry_transient`](Self::retry_transient), a
+    /// transient error) and the policy has attempts left. A conflict or
+    /// retried transient error is logged as a `tracing` warning (target
+    /// `es_entity::retry`), as [`retry_on_concurrent_modification`] does,
+    /// whose decisions this is. For a loop of your own:
+    ///
+    /// ```no_run
+    /// # use es_entity::*;
+    /// # async fn demo<E: RetryableError>(policy: RetryPolicy, mut cycle: impl AsyncFnMut() -> Result<(), E>) -> Result<(), E> {
+    /// let mut attempt = 1;
+    /// loop {
+    ///     match cycle().await {
+    ///         Ok(()) => break,
+    ///         Err(e) if policy.should_retry(attempt, &e) => {
+    ///             policy.backoff(attempt).await;
+    ///             attempt += 1;
+    ///         }
+    ///         Err(e) => return Err(e),
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn should_retry<E: RetryableError + ?Sized>(&self, attempt: u32, err: &E) -> bool {
+        let retry = if let Some(c) = err.concurrent_modification() {
+            tracing::warn!(
+                target: "es_entity::retry",
+                entity = c.entity,
+                entity_id = %c.entity_id,
+                expected_sequence = c.expected_sequence,
+                attempt,
+                max_attempts = self.max_attempts,
+                "concurrent modification"
+            );
+            true
+        } else if self.retry_transient && err.is_transient() {
+            tracing::warn!(target: "es_entity::retry", attempt, "transient error, retrying");
+            true
+        } else {
+            false
+        };
+        retry && attempt < self.max_attempts
+    }
+
+    /// Sleeps the backoff after failed attempt `attempt`: [`delay`](Self::delay).
+    pub async fn backoff(&self, attempt: u32) {
+        tokio::time::sleep(self.delay(attempt)).await;
+    }
 }
 
 /// A lost optimistic-concurrency race, as the retry loop reports it.
@@ -179,27 +228,10 @@ where
             Ok(value) => return Ok(Retried { value, attempts: n }),
             Err(err) => err,
         };
-        let retry = if let Some(c) = err.concurrent_modification() {
-            tracing::warn!(
-                target: "es_entity::retry",
-                entity = c.entity,
-                entity_id = %c.entity_id,
-                expected_sequence = c.expected_sequence,
-                attempt = n,
-                max_attempts = policy.max_attempts,
-                "concurrent modification"
-            );
-            true
-        } else if policy.retry_transient && err.is_transient() {
-            tracing::warn!(target: "es_entity::retry", attempt = n, "transient error, retrying");
-            true
-        } else {
-            false
-        };
-        if !retry || n >= policy.max_attempts {
+        if !policy.should_retry(n, &err) {
             return Err(err);
         }
-        tokio::time::sleep(policy.delay(n)).await;
+        policy.backoff(n).await;
         n += 1;
     }
 }

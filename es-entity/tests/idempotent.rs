@@ -196,3 +196,115 @@ fn an_event_matching_both_patterns_counts_as_applied() {
     assert!(repaint(&mut events, "blue").did_execute());
     assert!(repaint(&mut events, "red").did_execute());
 }
+
+#[derive(Debug, PartialEq)]
+enum PaintError {
+    NoColour,
+    DoorRemoved,
+}
+
+/// A fallible command: the guard returns `Ok(AlreadyApplied)`, the command's
+/// own checks return `Err`, and `?` works as usual.
+fn paint_checked(
+    events: &mut EntityEvents<DoorEvent>,
+    colour: &str,
+) -> Result<Idempotent<usize>, PaintError> {
+    idempotency_guard!(
+        events.iter_all().rev(),
+        already_applied: Painted { colour: c } if c == colour,
+        resets_on: Painted { .. }
+    );
+    if colour.is_empty() {
+        return Err(PaintError::NoColour);
+    }
+    not_removed(events)?;
+    events.push(Painted {
+        colour: colour.to_owned(),
+    });
+    Ok(Idempotent::Executed(events.len_new()))
+}
+
+fn not_removed(events: &EntityEvents<DoorEvent>) -> Result<(), PaintError> {
+    if events.iter_all().any(|e| matches!(e, Removed)) {
+        return Err(PaintError::DoorRemoved);
+    }
+    Ok(())
+}
+
+#[test]
+fn guard_in_a_command_returning_result() {
+    let mut events = door();
+    assert_eq!(
+        paint_checked(&mut events, "red"),
+        Ok(Idempotent::Executed(2))
+    );
+    assert_eq!(
+        paint_checked(&mut events, "red"),
+        Ok(Idempotent::AlreadyApplied)
+    );
+    assert_eq!(paint_checked(&mut events, ""), Err(PaintError::NoColour));
+    events.push(Removed);
+    assert_eq!(
+        paint_checked(&mut events, "red"),
+        Ok(Idempotent::AlreadyApplied),
+        "the guard runs before the command's checks"
+    );
+    assert_eq!(
+        paint_checked(&mut events, "blue"),
+        Err(PaintError::DoorRemoved)
+    );
+    assert_eq!(
+        events
+            .iter_new()
+            .filter(|e| matches!(e, Painted { .. }))
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn guard_in_a_command_returning_result_without_resets_on() {
+    fn lock_checked(
+        events: &mut EntityEvents<DoorEvent>,
+        by: &str,
+    ) -> Result<Idempotent<()>, PaintError> {
+        idempotency_guard!(events.iter_all().rev(), already_applied: Locked { .. });
+        not_removed(events)?;
+        events.push(Locked { by: by.to_owned() });
+        Ok(Idempotent::Executed(()))
+    }
+    let mut events = door();
+    assert_eq!(
+        lock_checked(&mut events, "ann"),
+        Ok(Idempotent::Executed(()))
+    );
+    assert_eq!(
+        lock_checked(&mut events, "bob"),
+        Ok(Idempotent::AlreadyApplied)
+    );
+    let mut removed = door();
+    removed.push(Removed);
+    assert_eq!(
+        lock_checked(&mut removed, "ann"),
+        Err(PaintError::DoorRemoved)
+    );
+}
+
+#[tokio::test]
+async fn guard_in_an_async_command_returning_result() {
+    async fn unlock(events: &mut EntityEvents<DoorEvent>) -> Result<Idempotent<()>, PaintError> {
+        idempotency_guard!(
+            events.iter_all().rev(),
+            already_applied: Unlocked,
+            resets_on: Locked { .. }
+        );
+        tokio::task::yield_now().await;
+        events.push(Unlocked);
+        Ok(Idempotent::Executed(()))
+    }
+    let mut events = door();
+    assert_eq!(unlock(&mut events).await, Ok(Idempotent::Executed(())));
+    assert_eq!(unlock(&mut events).await, Ok(Idempotent::AlreadyApplied));
+    events.push(Locked { by: "ann".into() });
+    assert_eq!(unlock(&mut events).await, Ok(Idempotent::Executed(())));
+}

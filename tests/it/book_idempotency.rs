@@ -78,3 +78,57 @@ fn guards_see_persisted_events_too() {
     assert!(user.deactivate("retry after reload").was_already_applied());
     assert!(!user.events().any_new());
 }
+
+// ANCHOR: fallible
+/// Why a command refused to run.
+#[derive(Debug, PartialEq)]
+pub enum VerifyError {
+    Deactivated,
+}
+
+impl User {
+    /// A fallible command returns `Result<Idempotent<T>, E>`: the guard
+    /// returns `Ok(Idempotent::AlreadyApplied)`, the checks return `Err`.
+    pub fn verify_active_email(&mut self, token: &str) -> Result<Idempotent<()>, VerifyError> {
+        idempotency_guard!(
+            self.events().iter_all().rev(),
+            already_applied: UserEvent::EmailVerified { token: used } if used == token
+        );
+        if !self.active {
+            return Err(VerifyError::Deactivated);
+        }
+        self.events_mut().push(UserEvent::EmailVerified {
+            token: token.to_owned(),
+        });
+        self.verified = true;
+        Ok(Idempotent::Executed(()))
+    }
+}
+// ANCHOR_END: fallible
+
+#[test]
+fn fallible_commands_use_the_guard_too() {
+    // ANCHOR: fallible_usage
+    let mut user = created_user("grace@example.com");
+
+    assert_eq!(
+        user.verify_active_email("t-1"),
+        Ok(Idempotent::Executed(()))
+    );
+    assert_eq!(
+        user.verify_active_email("t-1"),
+        Ok(Idempotent::AlreadyApplied)
+    );
+    assert!(user.deactivate("left").did_execute());
+    // The guard runs first: a token already used is still "already applied".
+    assert_eq!(
+        user.verify_active_email("t-1"),
+        Ok(Idempotent::AlreadyApplied)
+    );
+    assert_eq!(
+        user.verify_active_email("t-2"),
+        Err(VerifyError::Deactivated)
+    );
+    // ANCHOR_END: fallible_usage
+    assert_eq!(user.events().len_new(), 2);
+}

@@ -110,9 +110,27 @@ impl Accounts {
 
 // ANCHOR: attribute
 impl Accounts {
-    /// Load, deposit, save; on a lost race the whole method runs again.
-    #[retry_on_concurrent_modification(max_retries = 20, base_delay_ms = 1, max_delay_ms = 50)]
+    /// Load, deposit, save; on a lost race the whole method runs again. No
+    /// options: 4 attempts (3 retries), delays from 5 ms up to 500 ms.
+    #[retry_on_concurrent_modification]
     pub async fn deposit(&self, id: AccountId, amount: i64) -> Result<i64, AccountModifyError> {
+        let mut account = self.find_by_id(id).await.map_err(|e| match e {
+            FindError::Sqlx(e) => ModifyError::Sqlx(e),
+            other => panic!("account {id} not loadable: {other}"),
+        })?;
+        account.deposit(amount);
+        self.update(&mut account).await?;
+        Ok(account.balance)
+    }
+}
+// ANCHOR_END: attribute
+
+// ANCHOR: attribute_tuned
+impl Accounts {
+    /// The same for an account many writers hit at once: more attempts,
+    /// shorter delays.
+    #[retry_on_concurrent_modification(max_retries = 20, base_delay_ms = 1, max_delay_ms = 50)]
+    pub async fn deposit_hot(&self, id: AccountId, amount: i64) -> Result<i64, AccountModifyError> {
         let mut account = self.find_by_id(id).await.map_err(|e| match e {
             FindError::Sqlx(e) => ModifyError::Sqlx(e),
             other => panic!("account {id} not loadable: {other}"),
@@ -123,7 +141,48 @@ impl Accounts {
         Ok(account.balance)
     }
 }
-// ANCHOR_END: attribute
+// ANCHOR_END: attribute_tuned
+
+// ANCHOR: function
+/// Load, deposit, save, as one retried cycle.
+pub async fn deposit(
+    accounts: &Accounts,
+    id: AccountId,
+    amount: i64,
+    policy: &RetryPolicy,
+) -> Result<Retried<usize>, AccountModifyError> {
+    retry_on_concurrent_modification(policy, || async {
+        let mut account = accounts.find_by_id(id).await.expect("loads");
+        account.deposit(amount);
+        tokio::task::yield_now().await; // widen the race window for the tests
+        accounts.update(&mut account).await
+    })
+    .await
+}
+// ANCHOR_END: function
+
+#[tokio::test]
+async fn the_defaults() -> Result<(), Box<dyn std::error::Error>> {
+    let accounts = Accounts::new(es_entity_tests::pool().await);
+    let id = accounts.create(NewAccount::named("defaults")).await?.id;
+    // ANCHOR: function_use
+    let done = deposit(&accounts, id, 10, &RetryPolicy::default()).await?;
+    assert_eq!(done.value, 1); // one event written
+    // ANCHOR_END: function_use
+    assert_eq!(done.attempts, 1, "nobody else writes this account");
+    assert_eq!(accounts.deposit(id, 5).await?, 15);
+
+    // What the chapter states as the defaults.
+    let policy = RetryPolicy::default();
+    assert_eq!(policy.max_attempts(), 5);
+    assert_eq!(policy.delay_bound(1), std::time::Duration::from_millis(5));
+    assert_eq!(
+        policy.delay_bound(100),
+        std::time::Duration::from_millis(500)
+    );
+    assert_eq!(policy, RetryPolicy::new(5));
+    Ok(())
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_writers_lose_nothing() -> Result<(), Box<dyn std::error::Error>> {
@@ -135,20 +194,15 @@ async fn two_writers_lose_nothing() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..2 {
         let (accounts, attempts) = (accounts.clone(), attempts.clone());
         tasks.push(tokio::spawn(async move {
-            // ANCHOR: function
+            // ANCHOR: function_tuned
             let policy = RetryPolicy::new(50).base_delay(std::time::Duration::from_micros(200));
+            // ANCHOR_END: function_tuned
             for _ in 0..50 {
-                let done = retry_on_concurrent_modification(&policy, || async {
-                    let mut account = accounts.find_by_id(id).await.expect("loads");
-                    account.deposit(1);
-                    tokio::task::yield_now().await;
-                    accounts.update(&mut account).await
-                })
-                .await
-                .expect("deposit lands within the policy");
+                let done = deposit(&accounts, id, 1, &policy)
+                    .await
+                    .expect("deposit lands within the policy");
                 attempts.fetch_add(done.attempts, Ordering::Relaxed);
             }
-            // ANCHOR_END: function
         }));
     }
     for t in tasks {
@@ -189,7 +243,7 @@ async fn the_attribute_retries_the_whole_method() -> Result<(), Box<dyn std::err
         tasks.push(tokio::spawn(async move {
             for _ in 0..10 {
                 accounts
-                    .deposit(id, 5)
+                    .deposit_hot(id, 5)
                     .await
                     .expect("retried until it lands");
             }
@@ -261,4 +315,41 @@ fn backoff_grows_exponentially_with_full_jitter() {
         delays.iter().any(|d| d.as_millis() < 8),
         "jitter reaches below half the bound"
     );
+}
+
+#[tokio::test]
+async fn the_attribute_without_options_makes_four_attempts() {
+    #[derive(Debug)]
+    struct Lost;
+    impl RetryableError for Lost {
+        fn concurrent_modification(&self) -> Option<Conflict> {
+            Some(Conflict {
+                entity: "Account",
+                entity_id: "x".into(),
+                expected_sequence: 2,
+            })
+        }
+    }
+    struct AlwaysLoses {
+        calls: AtomicU32,
+    }
+    impl AlwaysLoses {
+        #[retry_on_concurrent_modification]
+        async fn save(&self) -> Result<(), Lost> {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+            Err(Lost)
+        }
+    }
+    let repo = AlwaysLoses {
+        calls: AtomicU32::new(0),
+    };
+    let started = std::time::Instant::now();
+    assert!(repo.save().await.is_err());
+    assert_eq!(
+        repo.calls.load(Ordering::Relaxed),
+        4,
+        "3 retries by default"
+    );
+    // Delays of at most 5, 10 and 20 ms (RetryPolicy's default bounds).
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
 }

@@ -345,7 +345,7 @@ impl IntoEvents<TicketEvent> for NewTicket {
 #[es_repo(entity = "Ticket", columns(member_id = "MemberId", title = "String"))]
 pub struct Tickets {
     #[es_repo(pool)]
-    db: PgPool,
+    pub(crate) db: PgPool,
 }
 
 impl Tickets {

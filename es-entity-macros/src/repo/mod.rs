@@ -9,7 +9,9 @@ mod find_all;
 mod find_by;
 mod list_by;
 mod list_for;
+mod sqlx_dep;
 mod update;
+mod update_with_retry;
 
 use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
@@ -39,8 +41,12 @@ fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let errors = errors::expand(repo);
+    if let Some(missing) = sqlx_dep::missing(repo) {
+        return quote!(#missing #errors);
+    }
     let create = create::expand(repo);
     let update = update::expand(repo);
+    let update_with_retry = update_with_retry::expand(repo);
     let find_by = find_by::expand(repo);
     let find_all = find_all::expand(repo);
     let list_by = list_by::expand(repo);
@@ -63,6 +69,7 @@ fn expand(repo: &Repo) -> TokenStream {
 
             #create
             #update
+            #update_with_retry
             #find_by
             #find_all
             #list_by
