@@ -6,8 +6,10 @@ pub use serde_json;
 pub use sqlx;
 pub use uuid;
 
-pub use crate::column_types::{CatalogColumn, Checked, DeclaredColumn, check_columns, fits};
-pub use crate::repo_error::{bulk_modify_error, create_error, modify_error};
+pub use crate::classify::{
+    CatalogConstraint, Constraints, bulk_modify_error, create_error, modify_error,
+};
+pub use crate::column_types::{CatalogColumn, DeclaredColumn, check_columns, fits};
 
 use crate::events::EntityEvents;
 use crate::traits::EsEvent;

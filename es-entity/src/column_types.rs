@@ -5,12 +5,12 @@
 //! time. Entity ids, `#[derive(sqlx::Type)]` enums and newtypes are bound
 //! with `as T`, which sqlx cannot check; for those the repository reads the
 //! index table's column types from the catalog once per process, before its
-//! first write, and refuses to write while one does not fit.
+//! first write (with the constraints, see `classify`), and refuses to write
+//! while one does not fit.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use sqlx::postgres::{PgTypeInfo, Postgres};
 use sqlx::{Type, TypeInfo};
@@ -184,27 +184,6 @@ pub fn check_columns(
         Ok(())
     } else {
         Err(ColumnTypeError::Mismatch(mismatches))
-    }
-}
-
-/// Remembers, per repository and process, that its columns were checked.
-#[doc(hidden)]
-pub struct Checked(AtomicBool);
-
-impl Checked {
-    #[allow(clippy::new_without_default)]
-    pub const fn new() -> Self {
-        Self(AtomicBool::new(false))
-    }
-
-    /// Whether the check passed already.
-    pub fn passed(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-
-    /// Records that the check passed.
-    pub fn pass(&self) {
-        self.0.store(true, Ordering::Release);
     }
 }
 

@@ -6,6 +6,7 @@
 //! through `sqlx::query!`. See the book in the repository for a guided tour.
 #![forbid(unsafe_code)]
 
+mod classify;
 mod column_types;
 mod error;
 mod event_json;

@@ -1,4 +1,7 @@
-//! `check_column_types` and the first-use check every write runs.
+//! `check_column_types` and what every write reads once per process before
+//! its first statement: the index table's column types, for the types sqlx
+//! cannot check at compile time, and both tables' constraints, which
+//! classify the write's errors.
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -29,41 +32,50 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         .collect();
     let entity = &names.entity;
     let table = &repo.tables.index;
-    let body = if declared.is_empty() {
-        quote!(::core::result::Result::Ok(()))
+    let check = if declared.is_empty() {
+        TokenStream::new()
     } else {
         let sql = sql::column_types(repo);
         quote! {
-            static __CHECKED: ::es_entity::__private::Checked = ::es_entity::__private::Checked::new();
-            if __CHECKED.passed() {
-                return ::core::result::Result::Ok(());
-            }
-            let __catalog = ::sqlx::query_as!(::es_entity::__private::CatalogColumn, #sql)
+            let __columns = ::sqlx::query_as!(::es_entity::__private::CatalogColumn, #sql)
                 .fetch_all(&mut *__conn)
                 .await?;
-            ::es_entity::__private::check_columns(#entity, #table, &[#(#declared)*], &__catalog)?;
-            __CHECKED.pass();
-            ::core::result::Result::Ok(())
+            ::es_entity::__private::check_columns(#entity, #table, &[#(#declared)*], &__columns)?;
         }
     };
+    let constraints = sql::constraints(repo);
     quote! {
         /// Checks the declared types of the columns sqlx cannot check at
         /// compile time (entity ids, `#[derive(sqlx::Type)]` enums and
         /// newtypes) against the index table, naming every one that does not
-        /// fit. Writes run this check once per process by themselves; call it
-        /// at start-up to fail early.
+        /// fit. Writes run this check once per process by themselves, before
+        /// their first statement; call it at start-up to fail early.
         pub async fn check_column_types(&self) -> ::core::result::Result<(), ::es_entity::ColumnTypeError> {
             let mut __conn = self.#pool.acquire().await?;
-            Self::__es_check_columns(&mut *__conn).await
+            Self::__es_catalog(&mut *__conn).await.map(|_| ())
         }
 
+        /// What the repository reads from the catalog once per process,
+        /// before its first write: the column check, then the constraints.
         #[doc(hidden)]
-        #[allow(clippy::needless_return)]
-        async fn __es_check_columns(
+        async fn __es_catalog(
             __conn: &mut ::es_entity::__private::sqlx::PgConnection,
-        ) -> ::core::result::Result<(), ::es_entity::ColumnTypeError> {
-            let _ = &__conn;
-            #body
+        ) -> ::core::result::Result<
+            &'static ::es_entity::__private::Constraints,
+            ::es_entity::ColumnTypeError,
+        > {
+            static __CATALOG: ::std::sync::OnceLock<::es_entity::__private::Constraints> =
+                ::std::sync::OnceLock::new();
+            if let ::core::option::Option::Some(__known) = __CATALOG.get() {
+                return ::core::result::Result::Ok(__known);
+            }
+            #check
+            let __constraints = ::sqlx::query_as!(::es_entity::__private::CatalogConstraint, #constraints)
+                .fetch_all(&mut *__conn)
+                .await?;
+            ::core::result::Result::Ok(
+                __CATALOG.get_or_init(|| ::es_entity::__private::Constraints::new(__constraints)),
+            )
         }
     }
 }

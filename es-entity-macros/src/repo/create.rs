@@ -70,7 +70,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             #new: <#entity as ::es_entity::EsEntity>::New,
         ) -> ::core::result::Result<#entity, #err> {
-            Self::__es_check_columns(&mut *__conn).await?;
+            let __constraints = Self::__es_catalog(&mut *__conn).await?;
             #(#locals)*
             let mut __events: ::es_entity::EntityEvents<#event_ty> =
                 ::es_entity::IntoEvents::into_events(#new);
@@ -93,7 +93,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 )
                 .fetch_one(&mut *__conn)
                 .await
-                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl))?
+                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints))?
             };
             __events.mark_new_events_persisted_at(__row.now);
             ::core::result::Result::Ok(
@@ -175,7 +175,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             __new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
         ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
-            Self::__es_check_columns(&mut *__conn).await?;
+            let __constraints = Self::__es_catalog(&mut *__conn).await?;
             let __at = __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now);
             let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(__new.len());
             #(#declare)*
@@ -207,7 +207,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                 )
                 .fetch_one(&mut *__conn)
                 .await
-                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl))?
+                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints))?
             };
             let mut __out = ::std::vec::Vec::with_capacity(__histories.len());
             for mut __events in __histories {

@@ -97,7 +97,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
             __now: #time_ty,
             #var: &mut #entity,
         ) -> ::core::result::Result<usize, #err> {
-            Self::__es_check_columns(&mut *__conn).await?;
+            let __constraints = Self::__es_catalog(&mut *__conn).await?;
             let __row = {
                 let __events = ::es_entity::EsEntity::events(&*#var);
                 let __id = __events.id();
@@ -118,7 +118,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
                 .fetch_one(&mut *__conn)
                 .await
                 .map_err(|e| {
-                    ::es_entity::__private::modify_error::<#col_enum>(e, #events_tbl, __id, __expected)
+                    ::es_entity::__private::modify_error::<#col_enum>(e, #events_tbl, __constraints, __id, __expected)
                 })?;
                 if __row.found == 0 {
                     return ::core::result::Result::Err(::es_entity::ModifyError::EntityNotFound {
@@ -206,7 +206,7 @@ fn update_all(repo: &Repo) -> TokenStream {
             __now: #time_ty,
             __entities: &mut [#entity],
         ) -> ::core::result::Result<usize, #err> {
-            Self::__es_check_columns(&mut *__conn).await?;
+            let __constraints = Self::__es_catalog(&mut *__conn).await?;
             let __done = {
                 let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::new();
                 #(#declare)*
@@ -231,10 +231,10 @@ fn update_all(repo: &Repo) -> TokenStream {
                     __histories.iter().copied(),
                     ::es_entity::__private::ReadBack::Check,
                 )?;
-                let __lookup = |text: &str| {
+                let __lookup = |matches: &dyn ::core::ops::Fn(&str) -> bool| {
                     __histories
                         .iter()
-                        .find(|h| ::std::string::ToString::to_string(h.id()) == text)
+                        .find(|h| matches(&::std::string::ToString::to_string(h.id())))
                         .map(|h| (::core::clone::Clone::clone(h.id()), h.len_persisted() + 1))
                 };
                 ::sqlx::query!(
@@ -246,7 +246,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                 .fetch_one(&mut *__conn)
                 .await
                 .map_err(|e| {
-                    ::es_entity::__private::bulk_modify_error::<#col_enum>(e, #events_tbl, __lookup)
+                    ::es_entity::__private::bulk_modify_error::<#col_enum>(e, #events_tbl, __constraints, &__lookup)
                 })?
             };
             let mut __written = 0;

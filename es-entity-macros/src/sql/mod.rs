@@ -385,11 +385,34 @@ pub(crate) fn update_all(repo: &Repo) -> String {
 /// type, the type sqlx sees on the wire.
 pub(crate) fn column_types(repo: &Repo) -> String {
     format!(
-        "SELECT a.attname::TEXT AS \"column!\", bt.typname::TEXT AS \"type_name!\", \
-         format_type(a.atttypid, a.atttypmod) AS \"sql_type!\" \
+        "SELECT a.attname::TEXT AS \"column!: ::std::string::String\", bt.typname::TEXT AS \"type_name!: ::std::string::String\", \
+         format_type(a.atttypid, a.atttypmod) AS \"sql_type!: ::std::string::String\" \
          FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
          JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
          WHERE a.attrelid = '{}'::REGCLASS AND a.attnum > 0 AND NOT a.attisdropped",
         repo.tables.index
+    )
+}
+
+/// The constraints and unique indexes of the index and events tables with
+/// the columns each covers (`es_entity::__private::CatalogConstraint`), read
+/// once so that a write's error is classified by constraint name alone. An
+/// expression in a unique index is an empty column name.
+pub(crate) fn constraints(repo: &Repo) -> String {
+    let (tbl, events) = (&repo.tables.index, &repo.tables.events);
+    format!(
+        "SELECT t.relname::TEXT AS \"table!: ::std::string::String\", c.conname::TEXT AS \"name!: ::std::string::String\", \
+         ARRAY(SELECT a.attname::TEXT FROM UNNEST(c.conkey) WITH ORDINALITY AS k(n, o) \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o) AS \"columns!: ::std::vec::Vec<::std::string::String>\" \
+         FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
+         WHERE c.conrelid IN ('{tbl}'::REGCLASS, '{events}'::REGCLASS) \
+         UNION ALL \
+         SELECT t.relname::TEXT, i.relname::TEXT, \
+         ARRAY(SELECT COALESCE(a.attname::TEXT, '') FROM UNNEST(x.indkey::INT2[]) WITH ORDINALITY AS k(n, o) \
+         LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n ORDER BY k.o) \
+         FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid \
+         WHERE x.indisunique AND x.indrelid IN ('{tbl}'::REGCLASS, '{events}'::REGCLASS) \
+         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid \
+         AND c.conrelid = x.indrelid)"
     )
 }
