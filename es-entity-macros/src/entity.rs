@@ -1,4 +1,8 @@
 //! `#[derive(EsEntity)]`.
+//!
+//! Besides the trait impl, a successful derive emits a check that the crate's
+//! own `::sqlx` is the sqlx es-entity is built with, so the crate must depend
+//! on `sqlx` 0.9 (as every crate using the repository derive has to anyway).
 
 use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
@@ -74,5 +78,10 @@ fn expand(en: &Entity) -> TokenStream {
                 &mut self.#events_field
             }
         }
+
+        // A crate on another sqlx release than es-entity's fails here with
+        // one message saying so (see `es_entity::__sqlx_check`), besides the
+        // many mismatches that follow from it.
+        const _: () = ::es_entity::__sqlx_check::same_sqlx::<::sqlx::Postgres>();
     }
 }

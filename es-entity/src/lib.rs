@@ -19,8 +19,12 @@ mod repo_error;
 mod retry;
 mod traits;
 
+pub mod prelude;
+
 #[doc(hidden)]
 pub mod __private;
+#[doc(hidden)]
+pub mod __sqlx_check;
 
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
