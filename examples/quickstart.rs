@@ -163,7 +163,6 @@ pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::
 // ANCHOR: main
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    // ANCHOR: connect
     use sqlx::migrate::MigrateDatabase;
 
     let url = std::env::var("DATABASE_URL")
@@ -174,7 +173,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = sqlx::PgPool::connect(&url).await?;
     // Applies ./migrations, embedded into the binary at compile time.
     sqlx::migrate!().run(&pool).await?;
-    // ANCHOR_END: connect
 
     for line in run(pool).await? {
         println!("{line}");

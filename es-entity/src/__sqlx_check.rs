@@ -14,7 +14,7 @@
 #[diagnostic::on_unimplemented(
     message = "your crate depends on a different sqlx than es-entity (which needs sqlx 0.9)",
     label = "this `sqlx::Postgres` comes from your crate's `sqlx` dependency, not from the sqlx 0.9 es-entity uses",
-    note = "set `sqlx = {{ version = \"0.9\", default-features = false, features = [\"postgres\", \"runtime-tokio\", \"macros\", \"migrate\"] }}` in your Cargo.toml",
+    note = "set `sqlx = {{ version = \"0.9\", default-features = false, features = [\"postgres\", \"macros\", \"migrate\"] }}` in your Cargo.toml",
     note = "the other errors of this build (\"multiple different versions of crate `sqlx_core`\", hints to enable sqlx features) follow from this one; `cargo tree --duplicates` lists both sqlx releases"
 )]
 pub trait SameSqlx: sealed::Sealed {}

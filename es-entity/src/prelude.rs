@@ -2,8 +2,8 @@
 //!
 //! `use es_entity::prelude::*;` brings in the three derives and their
 //! traits, the history and command types, the repository and transaction
-//! types, the error types, and the `entity_id!` and `idempotency_guard!`
-//! macros. It also re-exports the types event payloads tend to carry
+//! types, the error types, pagination and retry types, and the
+//! `entity_id!`, `idempotency_guard!` and `es_query!` macros. It also re-exports the types event payloads tend to carry
 //! ([`Uuid`], [`DateTime`], [`Utc`], [`serde_json`]) from the versions
 //! es-entity itself is built with, so a crate need not depend on `uuid`,
 //! `chrono` or `serde_json` only to name them.
@@ -46,7 +46,8 @@
 pub use crate::{
     AtomicOperation, ConstraintViolation, CreateError, DbOp, DbOpWithTime, EntityEvents,
     EntityHydrationError, EsEntity, EsEvent, EsRepo, FindError, Idempotent, IntoEvents,
-    IntoOneTimeExecutor, ModifyError, QueryError, TryFromEvents, entity_id, es_query,
+    IntoOneTimeExecutor, ListDirection, ModifyError, PaginatedQueryArgs, PaginatedQueryRet,
+    QueryError, RetryPolicy, RetryableError, Sort, TryFromEvents, entity_id, es_query,
     idempotency_guard, retry_on_concurrent_modification,
 };
 

@@ -15,6 +15,7 @@ mod es_query_tables;
 mod executors;
 mod hygiene;
 mod list_explain;
+mod own_crate;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
 mod reliability_bad_data;
