@@ -81,7 +81,14 @@ fn expand(en: &Entity) -> TokenStream {
 
         // A crate on another sqlx release than es-entity's fails here with
         // one message saying so (see `es_entity::__sqlx_check`), besides the
-        // many mismatches that follow from it.
-        const _: () = ::es_entity::__sqlx_check::same_sqlx::<::sqlx::Postgres>();
+        // many mismatches that follow from it. A where clause rather than a
+        // call: rustc checks it with the item signatures, before any body,
+        // so this error comes before the mismatches.
+        const _: () = {
+            #[allow(dead_code)]
+            struct __EsEntitySameSqlx
+            where
+                ::sqlx::Postgres: ::es_entity::__sqlx_check::SameSqlx;
+        };
     }
 }

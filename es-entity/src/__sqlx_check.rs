@@ -6,9 +6,11 @@
 //! built with sqlx 0.9. When the two are different releases, every type that
 //! crosses between them fails to match, and rustc's first messages suggest
 //! enabling sqlx features, which does not help. The derive therefore emits
-//! `same_sqlx::<::sqlx::Postgres>()`: it compiles only when the crate's
-//! `sqlx::Postgres` is the very type es-entity uses, and otherwise fails
-//! with the message below. Not part of the public API.
+//! a struct bounded by `where ::sqlx::Postgres: SameSqlx`: it compiles only
+//! when the crate's `sqlx::Postgres` is the very type es-entity uses, and
+//! otherwise fails with the message below. rustc checks such bounds before
+//! it checks function bodies, so this message comes before the mismatches.
+//! Not part of the public API.
 
 /// Implemented only for es-entity's own `sqlx::Postgres`.
 #[diagnostic::on_unimplemented(
@@ -25,6 +27,3 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for sqlx::Postgres {}
 }
-
-/// Compiles only when `Db` is es-entity's `sqlx::Postgres`.
-pub const fn same_sqlx<Db: SameSqlx>() {}
