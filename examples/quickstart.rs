@@ -1,12 +1,14 @@
 //! The quickstart: define a `User` entity, persist it, change it, load it back.
 //!
-//! Run with `cargo run --example quickstart` (uses `DATABASE_URL`, default
-//! `postgres://postgres@127.0.0.1:5432/es_entity_test`, created and migrated
-//! on first use). The same code runs in the test suite and in the book.
+//! Run with `cargo run --example quickstart`. `main` does what a service of
+//! your own would do: it reads `DATABASE_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/es_entity_test`), creates that
+//! database if it is missing, applies `migrations/` with `sqlx::migrate!()`
+//! and connects a pool, without this repository's test harness. The test
+//! suite runs `run` on every `cargo test`, and the book shows this file.
 
 // ANCHOR: entity
-use es_entity::*;
-use serde::{Deserialize, Serialize};
+use es_entity::prelude::*;
 
 entity_id! { UserId }
 
@@ -156,12 +158,25 @@ pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::
     Ok(log)
 }
 
+// `tests/it` compiles this file as a module, where `main` is never called.
 #[allow(dead_code)]
+// ANCHOR: main
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let pool = es_entity_tests::pool().await;
+    use sqlx::migrate::MigrateDatabase;
+
+    let url = std::env::var("DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/es_entity_test".to_owned());
+    if !sqlx::Postgres::database_exists(&url).await? {
+        sqlx::Postgres::create_database(&url).await?;
+    }
+    let pool = sqlx::PgPool::connect(&url).await?;
+    // Applies ./migrations, embedded into the binary at compile time.
+    sqlx::migrate!().run(&pool).await?;
+
     for line in run(pool).await? {
         println!("{line}");
     }
     Ok(())
 }
+// ANCHOR_END: main

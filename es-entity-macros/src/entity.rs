@@ -1,4 +1,8 @@
 //! `#[derive(EsEntity)]`.
+//!
+//! Besides the trait impl, a successful derive emits a check that the crate's
+//! own `::sqlx` is the sqlx es-entity is built with, so the crate must depend
+//! on `sqlx` 0.9 (as every crate using the repository derive has to anyway).
 
 use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
@@ -74,5 +78,17 @@ fn expand(en: &Entity) -> TokenStream {
                 &mut self.#events_field
             }
         }
+
+        // A crate on another sqlx release than es-entity's fails here with
+        // one message saying so (see `es_entity::__private::sqlx_check`), besides the
+        // many mismatches that follow from it. A where clause rather than a
+        // call: rustc checks it with the item signatures, before any body,
+        // so this error comes before the mismatches.
+        const _: () = {
+            #[allow(dead_code)]
+            struct __EsEntitySameSqlx
+            where
+                ::sqlx::Postgres: ::es_entity::__private::sqlx_check::SameSqlx;
+        };
     }
 }

@@ -111,7 +111,7 @@ fn events_table(input: &QueryInput) -> syn::Result<String> {
 
 /// An argument as sqlx gets it. A variable or a field, borrowed or not
 /// (`member`, `&member`, `filter.member_id`), goes through
-/// `es_entity::__query_arg`: an entity id (or a reference to one) becomes the
+/// `es_entity::__private::query_arg`: an entity id (or a reference to one) becomes the
 /// `Uuid` inside it, any other type stays the very place it was. Only these
 /// forms: their type is known before sqlx's check (while `None`, literals,
 /// `.into()` get theirs from the parameter), and reading them twice has no
@@ -134,7 +134,7 @@ fn arg(expr: &syn::Expr) -> TokenStream {
     if !is_place(place) {
         return quote!(#expr);
     }
-    let m = quote!(::es_entity::__query_arg);
+    let m = quote!(::es_entity::__private::query_arg);
     quote_spanned! {expr.span()=>
         #(#refs)* *{
             #[allow(unused_imports)]

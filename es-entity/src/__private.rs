@@ -1,5 +1,8 @@
 //! Items only generated code uses. Not part of the public API.
 
+pub mod query_arg;
+pub mod sqlx_check;
+
 pub use chrono;
 pub use serde;
 pub use serde_json;

@@ -22,12 +22,10 @@ mod retry;
 mod traits;
 mod update_with_retry;
 
+pub mod prelude;
+
 #[doc(hidden)]
 pub mod __private;
-// What `es_query!` and `entity_id!` expand to for id arguments. (Not in
-// `__private` only because that file is being rewritten in parallel.)
-#[doc(hidden)]
-pub mod __query_arg;
 
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};

@@ -18,6 +18,7 @@ mod es_query_tables;
 mod executors;
 mod hygiene;
 mod list_explain;
+mod own_crate;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
 mod reliability_bad_data;
