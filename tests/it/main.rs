@@ -13,6 +13,7 @@ mod book_retry;
 mod book_transactions;
 mod book_update_with_retry;
 mod column_types;
+mod conflicts_any_language;
 mod db_op;
 mod es_query_tables;
 mod executors;
