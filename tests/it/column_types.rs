@@ -15,6 +15,7 @@ use crate::repo_fixtures::{MemberId, unique};
 
 entity_id! { BookId, LeafletId }
 
+// ANCHOR: types
 /// A PostgreSQL enum; its labels are snake_case, its variants are not.
 #[derive(sqlx::Type, Debug, Clone, Copy, PartialEq, Eq)]
 #[sqlx(type_name = "book_status", rename_all = "snake_case")]
@@ -28,6 +29,7 @@ pub enum BookStatus {
 #[derive(sqlx::Type, Debug, Clone, PartialEq, Eq)]
 #[sqlx(transparent)]
 pub struct Isbn(String);
+// ANCHOR_END: types
 
 #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -169,6 +171,7 @@ impl IntoEvents<BookEvent> for NewBook {
     }
 }
 
+// ANCHOR: repo
 #[derive(EsRepo, Debug)]
 #[es_repo(
     entity = "Book",
@@ -185,6 +188,7 @@ impl IntoEvents<BookEvent> for NewBook {
 pub struct Books {
     pool: PgPool,
 }
+// ANCHOR_END: repo
 
 /// The same table, with `status` declared as the TEXT newtype: the enum
 /// column does not take it, and sqlx cannot tell at compile time. (In a
@@ -361,10 +365,12 @@ async fn a_type_sqlx_cannot_check_is_checked_on_first_write() {
             sql_type: "uuid".into(),
         },
     ];
+    // ANCHOR: check
     match books.check_column_types().await {
         Err(ColumnTypeError::Mismatch(m)) => assert_eq!(m, expected),
         other => panic!("expected a mismatch, got {other:?}"),
     }
+    // ANCHOR_END: check
 
     let new = NewBook::fresh(1.0);
     let id = new.id;

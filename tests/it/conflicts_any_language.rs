@@ -172,6 +172,36 @@ pub struct Badges {
     pool: PgPool,
 }
 
+/// The same table with `label` declared nullable: a NULL reaches the NOT
+/// NULL column, and the error names it from PostgreSQL's column field.
+mod unlabelled {
+    use super::*;
+
+    #[derive(EsRepo, Debug)]
+    #[es_repo(
+        entity = "Badge",
+        columns(
+            code(ty = "String", find_by = false),
+            points(ty = "i32", find_by = false),
+            label(
+                ty = "Option<String>",
+                find_by = false,
+                create(accessor = "no_label()"),
+                update(persist = false)
+            )
+        )
+    )]
+    pub struct UnlabelledBadges {
+        pub pool: PgPool,
+    }
+}
+
+impl NewBadge {
+    fn no_label(&self) -> Option<String> {
+        None
+    }
+}
+
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
@@ -309,6 +339,16 @@ async fn constraint_violations_name_their_column() {
         Some(BadgeColumn::Points)
     );
     assert_eq!(err.constraint_name(), Some("badge_points_not_negative"));
+
+    // NOT NULL: PostgreSQL names the column itself.
+    let unlabelled = unlabelled::UnlabelledBadges { pool: pool.clone() };
+    let err = unlabelled.create(NewBadge::fresh()).await.unwrap_err();
+    let violation = err
+        .constraint_violation()
+        .unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(violation.kind, ConstraintKind::NotNull);
+    assert_eq!(violation.column, Some(unlabelled::BadgeColumn::Label));
+    assert!(err.to_string().contains("column label"), "{err}");
 }
 
 #[tokio::test]
