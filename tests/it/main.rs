@@ -16,6 +16,7 @@ mod column_types;
 mod db_op;
 mod es_query_tables;
 mod executors;
+mod harness_proxy;
 mod hygiene;
 mod list_explain;
 #[path = "../../examples/quickstart.rs"]
