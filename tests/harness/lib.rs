@@ -5,12 +5,17 @@
 //! `cargo test` works against a bare PostgreSQL server with no setup step.
 //!
 //! The database is `DATABASE_URL`, or [`DEFAULT_DATABASE_URL`] when unset.
+//!
+//! [`proxy`] puts a fault-injecting TCP proxy between a test and that
+//! database, to drop a connection after the server has committed a statement.
 
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
+
+pub mod proxy;
 
 /// The database used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/es_entity_test";
@@ -50,7 +55,7 @@ static PREPARED: OnceCell<()> = OnceCell::const_new();
 pub async fn pool() -> PgPool {
     let url = database_url();
     let options = parse(&url);
-    PREPARED.get_or_init(|| prepare(&url, &options)).await;
+    prepared().await;
     PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -59,7 +64,14 @@ pub async fn pool() -> PgPool {
         .unwrap_or_else(|e| unreachable(&url, &e))
 }
 
-fn parse(url: &str) -> PgConnectOptions {
+/// Makes sure the test database exists and is migrated, once per process.
+pub(crate) async fn prepared() {
+    let url = database_url();
+    let options = parse(&url);
+    PREPARED.get_or_init(|| prepare(&url, &options)).await;
+}
+
+pub(crate) fn parse(url: &str) -> PgConnectOptions {
     url.parse().unwrap_or_else(|e| {
         panic!(
             "DATABASE_URL `{}` is not a PostgreSQL URL: {e}",
