@@ -125,12 +125,43 @@ fn value_in_detail(detail: &str, column: &str) -> Option<String> {
     rest.rfind(')').map(|end| rest[..end].to_owned())
 }
 
+/// Whether the connection failed while a statement was out, so that the
+/// client cannot tell whether the server ran it: an I/O error (the
+/// connection closed or reset), a connection exception (SQLSTATE class 08),
+/// or the server ending the session (57P01 admin shutdown, 57P02 crash
+/// shutdown, 57P03 cannot connect now).
+///
+/// Repository writes outside a transaction report this as
+/// `OutcomeUnknown`. A `COMMIT` that fails this way leaves the same doubt:
+/// the transaction may have committed.
+///
+/// ```
+/// let lost = sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into());
+/// assert!(es_entity::is_connection_lost(&lost));
+/// assert!(!es_entity::is_connection_lost(&sqlx::Error::PoolTimedOut));
+/// ```
+pub fn is_connection_lost(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 #[doc(hidden)]
+/// `autocommit`: the statement ran outside a transaction, so it committed by
+/// itself if the server got to its end.
 pub fn create_error<C: EntityColumn>(
     err: sqlx::Error,
     events_table: &str,
     constraints: &Constraints,
+    autocommit: bool,
 ) -> CreateError<C> {
+    if autocommit && is_connection_lost(&err) {
+        return CreateError::OutcomeUnknown(err);
+    }
     match classify::<C>(err, events_table, constraints) {
         WriteFailure::Constraint(v) => CreateError::ConstraintViolation(v),
         // Events for this id already exist: the id is taken.
@@ -155,9 +186,13 @@ pub fn modify_error<C: EntityColumn>(
     err: sqlx::Error,
     events_table: &str,
     constraints: &Constraints,
+    autocommit: bool,
     entity_id: &C::EntityId,
     expected_sequence: usize,
 ) -> ModifyError<C> {
+    if autocommit && is_connection_lost(&err) {
+        return ModifyError::OutcomeUnknown(err);
+    }
     match classify::<C>(err, events_table, constraints) {
         WriteFailure::Constraint(v) => ModifyError::ConstraintViolation(v),
         WriteFailure::SequenceTaken(_) => ModifyError::ConcurrentModification {
@@ -184,8 +219,12 @@ pub fn bulk_modify_error<C: EntityColumn>(
     err: sqlx::Error,
     events_table: &str,
     constraints: &Constraints,
+    autocommit: bool,
     entity: BatchLookup<'_, C::EntityId>,
 ) -> ModifyError<C> {
+    if autocommit && is_connection_lost(&err) {
+        return ModifyError::OutcomeUnknown(err);
+    }
     if let Some(db) = err.as_database_error() {
         // 22P02: the marker's cast to INT4 failed; the id follows the marker.
         let message = db.message();

@@ -27,6 +27,7 @@ pub mod prelude;
 #[doc(hidden)]
 pub mod __private;
 
+pub use classify::is_connection_lost;
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};

@@ -63,6 +63,12 @@ macro_rules! constraint_helpers {
                 }
             }
 
+            /// Whether the connection failed after the write was sent,
+            /// outside a transaction, so that it may or may not be stored.
+            pub fn is_outcome_unknown(&self) -> bool {
+                matches!(self, Self::OutcomeUnknown(_))
+            }
+
             /// Whether a unique constraint (or primary key) rejected the write.
             pub fn was_duplicate(&self) -> bool {
                 self.constraint_violation()
@@ -105,6 +111,10 @@ pub enum CreateError<C: EntityColumn> {
     /// first-use check (types sqlx cannot check at compile time). Nothing
     /// was stored.
     ColumnTypeMismatch(Vec<ColumnTypeMismatch>),
+    /// The connection failed after the statement was sent, outside a
+    /// transaction: the entity may or may not have been stored. Never
+    /// retried blindly; look it up by id to know.
+    OutcomeUnknown(sqlx::Error),
 }
 constraint_helpers!(CreateError);
 
@@ -141,6 +151,12 @@ pub enum ModifyError<C: EntityColumn> {
     /// first-use check (types sqlx cannot check at compile time). Nothing
     /// was stored.
     ColumnTypeMismatch(Vec<ColumnTypeMismatch>),
+    /// The connection failed after the statement was sent, outside a
+    /// transaction: the events may or may not have been stored. Not a
+    /// transient error: retrying could apply the command twice. Reload the
+    /// entity and run the command again; an idempotent command (see
+    /// `idempotency_guard!`) then sees its own event if it was stored.
+    OutcomeUnknown(sqlx::Error),
 }
 constraint_helpers!(ModifyError);
 
@@ -257,6 +273,11 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
             Self::ColumnTypeMismatch(m) => {
                 write!(f, "creating {}: {}", C::ENTITY, list_mismatches(m))
             }
+            Self::OutcomeUnknown(e) => write!(
+                f,
+                "creating {}: the connection failed after the write was sent, so it may or may not be stored: {e}",
+                C::ENTITY
+            ),
         }
     }
 }
@@ -290,6 +311,11 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
             Self::ColumnTypeMismatch(m) => {
                 write!(f, "updating {}: {}", C::ENTITY, list_mismatches(m))
             }
+            Self::OutcomeUnknown(e) => write!(
+                f,
+                "updating {}: the connection failed after the write was sent, so it may or may not be stored: {e}",
+                C::ENTITY
+            ),
         }
     }
 }
@@ -382,6 +408,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
             Self::ColumnTypeMismatch(_) => None,
+            Self::OutcomeUnknown(e) => Some(e),
         }
     }
 }
@@ -407,7 +434,7 @@ from_column_check!(CreateError, ModifyError);
 impl<C: EntityColumn> std::error::Error for ModifyError<C> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Self::Sqlx(e) => Some(e),
+            Self::Sqlx(e) | Self::OutcomeUnknown(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
             _ => None,

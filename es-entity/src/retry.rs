@@ -160,6 +160,13 @@ pub trait RetryableError {
 }
 
 /// Whether a database error is transient: the same call may succeed later.
+///
+/// A lost connection counts, which is right for a statement inside a
+/// transaction (the server rolls the transaction back) and for one that was
+/// never sent. A repository write outside a transaction whose connection is
+/// lost is not `Sqlx` but `OutcomeUnknown`, which is never transient; so is,
+/// for your own code, a `COMMIT` that fails with
+/// [`is_connection_lost`](crate::is_connection_lost).
 pub fn is_transient_sqlx(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,

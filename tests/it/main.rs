@@ -20,6 +20,7 @@ mod executors;
 mod harness_proxy;
 mod hygiene;
 mod list_explain;
+mod outcome_unknown;
 mod own_crate;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;

@@ -71,6 +71,10 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             #new: <#entity as ::es_entity::EsEntity>::New,
         ) -> ::core::result::Result<#entity, #err> {
             let __constraints = Self::__es_catalog(&mut *__conn).await?;
+            // Outside a transaction the statement commits by itself: a
+            // connection lost while it is out leaves its outcome unknown.
+            let __autocommit =
+                !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             #(#locals)*
             let mut __events: ::es_entity::EntityEvents<#event_ty> =
                 ::es_entity::IntoEvents::into_events(#new);
@@ -93,7 +97,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 )
                 .fetch_one(&mut *__conn)
                 .await
-                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints))?
+                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?
             };
             __events.mark_new_events_persisted_at(__row.now);
             ::core::result::Result::Ok(
@@ -176,6 +180,10 @@ fn create_all(repo: &Repo) -> TokenStream {
             __new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
         ) -> ::core::result::Result<::std::vec::Vec<#entity>, #err> {
             let __constraints = Self::__es_catalog(&mut *__conn).await?;
+            // Outside a transaction the statement commits by itself: a
+            // connection lost while it is out leaves its outcome unknown.
+            let __autocommit =
+                !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             let __at = __now.unwrap_or_else(::es_entity::__private::chrono::Utc::now);
             let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::with_capacity(__new.len());
             #(#declare)*
@@ -207,7 +215,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                 )
                 .fetch_one(&mut *__conn)
                 .await
-                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints))?
+                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?
             };
             let mut __out = ::std::vec::Vec::with_capacity(__histories.len());
             for mut __events in __histories {

@@ -98,6 +98,10 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
             #var: &mut #entity,
         ) -> ::core::result::Result<usize, #err> {
             let __constraints = Self::__es_catalog(&mut *__conn).await?;
+            // Outside a transaction the statement commits by itself: a
+            // connection lost while it is out leaves its outcome unknown.
+            let __autocommit =
+                !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             let __row = {
                 let __events = ::es_entity::EsEntity::events(&*#var);
                 let __id = __events.id();
@@ -118,7 +122,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
                 .fetch_one(&mut *__conn)
                 .await
                 .map_err(|e| {
-                    ::es_entity::__private::modify_error::<#col_enum>(e, #events_tbl, __constraints, __id, __expected)
+                    ::es_entity::__private::modify_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit, __id, __expected)
                 })?;
                 if __row.found == 0 {
                     return ::core::result::Result::Err(::es_entity::ModifyError::EntityNotFound {
@@ -207,6 +211,10 @@ fn update_all(repo: &Repo) -> TokenStream {
             __entities: &mut [#entity],
         ) -> ::core::result::Result<usize, #err> {
             let __constraints = Self::__es_catalog(&mut *__conn).await?;
+            // Outside a transaction the statement commits by itself: a
+            // connection lost while it is out leaves its outcome unknown.
+            let __autocommit =
+                !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             let __done = {
                 let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::new();
                 #(#declare)*
@@ -246,7 +254,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                 .fetch_one(&mut *__conn)
                 .await
                 .map_err(|e| {
-                    ::es_entity::__private::bulk_modify_error::<#col_enum>(e, #events_tbl, __constraints, &__lookup)
+                    ::es_entity::__private::bulk_modify_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit, &__lookup)
                 })?
             };
             let mut __written = 0;

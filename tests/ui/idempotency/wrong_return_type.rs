@@ -6,7 +6,7 @@ enum Event {
     Closed,
 }
 
-fn close(events: &mut Vec<Event>) -> Result<(), String> {
+fn close(events: &mut Vec<Event>) -> Result<(), u32> {
     idempotency_guard!(events.iter().rev(), already_applied: Event::Closed);
     events.push(Event::Closed);
     Ok(())
