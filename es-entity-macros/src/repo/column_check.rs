@@ -37,7 +37,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } else {
         let sql = sql::column_types(repo);
         quote! {
-            let __columns = ::sqlx::query_as!(::es_entity::__private::CatalogColumn, #sql)
+            let __columns: ::std::vec::Vec<::es_entity::__private::CatalogColumn> = ::sqlx::query_as!(::es_entity::__private::CatalogColumn, #sql)
                 .fetch_all(&mut *__conn)
                 .await?;
             ::es_entity::__private::check_columns(#entity, #table, &[#(#declared)*], &__columns)?;
@@ -70,7 +70,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(__known);
             }
             #check
-            let __constraints = ::sqlx::query_as!(::es_entity::__private::CatalogConstraint, #constraints)
+            let __constraints: ::std::vec::Vec<::es_entity::__private::CatalogConstraint> = ::sqlx::query_as!(::es_entity::__private::CatalogConstraint, #constraints)
                 .fetch_all(&mut *__conn)
                 .await?;
             ::core::result::Result::Ok(

@@ -262,15 +262,17 @@ fn insert_bulk_events(repo: &Repo, first: usize, id: &str, from: &str, after: &s
 /// after the id, as the columns `c0` (the id), `c1`, ...: names of our own,
 /// so no column of the user's can clash with them (or with `k`, the
 /// position `WITH ORDINALITY` adds). Each array is typed by its column
-/// (`COALESCE($n, ARRAY[(NULL::tbl).col])` gives `$n` the column's array
-/// type), so sqlx checks the Rust element types at compile time.
+/// (`COALESCE($n, ARRAY(SELECT col FROM tbl WHERE FALSE))` gives `$n` the
+/// column's array type; the subquery is planned away), so sqlx checks the
+/// Rust element types at compile time. (A `NULL::tbl` cast would type it
+/// too, but a missing table would then be reported as a missing type.)
 fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize, ordinality: bool) -> String {
     let tbl = &repo.tables.index;
     let names = std::iter::once("id".to_owned()).chain(cols.iter().map(|c| c.name.to_string()));
     let (mut arrays, mut aliases) = (Vec::new(), Vec::new());
     for (i, name) in names.enumerate() {
         arrays.push(format!(
-            "COALESCE(${}, ARRAY[(NULL::{tbl}).{name}])",
+            "COALESCE(${}, ARRAY(SELECT {name} FROM {tbl} WHERE FALSE))",
             first + i
         ));
         aliases.push(format!("c{i}"));
