@@ -17,6 +17,7 @@ mod conflicts_any_language;
 mod db_op;
 mod es_query_tables;
 mod executors;
+mod feed;
 mod harness_proxy;
 mod hygiene;
 mod list_explain;

@@ -22,6 +22,8 @@ pub(crate) struct RepoOpts {
     pub delete: Option<syn::LitStr>,
     #[darling(default)]
     pub columns: Columns,
+    /// `feed`: generate `feed_after` over the events table's feed columns.
+    pub feed: Switch,
 }
 
 #[derive(FromField)]

@@ -25,6 +25,8 @@ pub(crate) struct Repo {
     pub filters: Vec<Filter>,
     /// `delete = "soft"`: the index table has a `deleted` flag.
     pub soft_delete: bool,
+    /// `feed`: the events table has `transaction_id` and `position`.
+    pub feed: bool,
     pub names: Names,
 }
 
@@ -154,6 +156,7 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         sorts,
         filters,
         soft_delete,
+        feed: opts.feed.is_present(),
         names: Names {
             cursor_enum: format_ident!("{}Cursor", entity_name),
             sort_by_enum: format_ident!("{}SortBy", entity_name),

@@ -5,6 +5,7 @@ mod create;
 mod cursor;
 mod delete;
 mod errors;
+mod feed;
 mod find_all;
 mod find_by;
 mod list_by;
@@ -54,6 +55,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let delete = delete::expand(repo);
     let cursors = cursor::expand(repo);
     let column_check = column_check::expand(repo);
+    let feed = feed::expand(repo);
     quote! {
         #errors
         #cursors
@@ -76,6 +78,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #list_for
             #delete
             #column_check
+            #feed
         }
     }
 }

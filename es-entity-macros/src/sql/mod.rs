@@ -2,8 +2,10 @@
 //! order, fixed whitespace) because sqlx names `.sqlx/` cache files after a
 //! hash of the exact string.
 
+mod feed;
 mod list;
 
+pub(crate) use feed::feed_after;
 pub(crate) use list::{FilterMode, ListQuery, list};
 
 use crate::model::column::Column;
