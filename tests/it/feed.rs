@@ -230,6 +230,33 @@ pub async fn ledger_feed_after(
         ],
     ))
 }
+
+/// The same with both reads in one snapshot, so they share their horizon:
+/// each merge then returns `limit` events whenever that many are waiting.
+pub async fn ledger_feed_after_in_one_snapshot(
+    pool: &PgPool,
+    accounts: &LedgerAccounts,
+    notes: &LedgerNotes,
+    after: Option<FeedCheckpoint>,
+    limit: usize,
+) -> Result<FeedBatch<LedgerFeedEvent>, BoxError> {
+    let mut op = DbOp::from(
+        pool.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            .await?,
+    );
+    let a = accounts.feed_after_in_op(&mut op, after, limit).await?;
+    let n = notes.feed_after_in_op(&mut op, after, limit).await?;
+    op.commit().await?;
+    assert_eq!(a.horizon, n.horizon, "one snapshot, one horizon");
+    Ok(merge_feeds(
+        limit,
+        after,
+        [
+            a.map(LedgerFeedEvent::Account),
+            n.map(LedgerFeedEvent::Note),
+        ],
+    ))
+}
 // ANCHOR_END: ledger_item
 
 /// A checkpoint after every event visible now and before every event of a
@@ -424,6 +451,15 @@ async fn union_order(
 
 #[tokio::test]
 async fn several_entity_types_read_in_one_order() -> Result<(), BoxError> {
+    several_entity_types(false).await
+}
+
+#[tokio::test]
+async fn several_entity_types_read_in_one_order_and_one_snapshot() -> Result<(), BoxError> {
+    several_entity_types(true).await
+}
+
+async fn several_entity_types(one_snapshot: bool) -> Result<(), BoxError> {
     let pool = es_entity_tests::pool().await;
     let accounts = LedgerAccounts::new(&pool);
     let notes = LedgerNotes::new(&pool);
@@ -459,7 +495,15 @@ async fn several_entity_types_read_in_one_order() -> Result<(), BoxError> {
     let mut checkpoint = start;
     let mut seen: Vec<(String, FeedCheckpoint)> = Vec::new();
     while seen.len() < written {
-        let batch = ledger_feed_after(&accounts, &notes, Some(checkpoint), 3).await?;
+        let batch = if one_snapshot {
+            let batch =
+                ledger_feed_after_in_one_snapshot(&pool, &accounts, &notes, Some(checkpoint), 3)
+                    .await?;
+            assert!(batch.exhausted || batch.events.len() == 3, "full batches");
+            batch
+        } else {
+            ledger_feed_after(&accounts, &notes, Some(checkpoint), 3).await?
+        };
         assert!(batch.events.len() <= 3);
         for event in &batch.events {
             assert!(event.checkpoint() > checkpoint, "one order over both");
