@@ -533,6 +533,43 @@ async fn several_entity_types(one_snapshot: bool) -> Result<(), BoxError> {
 }
 
 #[tokio::test]
+async fn an_undecodable_event_is_an_error_naming_it() -> Result<(), BoxError> {
+    let pool = es_entity_tests::pool().await;
+    let accounts = LedgerAccounts::new(&pool);
+    // Inside a transaction that is rolled back, so no other reader meets the
+    // row: an event with a made-up type, under transaction id 3 (the oldest
+    // a transaction can have), so it is visible and first in the feed.
+    let mut op = accounts.begin_op().await?;
+    let id = LedgerAccountId::new();
+    sqlx::query("INSERT INTO ledger_accounts (id, created_at, name) VALUES ($1, NOW(), 'bad')")
+        .bind(id)
+        .execute(&mut **op.tx())
+        .await?;
+    sqlx::query(
+        "INSERT INTO ledger_account_events (id, sequence, event_type, event, recorded_at, transaction_id) \
+         VALUES ($1, 1, 'vanished', '{\"type\": \"vanished\"}', NOW(), '3')",
+    )
+    .bind(id)
+    .execute(&mut **op.tx())
+    .await?;
+    let err = accounts
+        .feed_after_in_op(&mut op, None, 1)
+        .await
+        .expect_err("an unknown event type");
+    let QueryError::HydrationError(err) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(err.entity_id(), Some(id.to_string().as_str()));
+    assert_eq!(err.sequence(), Some(1));
+    assert!(
+        matches!(err.failure(), HydrationFailure::UnknownEventType(t) if t == "vanished"),
+        "{err:?}"
+    );
+    op.rollback().await?;
+    Ok(())
+}
+
+#[tokio::test]
 async fn merging_keeps_only_what_every_table_covers() {
     fn ev(tx: i64, pos: i64) -> FeedEvent<u8, ()> {
         FeedEvent {

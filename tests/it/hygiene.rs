@@ -101,3 +101,36 @@ async fn derives_work_with_shadowed_names() {
     assert_eq!(user.id, id);
     assert_eq!(users.find_by_name(&name).await.unwrap().id, id);
 }
+
+/// `feed` under the same shadowing (brought in by the glob import), over
+/// tables that have the feed columns, in a module of its own because it
+/// derives a second repository of `User`.
+mod feed {
+    use super::*;
+
+    #[derive(::es_entity::EsRepo)]
+    #[es_repo(
+        entity = "User",
+        tbl = "ledger_accounts",
+        events_tbl = "ledger_account_events",
+        columns(name = "std::string::String"),
+        feed
+    )]
+    pub struct UserFeed {
+        pool: ::sqlx::PgPool,
+    }
+
+    #[tokio::test]
+    async fn the_feed_works_with_shadowed_names() {
+        let feed = UserFeed {
+            pool: es_entity_tests::pool().await,
+        };
+        // Nothing is decoded: the tables hold other entities' events.
+        let batch = feed
+            .feed_after(::core::option::Option::None, 0)
+            .await
+            .unwrap();
+        assert!(batch.events.is_empty());
+        assert!(batch.horizon > 0);
+    }
+}
