@@ -428,7 +428,7 @@ impl TryFromEvents<LeafletEvent> for Leaflet {
         let pages = events
             .iter_all()
             .map(|LeafletEvent::Printed { pages }| *pages)
-            .last()
+            .next_back()
             .ok_or_else(|| events.missing_field("pages"))?;
         Ok(Leaflet {
             id: *events.id(),
