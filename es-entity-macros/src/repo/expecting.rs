@@ -21,7 +21,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
     quote! {
         /// [`Self::update`] with an expectation of the entity's stream (see
-        /// [`::es_entity::ExpectedVersion`]), in one statement:
+        /// [`es_entity::ExpectedVersion`]), in one statement:
         ///
         /// - `Exact(n)`: fails with `ConcurrentModification` and writes
         ///   nothing unless the entity was loaded at version `n` and the

@@ -24,7 +24,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// Afterwards the entity agrees with the database: if other writers
         /// stored events since it was loaded, they come back from the same
         /// statement and the entity is rebuilt from its whole history (see
-        /// [`::es_entity::UncheckedWrite::missed`]). The index row takes
+        /// [`es_entity::UncheckedWrite::missed`]). The index row takes
         /// this writer's column values, computed before the events it
         /// missed: last writer wins there too, until the refreshed entity's
         /// next write. With no new events nothing is sent.
