@@ -213,15 +213,10 @@ impl Subject for Floor {
             return Ok(Write::Done);
         }
         let batch = entity.batch();
-        #[derive(Serialize)]
-        struct Columns<'a> {
-            name: &'a str,
-        }
-        let columns = Json(Columns { name: &entity.name });
         let result = sqlx::query!(
-            "WITH new AS (SELECT * FROM jsonb_populate_record(NULL::bench_floor_accounts, $2)), \
-             changed AS (UPDATE bench_floor_accounts u SET name = n.name FROM new n WHERE u.id = $1 \
-             AND NOT (ROW(u.name)::RECORD *= ROW(n.name)::RECORD) RETURNING u.id), \
+            "WITH changed AS (UPDATE bench_floor_accounts u SET name = $2 WHERE u.id = $1 \
+             AND NOT (ROW((ARRAY[u.name, $2])[1])::RECORD *= ROW((ARRAY[u.name, $2])[2])::RECORD) \
+             RETURNING u.id), \
              kept AS (SELECT id FROM bench_floor_accounts WHERE id = $1 \
              AND (SELECT COUNT(*) FROM changed) = 0 FOR UPDATE), \
              entity AS (SELECT id FROM changed UNION ALL SELECT id FROM kept), \
@@ -232,7 +227,7 @@ impl Subject for Floor {
              SELECT NOW() AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
              (SELECT COUNT(*) FROM inserted) AS \"events!\"",
             entity.id,
-            &columns as _,
+            entity.name.as_str(),
             &batch.sequences[..] as &[i32],
             &batch.types[..] as &[&str],
             &batch.events as _,

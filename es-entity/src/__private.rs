@@ -12,6 +12,7 @@ pub use uuid;
 
 pub use crate::classify::{
     CatalogConstraint, Constraints, bulk_modify_error, create_error, modify_error,
+    unchecked_modify_error,
 };
 pub use feed::{FeedRow, feed_after, feed_batch, feed_limit};
 
@@ -349,4 +350,62 @@ impl<'a> BulkEvents<'a> {
     pub fn is_empty(&self) -> bool {
         self.entities.is_empty()
     }
+}
+
+/// After a last-writer-wins write: brings `entity` up to date with the
+/// database. `missed` are the events other writers stored after the
+/// entity's loaded version, and `version` is the stream's version the write
+/// appended after. With nothing missed, the new events are marked stored
+/// (sequences `version + 1..`); otherwise the whole history (loaded, missed,
+/// new) is replayed into a new entity that replaces `entity`, so its fields
+/// reflect the missed events too.
+///
+/// On failure the events are stored but `entity` could not be rebuilt: it
+/// is left with an empty history, so that no later write can build on it.
+pub fn refresh_after_unchecked<T: crate::traits::EsEntity>(
+    entity: &mut T,
+    missed: Vec<crate::events::GenericEvent<<T::Event as EsEvent>::EntityId>>,
+    version: usize,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<crate::UncheckedWrite, crate::error::EntityHydrationError> {
+    use crate::error::{EntityHydrationError, HydrationFailure};
+    let events = entity.events_mut();
+    if missed.is_empty() && events.len_persisted() == version {
+        let written = events.mark_new_events_persisted_at(at);
+        return Ok(crate::UncheckedWrite { written, missed: 0 });
+    }
+    let id = events.id().clone();
+    let mut history =
+        std::mem::replace(events, EntityEvents::from_persisted(id.clone(), Vec::new()));
+    let missed_n = missed.len();
+    history.push_missed(missed)?;
+    if history.len_persisted() != version {
+        // The stream is behind what the entity was loaded at: not a history
+        // this entity can continue.
+        return Err(EntityHydrationError::new(
+            Some(id.to_string()),
+            None,
+            HydrationFailure::SequenceGap {
+                expected: history.len_persisted() + 1,
+                found: i64::try_from(version + 1).unwrap_or(i64::MAX),
+            },
+        ));
+    }
+    let written = history.mark_new_events_persisted_at(at);
+    *entity = <T as crate::traits::TryFromEvents<T::Event>>::try_from_events(history)?;
+    Ok(crate::UncheckedWrite {
+        written,
+        missed: missed_n,
+    })
+}
+
+/// A version (number of events) as the `INT4` sequences are stored.
+pub fn version_i32(version: usize) -> i32 {
+    i32::try_from(version).expect("an entity cannot hold more than i32::MAX events")
+}
+
+/// A stored sequence or version as a count; a negative one (never written
+/// by a repository) counts as 0.
+pub fn version_usize(version: i32) -> usize {
+    usize::try_from(version).unwrap_or(0)
 }

@@ -10,7 +10,9 @@
 //! ids, the bulk update's marker) to show in the error, never to decide.
 
 use crate::error::ConstraintKind;
-use crate::repo_error::{ConstraintViolation, CreateError, EntityColumn, ModifyError};
+use crate::repo_error::{
+    ConstraintViolation, CreateError, EntityColumn, ModifyError, UncheckedModifyError,
+};
 
 /// One constraint (or unique index) of a repository's tables, as the
 /// catalog describes it: the row of the repository's catalog query.
@@ -188,18 +190,36 @@ pub fn modify_error<C: EntityColumn>(
     constraints: &Constraints,
     autocommit: bool,
     entity_id: &C::EntityId,
-    expected_sequence: usize,
+    expected_version: usize,
 ) -> ModifyError<C> {
     if autocommit && is_connection_lost(&err) {
         return ModifyError::OutcomeUnknown(err);
     }
     match classify::<C>(err, events_table, constraints) {
         WriteFailure::Constraint(v) => ModifyError::ConstraintViolation(v),
-        WriteFailure::SequenceTaken(_) => ModifyError::ConcurrentModification {
-            entity_id: entity_id.clone(),
-            expected_sequence,
-        },
+        WriteFailure::SequenceTaken(_) => {
+            ModifyError::conflict(entity_id.clone(), expected_version)
+        }
         WriteFailure::Other(e) => ModifyError::Sqlx(e),
+    }
+}
+
+/// Classifies the error of a last-writer-wins write. It has no conflict: the
+/// `(id, sequence)` key can only be hit when the stored stream has a gap,
+/// which is reported as the database error it is.
+#[doc(hidden)]
+pub fn unchecked_modify_error<C: EntityColumn>(
+    err: sqlx::Error,
+    events_table: &str,
+    constraints: &Constraints,
+    autocommit: bool,
+) -> UncheckedModifyError<C> {
+    if autocommit && is_connection_lost(&err) {
+        return UncheckedModifyError::OutcomeUnknown(err);
+    }
+    match classify::<C>(err, events_table, constraints) {
+        WriteFailure::Constraint(v) => UncheckedModifyError::ConstraintViolation(v),
+        WriteFailure::SequenceTaken(e) | WriteFailure::Other(e) => UncheckedModifyError::Sqlx(e),
     }
 }
 
@@ -208,7 +228,7 @@ pub fn modify_error<C: EntityColumn>(
 /// our own text, quoted inside the (translated) message.
 const MISSING_ROW: &str = "es_entity: index row missing for ";
 
-/// The batch's entity (id and expected sequence) whose id text passes the
+/// The batch's entity (id and expected version) whose id text passes the
 /// given test, if any.
 pub type BatchLookup<'a, Id> = &'a dyn Fn(&dyn Fn(&str) -> bool) -> Option<(Id, usize)>;
 
@@ -257,10 +277,9 @@ pub fn bulk_modify_error<C: EntityColumn>(
     match classify::<C>(err, events_table, constraints) {
         WriteFailure::Constraint(v) => ModifyError::ConstraintViolation(v),
         WriteFailure::SequenceTaken(e) => match entity(&shown) {
-            Some((entity_id, expected_sequence)) => ModifyError::ConcurrentModification {
-                entity_id,
-                expected_sequence,
-            },
+            Some((entity_id, expected_version)) => {
+                ModifyError::conflict(entity_id, expected_version)
+            }
             None => ModifyError::Sqlx(e),
         },
         WriteFailure::Other(e) => ModifyError::Sqlx(e),

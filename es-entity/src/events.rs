@@ -252,6 +252,16 @@ impl<E: EsEvent> EntityEvents<E> {
         Ok((out, false))
     }
 
+    /// Appends stored events this history had missed (the rows after its
+    /// last persisted event, in sequence order), checking that each one
+    /// continues the sequence and reads back.
+    pub(crate) fn push_missed(
+        &mut self,
+        rows: impl IntoIterator<Item = GenericEvent<E::EntityId, impl EventPayload<E>>>,
+    ) -> Result<(), EntityHydrationError> {
+        rows.into_iter().try_for_each(|row| self.push_row(row))
+    }
+
     fn push_row(
         &mut self,
         row: GenericEvent<E::EntityId, impl EventPayload<E>>,

@@ -11,6 +11,7 @@ mod column_types;
 mod error;
 mod event_json;
 mod events;
+mod expected_version;
 mod feed;
 mod idempotent;
 mod macros;
@@ -34,6 +35,7 @@ pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
+pub use expected_version::{ExpectedVersion, UncheckedWrite};
 pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, merge_feeds};
 pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
@@ -42,6 +44,7 @@ pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort}
 pub use query::EsQuery;
 pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
+    UncheckedModifyError,
 };
 pub use retry::{
     Conflict, Retried, RetryPolicy, RetryableError, is_transient_sqlx,

@@ -125,12 +125,27 @@ pub enum ModifyError<C: EntityColumn> {
     Sqlx(sqlx::Error),
     /// A constraint rejected the new column values.
     ConstraintViolation(ConstraintViolation<C>),
-    /// Another writer appended events first; reload the entity and retry.
+    /// The stream was not at the version the write expected: another writer
+    /// appended events first (or the entity was loaded at another version
+    /// than an `ExpectedVersion::Exact` named). Nothing was written; reload
+    /// the entity and retry.
     ConcurrentModification {
         /// The entity that was written concurrently.
         entity_id: C::EntityId,
-        /// The sequence this writer tried to write next.
+        /// The sequence this writer tried to write next:
+        /// `expected_version + 1`.
         expected_sequence: usize,
+        /// The version (number of events) the writer expected the stream to
+        /// be at: the version the entity was loaded at for `update`, `n` for
+        /// `ExpectedVersion::Exact(n)`, 0 for `NoStream`.
+        expected_version: usize,
+        /// The version the stream actually had, when it can be known without
+        /// guessing. The pool variants (`update`, `update_all`, ...) read it
+        /// right after the failure, so it is at least the version that made
+        /// the write fail (another writer may have added more since).
+        /// `None` inside a caller's transaction, which PostgreSQL aborted
+        /// with the failed statement, or when that read failed.
+        actual_version: Option<usize>,
     },
     /// The entity's index row no longer exists.
     EntityNotFound {
@@ -164,6 +179,89 @@ impl<C: EntityColumn> ModifyError<C> {
     /// Whether the write lost an optimistic-concurrency race.
     pub fn is_concurrent_modification(&self) -> bool {
         matches!(self, Self::ConcurrentModification { .. })
+    }
+
+    /// A conflict for `entity_id` expecting `expected_version`, the actual
+    /// version not (yet) known.
+    #[doc(hidden)]
+    pub fn conflict(entity_id: C::EntityId, expected_version: usize) -> Self {
+        Self::ConcurrentModification {
+            entity_id,
+            expected_sequence: expected_version + 1,
+            expected_version,
+            actual_version: None,
+        }
+    }
+
+    /// For a lost race, the version the writer expected and the one the
+    /// stream had (when known); `None` for any other error.
+    pub fn conflict_versions(&self) -> Option<(usize, Option<usize>)> {
+        match self {
+            Self::ConcurrentModification {
+                expected_version,
+                actual_version,
+                ..
+            } => Some((*expected_version, *actual_version)),
+            _ => None,
+        }
+    }
+}
+
+/// Error of `update_unchecked` / `update_unchecked_in_op` (last writer
+/// wins). It has no conflict variant: such a write appends after whatever
+/// the stream holds and cannot lose a race.
+#[derive(Debug)]
+pub enum UncheckedModifyError<C: EntityColumn> {
+    /// The database failed (connection, I/O, ...).
+    Sqlx(sqlx::Error),
+    /// A constraint rejected the new column values.
+    ConstraintViolation(ConstraintViolation<C>),
+    /// The entity's index row does not exist.
+    EntityNotFound {
+        /// The entity that was looked for.
+        entity_id: C::EntityId,
+    },
+    /// A new event would not read back as itself. Checked before the
+    /// write: nothing was stored.
+    HydrationError(EntityHydrationError),
+    /// The events were stored, but the entity's history with the events it
+    /// had missed does not hydrate (or does not continue its loaded
+    /// events), so the in-memory entity could not be rebuilt: its events
+    /// are all marked stored, its other fields are stale. Reload it.
+    RefreshFailed(EntityHydrationError),
+    /// Declared column types that do not fit the index table, found by the
+    /// first-use check. Nothing was stored.
+    ColumnTypeMismatch(Vec<ColumnTypeMismatch>),
+    /// The connection failed after the statement was sent, outside a
+    /// transaction: the events may or may not have been stored. Reload.
+    OutcomeUnknown(sqlx::Error),
+}
+constraint_helpers!(UncheckedModifyError);
+
+impl<C: EntityColumn> UncheckedModifyError<C> {
+    /// Whether the entity's index row does not exist.
+    pub fn was_not_found(&self) -> bool {
+        matches!(self, Self::EntityNotFound { .. })
+    }
+}
+
+impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
+    /// `update_expecting` with `StreamExists` or `Any` writes unchecked;
+    /// its errors are a subset of `ModifyError`'s (a failed refresh is a
+    /// `HydrationError`).
+    fn from(e: UncheckedModifyError<C>) -> Self {
+        match e {
+            UncheckedModifyError::Sqlx(e) => Self::Sqlx(e),
+            UncheckedModifyError::ConstraintViolation(v) => Self::ConstraintViolation(v),
+            UncheckedModifyError::EntityNotFound { entity_id } => {
+                Self::EntityNotFound { entity_id }
+            }
+            UncheckedModifyError::HydrationError(e) | UncheckedModifyError::RefreshFailed(e) => {
+                Self::HydrationError(e)
+            }
+            UncheckedModifyError::ColumnTypeMismatch(m) => Self::ColumnTypeMismatch(m),
+            UncheckedModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
+        }
     }
 }
 
@@ -222,6 +320,7 @@ macro_rules! violation_kind_helpers {
 }
 violation_kind_helpers!(CreateError);
 violation_kind_helpers!(ModifyError);
+violation_kind_helpers!(UncheckedModifyError);
 
 impl<C: EntityColumn> ModifyError<C> {
     /// Whether the write lost an optimistic-concurrency race (the same as
@@ -289,12 +388,20 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
             Self::ConstraintViolation(v) => write!(f, "updating {}: {v}", C::ENTITY),
             Self::ConcurrentModification {
                 entity_id,
-                expected_sequence,
-            } => write!(
-                f,
-                "{} {entity_id} was modified concurrently: event {expected_sequence} already exists",
-                C::ENTITY
-            ),
+                expected_version,
+                actual_version,
+                ..
+            } => {
+                write!(
+                    f,
+                    "{} {entity_id} was modified concurrently: expected version {expected_version}",
+                    C::ENTITY
+                )?;
+                match actual_version {
+                    Some(actual) => write!(f, ", found {actual}"),
+                    None => Ok(()),
+                }
+            }
             Self::EntityNotFound { entity_id } => {
                 write!(
                     f,
@@ -316,6 +423,39 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                 "updating {}: the connection failed after the write was sent, so it may or may not be stored: {e}",
                 C::ENTITY
             ),
+        }
+    }
+}
+
+impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlx(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
+            Self::ConstraintViolation(v) => write!(f, "updating {} unchecked: {v}", C::ENTITY),
+            Self::EntityNotFound { entity_id } => write!(
+                f,
+                "updating {} {entity_id} unchecked: its index row does not exist",
+                C::ENTITY
+            ),
+            Self::HydrationError(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
+            Self::RefreshFailed(e) => write!(
+                f,
+                "updating {} unchecked: the events were stored, but the entity could not be rebuilt with the events it had missed: {e}",
+                C::ENTITY
+            ),
+            Self::OutcomeUnknown(e) => write!(
+                f,
+                "updating {} unchecked: the connection failed after the write was sent, so it may or may not be stored: {e}",
+                C::ENTITY
+            ),
+            Self::ColumnTypeMismatch(m) => {
+                write!(
+                    f,
+                    "updating {} unchecked: {}",
+                    C::ENTITY,
+                    list_mismatches(m)
+                )
+            }
         }
     }
 }
@@ -375,7 +515,13 @@ macro_rules! from_sqlx {
         }
     )*};
 }
-from_sqlx!(CreateError, ModifyError, FindError, QueryError);
+from_sqlx!(
+    CreateError,
+    ModifyError,
+    UncheckedModifyError,
+    FindError,
+    QueryError
+);
 
 impl<C: EntityColumn> From<EntityHydrationError> for CreateError<C> {
     fn from(e: EntityHydrationError) -> Self {
@@ -384,6 +530,12 @@ impl<C: EntityColumn> From<EntityHydrationError> for CreateError<C> {
 }
 
 impl<C: EntityColumn> From<EntityHydrationError> for ModifyError<C> {
+    fn from(e: EntityHydrationError) -> Self {
+        Self::HydrationError(e)
+    }
+}
+
+impl<C: EntityColumn> From<EntityHydrationError> for UncheckedModifyError<C> {
     fn from(e: EntityHydrationError) -> Self {
         Self::HydrationError(e)
     }
@@ -429,7 +581,7 @@ macro_rules! from_column_check {
         }
     )*};
 }
-from_column_check!(CreateError, ModifyError);
+from_column_check!(CreateError, ModifyError, UncheckedModifyError);
 
 impl<C: EntityColumn> std::error::Error for ModifyError<C> {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
@@ -437,6 +589,17 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
             Self::Sqlx(e) | Self::OutcomeUnknown(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl<C: EntityColumn> std::error::Error for UncheckedModifyError<C> {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Sqlx(e) | Self::OutcomeUnknown(e) => Some(e),
+            Self::ConstraintViolation(v) => Some(&v.source),
+            Self::HydrationError(e) | Self::RefreshFailed(e) => Some(e),
             _ => None,
         }
     }

@@ -109,6 +109,9 @@ impl RetryPolicy {
                 entity = c.entity,
                 entity_id = %c.entity_id,
                 expected_sequence = c.expected_sequence,
+                expected_version = c.expected_version,
+                actual_version = c.actual_version,
+                gap = c.gap(),
                 attempt,
                 max_attempts = self.max_attempts,
                 "concurrent modification"
@@ -136,8 +139,34 @@ pub struct Conflict {
     pub entity: &'static str,
     /// The entity's id, displayed.
     pub entity_id: String,
-    /// The sequence the losing writer tried to write.
+    /// The sequence the losing writer tried to write: `expected_version + 1`.
     pub expected_sequence: usize,
+    /// The version (number of events) the writer expected the stream at.
+    pub expected_version: usize,
+    /// The version the stream had, when known (see
+    /// `ModifyError::ConcurrentModification`).
+    pub actual_version: Option<usize>,
+}
+
+impl Conflict {
+    /// How many events the stream was ahead of (positive) or behind
+    /// (negative) the expected version, when the actual version is known.
+    ///
+    /// ```
+    /// let c = es_entity::Conflict {
+    ///     entity: "Account",
+    ///     entity_id: "a".into(),
+    ///     expected_sequence: 6,
+    ///     expected_version: 5,
+    ///     actual_version: Some(7),
+    /// };
+    /// assert_eq!(c.gap(), Some(2));
+    /// ```
+    pub fn gap(&self) -> Option<i64> {
+        let signed = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        self.actual_version
+            .map(|actual| signed(actual) - signed(self.expected_version))
+    }
 }
 
 #[diagnostic::on_unimplemented(
@@ -184,10 +213,14 @@ impl<C: EntityColumn> RetryableError for ModifyError<C> {
             ModifyError::ConcurrentModification {
                 entity_id,
                 expected_sequence,
+                expected_version,
+                actual_version,
             } => Some(Conflict {
                 entity: C::ENTITY,
                 entity_id: entity_id.to_string(),
                 expected_sequence: *expected_sequence,
+                expected_version: *expected_version,
+                actual_version: *actual_version,
             }),
             _ => None,
         }
@@ -210,7 +243,8 @@ pub struct Retried<T> {
 /// Runs `attempt` (a whole load → mutate → save cycle) until it succeeds, the
 /// error is not retryable, or the policy's attempts are used up. Every
 /// conflict is logged as a `tracing` warning (target `es_entity::retry`) with
-/// the entity type, id, expected sequence and attempt number.
+/// the entity type, id, expected sequence, expected and actual version, the
+/// gap between them and the attempt number.
 ///
 /// ```no_run
 /// # use es_entity::*;

@@ -190,9 +190,12 @@ async fn a_stale_entity_fails_the_whole_update_all_and_is_named() {
         Err(ModifyError::ConcurrentModification {
             entity_id,
             expected_sequence,
+            expected_version,
+            actual_version,
         }) => {
             assert_eq!(entity_id, ids[1]);
             assert_eq!(expected_sequence, 2);
+            assert_eq!((expected_version, actual_version), (1, Some(2)));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }

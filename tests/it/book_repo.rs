@@ -185,9 +185,13 @@ async fn stale_copy_gets_a_concurrent_modification() -> Result<(), Box<dyn std::
         Err(ModifyError::ConcurrentModification {
             entity_id,
             expected_sequence,
+            expected_version,
+            actual_version,
         }) => {
             assert_eq!(entity_id, user.id);
             assert_eq!(expected_sequence, 2);
+            // `second` was loaded at version 1; `first` took the stream to 2.
+            assert_eq!((expected_version, actual_version), (1, Some(2)));
         }
         other => panic!("expected a conflict, got {other:?}"),
     }

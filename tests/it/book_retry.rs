@@ -268,6 +268,8 @@ async fn retries_stop_at_the_policy_limit_and_other_errors_are_not_retried() {
                 entity: "Account",
                 entity_id: "x".into(),
                 expected_sequence: 2,
+                expected_version: 1,
+                actual_version: None,
             })
         }
     }
@@ -327,6 +329,8 @@ async fn the_attribute_without_options_makes_four_attempts() {
                 entity: "Account",
                 entity_id: "x".into(),
                 expected_sequence: 2,
+                expected_version: 1,
+                actual_version: None,
             })
         }
     }

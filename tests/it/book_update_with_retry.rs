@@ -289,9 +289,16 @@ async fn lost_races_beyond_the_policy_return_the_save_error() -> Result<(), Box<
         UpdateWithRetryError::Save(ModifyError::ConcurrentModification {
             entity_id,
             expected_sequence,
+            expected_version,
+            actual_version,
         }) => {
             assert_eq!(*entity_id, id);
             assert_eq!(*expected_sequence, 4, "the second attempt's next sequence");
+            assert_eq!(*expected_version, 3);
+            assert!(
+                actual_version.is_some_and(|v| v > 3),
+                "read after the failure: {actual_version:?}"
+            );
         }
         other => panic!("expected the save's conflict, got {other:?}"),
     }

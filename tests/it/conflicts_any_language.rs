@@ -221,7 +221,7 @@ async fn stale_writers_get_concurrent_modification() {
     let err = tallies.update(&mut stale).await.unwrap_err();
     assert!(err.is_concurrent_modification(), "{err:?}");
     assert!(
-        matches!(err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 2 } if entity_id == created.id),
+        matches!(err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 2, .. } if entity_id == created.id),
         "{err:?}"
     );
 
@@ -238,7 +238,7 @@ async fn stale_writers_get_concurrent_modification() {
     batch[1].count(5);
     let err = tallies.update_all(&mut batch).await.unwrap_err();
     assert!(
-        matches!(err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 3 } if entity_id == created.id),
+        matches!(err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 3, .. } if entity_id == created.id),
         "{err:?}"
     );
     assert_eq!(

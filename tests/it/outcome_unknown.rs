@@ -166,3 +166,18 @@ async fn a_lost_reply_to_commit_leaves_the_same_doubt() {
     assert!(proxy.fired()[0].withheld.committed());
     assert_eq!(renames_to(&direct, id, &name).await, 1);
 }
+
+#[tokio::test]
+async fn a_lost_reply_to_an_unchecked_update_is_outcome_unknown() {
+    let (proxy, direct, via, id) = setup().await;
+    let name = unique("unchecked");
+    let mut user = via.find_by_id(id).await.unwrap();
+    assert!(user.update_name(&name).did_execute());
+    proxy.arm(Fault::after_execute().containing("UPDATE users"));
+    let err = via.update_unchecked(&mut user).await.unwrap_err();
+    assert!(
+        matches!(err, UncheckedModifyError::OutcomeUnknown(_)),
+        "{err:?}"
+    );
+    assert_eq!(renames_to(&direct, id, &name).await, 1);
+}

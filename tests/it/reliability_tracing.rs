@@ -110,6 +110,8 @@ async fn hit_retry_callsites() {
                 entity: "Warm-up",
                 entity_id: String::new(),
                 expected_sequence: 0,
+                expected_version: 0,
+                actual_version: None,
             })
         }
         fn is_transient(&self) -> bool {
@@ -174,6 +176,13 @@ async fn a_conflict_is_a_warning_naming_entity_id_sequence_and_attempt() {
         Some("2"),
         "Opened is 1, theirs took 2"
     );
+    assert_eq!(field("expected_version"), Some("1"));
+    assert_eq!(
+        field("actual_version"),
+        Some("2"),
+        "read on the pool after the failure"
+    );
+    assert_eq!(field("gap"), Some("1"));
     assert_eq!(field("attempt"), Some("1"));
     assert_eq!(field("max_attempts"), Some("3"));
 
@@ -201,6 +210,8 @@ async fn every_conflict_warns_up_to_the_last_attempt() {
                 entity: "Account",
                 entity_id: "a-1".into(),
                 expected_sequence: 7,
+                expected_version: 6,
+                actual_version: Some(9),
             })
         }
     }
@@ -218,6 +229,15 @@ async fn every_conflict_warns_up_to_the_last_attempt() {
                 w.fields.get("expected_sequence").map(String::as_str),
                 Some("7")
             );
+            assert_eq!(
+                w.fields.get("expected_version").map(String::as_str),
+                Some("6")
+            );
+            assert_eq!(
+                w.fields.get("actual_version").map(String::as_str),
+                Some("9")
+            );
+            assert_eq!(w.fields.get("gap").map(String::as_str), Some("3"));
             w.fields["attempt"].clone()
         })
         .collect();

@@ -190,7 +190,7 @@ async fn unchanged_rows_still_conflict_and_still_must_exist() {
     let mut batch = vec![stale];
     let err = members.update_all(&mut batch).await.unwrap_err();
     assert!(
-        matches!(&err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 2 } if *entity_id == created[0].id),
+        matches!(&err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 2, .. } if *entity_id == created[0].id),
         "{err:?}"
     );
 

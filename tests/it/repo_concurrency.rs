@@ -38,9 +38,12 @@ async fn the_second_of_two_stale_copies_gets_concurrent_modification() {
         ModifyError::ConcurrentModification {
             entity_id,
             expected_sequence,
+            expected_version,
+            actual_version,
         } => {
             assert_eq!(*entity_id, id);
             assert_eq!(*expected_sequence, 2);
+            assert_eq!((*expected_version, *actual_version), (1, Some(2)));
         }
         other => panic!("expected ConcurrentModification, got {other:?}"),
     }
@@ -114,7 +117,7 @@ async fn a_stale_copy_with_more_history_conflicts_at_its_next_sequence() {
     stale.count(5);
     let err = tallies.update(&mut stale).await.unwrap_err();
     assert!(
-        matches!(&err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 4 } if *entity_id == tally.id),
+        matches!(&err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 4, .. } if *entity_id == tally.id),
         "{err:?}"
     );
     assert_eq!(
@@ -229,7 +232,7 @@ async fn schema_qualified_events_table_conflict_is_concurrent_modification() {
 
     let err = vouchers.update(&mut second).await.unwrap_err();
     assert!(
-        matches!(&err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 2 } if *entity_id == id),
+        matches!(&err, ModifyError::ConcurrentModification { entity_id, expected_sequence: 2, .. } if *entity_id == id),
         "events_tbl = \"repo_test.voucher_events\": got {err:?}"
     );
     assert_eq!(
@@ -296,8 +299,12 @@ async fn concurrent_writers_exactly_one_wins_each_round() {
             Err(ModifyError::ConcurrentModification {
                 entity_id,
                 expected_sequence,
+                expected_version,
+                actual_version,
             }) => {
                 assert_eq!((entity_id, expected_sequence), (id, 2));
+                // Read after the failure: the one winner took the stream to 2.
+                assert_eq!((expected_version, actual_version), (1, Some(2)));
             }
             Err(other) => panic!("writer {i}: unexpected {other:?}"),
         }

@@ -1,5 +1,6 @@
 //! How many statements each repository call sends: create = 1, update = 1,
-//! update with nothing new = 0, find = 1.
+//! update with nothing new = 0, find = 1, update_expecting = 1,
+//! update_unchecked = 1, a lost race on the pool = 1 + the version read.
 //!
 //! sqlx reports every statement it executes as one tracing event with target
 //! `sqlx::query` (sqlx-core `logger.rs`, at the connection's
@@ -322,14 +323,104 @@ async fn failed_writes_are_one_statement_too() {
         a.count(1);
         b.count(1);
         tallies.update(&mut a).await.unwrap();
+        let err = tallies.update(&mut b).await.unwrap_err();
+        assert_eq!(err.conflict_versions(), Some((1, Some(2))));
+        // The losing write is one statement; the pool variant then reads the
+        // stream's version to report it.
+        let seen = assert_statements(&counter, 3, "winning and losing update");
+        assert!(seen[2].starts_with("SELECT MAX(sequence)"), "{}", seen[2]);
+
+        // Inside a transaction the aborted statement is the only one.
+        let mut c = tallies.find_by_id(tally.id).await.unwrap();
+        a.count(1);
+        tallies.update(&mut a).await.unwrap();
+        counter.take();
+        c.count(1);
+        let mut op = DbOp::init(&pool).await.unwrap();
+        let err = tallies.update_in_op(&mut op, &mut c).await.unwrap_err();
+        assert_eq!(err.conflict_versions(), Some((2, None)));
+        assert_statements(&counter, 1, "losing update_in_op");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn expecting_and_unchecked_updates_are_one_statement() {
+    counting(|pool, counter| async move {
+        let tallies = Tallies::new(&pool);
+        let mut tally = tallies.create(NewTally::fresh(vec![])).await.unwrap();
+        let mut other = tallies.find_by_id(tally.id).await.unwrap();
+        counter.take();
+
+        tally.count(1);
+        tally.count(2);
+        tallies
+            .update_expecting(&mut tally, ExpectedVersion::Exact(1))
+            .await
+            .unwrap();
+        let seen = assert_statements(&counter, 1, "update_expecting(Exact)");
         assert!(
-            tallies
-                .update(&mut b)
-                .await
-                .unwrap_err()
-                .is_concurrent_modification()
+            seen[0].starts_with("WITH changed AS (UPDATE tallies"),
+            "{}",
+            seen[0]
         );
-        assert_statements(&counter, 2, "winning and losing update");
+
+        tally.count(3);
+        tallies
+            .update_expecting(&mut tally, ExpectedVersion::Any)
+            .await
+            .unwrap();
+        let seen = assert_statements(&counter, 1, "update_expecting(Any)");
+        assert!(
+            seen[0].starts_with("WITH locked AS (SELECT id FROM tallies"),
+            "{}",
+            seen[0]
+        );
+
+        tally.count(4);
+        tally.count(5);
+        let done = tallies.update_unchecked(&mut tally).await.unwrap();
+        assert_eq!(
+            done,
+            UncheckedWrite {
+                written: 2,
+                missed: 0
+            }
+        );
+        assert_statements(&counter, 1, "update_unchecked");
+
+        // Missed events come back from the same statement.
+        other.count(6);
+        let done = tallies.update_unchecked(&mut other).await.unwrap();
+        assert_eq!(
+            done,
+            UncheckedWrite {
+                written: 1,
+                missed: 5
+            }
+        );
+        assert_statements(&counter, 1, "update_unchecked catching up");
+        assert_eq!(other.total, 21);
+
+        // In a transaction too.
+        let mut op = DbOp::init(&pool).await.unwrap();
+        tally.count(1);
+        tallies
+            .update_unchecked_in_op(&mut op, &mut tally)
+            .await
+            .unwrap();
+        assert_statements(&counter, 1, "update_unchecked_in_op");
+        op.commit().await.unwrap();
+        assert_statements(&counter, 1, "COMMIT");
+
+        let mut batch = vec![tallies.find_by_id(tally.id).await.unwrap()];
+        counter.take();
+        batch[0].count(1);
+        tallies
+            .update_all_expecting(&mut batch, |_| 8)
+            .await
+            .unwrap();
+        assert_statements(&counter, 1, "update_all_expecting");
     })
     .await;
 }

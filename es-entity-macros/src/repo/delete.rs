@@ -25,7 +25,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// Reads ignore it from then on; the `*_include_deleted` variants see it.
         pub async fn delete(&self, mut entity: #entity) -> ::core::result::Result<(), #err> {
             let mut __conn = self.#pool.acquire().await?;
-            Self::#writer(&mut *__conn, ::core::option::Option::None, &mut entity).await?;
+            let __result = Self::#writer(&mut *__conn, ::core::option::Option::None, &mut entity).await;
+            Self::__es_with_actual_version(&mut *__conn, __result).await?;
             ::core::result::Result::Ok(())
         }
 

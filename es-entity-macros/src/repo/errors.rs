@@ -25,6 +25,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         .iter()
         .map(|c| format_ident!("{}", upper_camel(c)))
         .collect();
+    let unchecked = &names.unchecked_modify_error;
     let (create, modify, find, query) = (
         &names.create_error,
         &names.modify_error,
@@ -67,6 +68,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         #vis type #create = ::es_entity::CreateError<#col_enum>;
         #[allow(missing_docs)]
         #vis type #modify = ::es_entity::ModifyError<#col_enum>;
+        #[allow(missing_docs)]
+        #vis type #unchecked = ::es_entity::UncheckedModifyError<#col_enum>;
         #[allow(missing_docs)]
         #vis type #find = ::es_entity::FindError<#col_enum>;
         #[allow(missing_docs)]

@@ -5,12 +5,14 @@ mod create;
 mod cursor;
 mod delete;
 mod errors;
+mod expecting;
 mod feed;
 mod find_all;
 mod find_by;
 mod list_by;
 mod list_for;
 mod sqlx_dep;
+mod unchecked;
 mod update;
 mod update_with_retry;
 
@@ -47,6 +49,8 @@ fn expand(repo: &Repo) -> TokenStream {
     }
     let create = create::expand(repo);
     let update = update::expand(repo);
+    let expecting = expecting::expand(repo);
+    let unchecked = unchecked::expand(repo);
     let update_with_retry = update_with_retry::expand(repo);
     let find_by = find_by::expand(repo);
     let find_all = find_all::expand(repo);
@@ -71,6 +75,8 @@ fn expand(repo: &Repo) -> TokenStream {
 
             #create
             #update
+            #expecting
+            #unchecked
             #update_with_retry
             #find_by
             #find_all

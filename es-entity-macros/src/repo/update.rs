@@ -30,7 +30,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(0);
             }
             let mut __conn = self.#pool.acquire().await?;
-            Self::#name(&mut *__conn, ::core::option::Option::None, entity).await
+            let __result = Self::#name(&mut *__conn, ::core::option::Option::None, entity).await;
+            Self::__es_with_actual_version(&mut *__conn, __result).await
         }
 
         /// [`Self::update`] inside the caller's transaction.
@@ -68,26 +69,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
     let time_ty = super::time_ty();
     let var = format_ident!("entity");
     let batch = format_ident!("__batch");
-    let (locals, args): (Vec<_>, Vec<_>) = repo
-        .columns
-        .iter()
-        .filter_map(|c| c.update.as_ref().map(|acc| (c, acc)))
-        .enumerate()
-        .map(|(i, (c, acc))| {
-            let local = format_ident!("__c{}", i);
-            let held = format_ident!("__t{}", i);
-            let ty = &c.ty;
-            let read = acc.read(&var, &c.name);
-            (
-                // `let x = &(expr);` keeps an accessor's temporary alive for the statement.
-                quote! {
-                    let #held = &(#read);
-                    let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(#held);
-                },
-                super::bind(ty, c.check, &quote!(#local)),
-            )
-        })
-        .unzip();
+    let (locals, args) = column_args(repo, &var);
     let event_args = super::event_args(&batch);
     let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
     quote! {
@@ -105,7 +87,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
             let __row = {
                 let __events = ::es_entity::EsEntity::events(&*#var);
                 let __id = __events.id();
-                let __expected = __events.len_persisted() + 1;
+                let __expected = __events.len_persisted();
                 let #var: &#entity = &*#var;
                 #(#locals)*
                 let #batch = ::es_entity::__private::EventBatch::new(
@@ -136,6 +118,30 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
             )
         }
     }
+}
+
+/// The updated columns of `var` as statement parameters: the `let`s that
+/// read them (each kept alive for the statement) and the bound arguments.
+pub(super) fn column_args(repo: &Repo, var: &syn::Ident) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    repo.columns
+        .iter()
+        .filter_map(|c| c.update.as_ref().map(|acc| (c, acc)))
+        .enumerate()
+        .map(|(i, (c, acc))| {
+            let local = format_ident!("__c{}", i);
+            let held = format_ident!("__t{}", i);
+            let ty = &c.ty;
+            let read = acc.read(var, &c.name);
+            (
+                // `let x = &(expr);` keeps an accessor's temporary alive for the statement.
+                quote! {
+                    let #held = &(#read);
+                    let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(#held);
+                },
+                super::bind(ty, c.check, &quote!(#local)),
+            )
+        })
+        .unzip()
 }
 
 /// `update_all`, `update_all_in_op`: one statement for every entity with new events.
@@ -188,7 +194,9 @@ fn update_all(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(0);
             }
             let mut __conn = self.#pool.acquire().await?;
-            Self::__es_update_all(&mut *__conn, ::core::option::Option::None, entities).await
+            let __result =
+                Self::__es_update_all(&mut *__conn, ::core::option::Option::None, entities).await;
+            Self::__es_with_actual_version(&mut *__conn, __result).await
         }
 
         /// [`Self::update_all`] inside the caller's transaction.
@@ -243,7 +251,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                     __histories
                         .iter()
                         .find(|h| matches(&::std::string::ToString::to_string(h.id())))
-                        .map(|h| (::core::clone::Clone::clone(h.id()), h.len_persisted() + 1))
+                        .map(|h| (::core::clone::Clone::clone(h.id()), h.len_persisted()))
                 };
                 ::sqlx::query!(
                     #sql,

@@ -190,6 +190,82 @@ pub(crate) fn update(repo: &Repo) -> String {
     )
 }
 
+/// The version of one stream (`$1` the id): the sequence of its last event,
+/// NULL when it has none. Read after a lost race to say what the stream held.
+pub(crate) fn stream_version(repo: &Repo) -> String {
+    format!(
+        "SELECT MAX(sequence) AS \"version\" FROM {} WHERE id = $1",
+        repo.tables.events
+    )
+}
+
+/// `update_unchecked` (last writer wins): `$1` id, `$2` optional time, `$3`
+/// the version the entity was loaded at, `$4..` the updated columns, then
+/// the event_type, event and context arrays. No sequence is sent: the new
+/// events go after whatever the stream holds.
+///
+/// The index row is locked first, as by every writer, and the stream's
+/// version is read under that lock. The statement's snapshot is taken
+/// before the lock is granted, though (READ COMMITTED gives each statement
+/// one snapshot, and only the locked row itself is re-read after a wait),
+/// so when this writer waited for another one, it does not see that
+/// writer's events. The first new event is therefore inserted alone, `ON
+/// CONFLICT (id, sequence) DO NOTHING`: if its sequence is taken, the
+/// version read was stale, and nothing is written (`landed` = 0, no error,
+/// so a caller's transaction stays usable) and the caller sends the
+/// statement again, with a fresh snapshot. Otherwise the remaining events
+/// follow it and the index row takes this writer's column values. A
+/// sequence cannot be taken when the first one was free: writers append
+/// only under the row lock, and streams have no gaps.
+///
+/// The result has one row per event stored after `$3` that this writer had
+/// not seen (as LEFT JOIN columns, so there is always one row), read only
+/// when the write landed, so the caller can bring its entity up to date.
+/// The event is decoded as `EventJson` (`query!`'s record is its own type,
+/// so `Self` cannot name the repository there), parsed while hydrating.
+pub(crate) fn update_unchecked(repo: &Repo) -> String {
+    let (tbl, events) = (&repo.tables.index, &repo.tables.events);
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+    let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
+    let param = |i: usize| format!("${}", i + 4);
+    let changed = if cols.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", changed AS (UPDATE {tbl} u SET {} FROM first WHERE u.id = first.id \
+             AND {} RETURNING u.id)",
+            set_from(&cols, param),
+            differs(&cols, "u", param),
+        )
+    };
+    let first = cols.len() + 4;
+    let insert = format!(
+        "INSERT INTO {events} (id, sequence, event_type, event, context, recorded_at) SELECT"
+    );
+    format!(
+        "WITH locked AS (SELECT id FROM {tbl} WHERE id = $1 FOR UPDATE), \
+         head AS (SELECT locked.id, COALESCE((SELECT MAX(x.sequence) FROM {events} x \
+         WHERE x.id = locked.id), 0) AS version FROM locked), \
+         new AS (SELECT * FROM UNNEST(${a}::TEXT[], ${b}::JSONB[], ${c}::JSONB[]) \
+         WITH ORDINALITY AS s(event_type, event, context, n)), \
+         first AS ({insert} head.id, head.version + 1, s.event_type, s.event, s.context, {at} \
+         FROM head CROSS JOIN new s WHERE s.n = 1 \
+         ON CONFLICT (id, sequence) DO NOTHING RETURNING id), \
+         rest AS ({insert} first.id, (head.version + s.n)::INT4, s.event_type, s.event, s.context, {at} \
+         FROM first CROSS JOIN head CROSS JOIN new s WHERE s.n > 1 RETURNING 1){changed} \
+         SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM locked) AS \"found!\", \
+         (SELECT COUNT(*) FROM first) AS \"landed!\", (SELECT version FROM head) AS \"version?\", \
+         m.sequence AS \"sequence?\", m.event_type AS \"event_type?\", \
+         m.event AS \"event?: ::es_entity::EventJson\", \
+         m.context AS \"context?\", m.recorded_at AS \"recorded_at?\" \
+         FROM (SELECT 1) AS one LEFT JOIN {events} m ON m.id = $1 AND m.sequence > $3 \
+         AND (SELECT COUNT(*) FROM first) > 0 ORDER BY m.sequence",
+        a = first,
+        b = first + 1,
+        c = first + 2,
+    )
+}
+
 /// `delete` (soft): as `update`, also setting `deleted = TRUE`.
 pub(crate) fn delete(repo: &Repo) -> String {
     write_existing(repo, true)
