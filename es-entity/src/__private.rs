@@ -14,7 +14,7 @@ pub use crate::classify::{
     CatalogConstraint, Constraints, bulk_modify_error, create_error, modify_error,
     unchecked_modify_error,
 };
-pub use feed::{FeedRow, feed_after, feed_batch, feed_limit};
+pub use feed::{FeedRow, feed_after, feed_batch, feed_limit, last_sequence};
 
 pub use crate::column_types::{CatalogColumn, DeclaredColumn, check_columns, fits};
 

@@ -19,6 +19,7 @@ use std::fmt;
 pub struct EntityHydrationError {
     entity_id: Option<String>,
     sequence: Option<i64>,
+    position: Option<i64>,
     failure: HydrationFailure,
 }
 
@@ -72,8 +73,16 @@ impl EntityHydrationError {
         Self {
             entity_id,
             sequence,
+            position: None,
             failure,
         }
+    }
+
+    /// The same error located at a place in the [feed](crate::FeedCheckpoint):
+    /// the offending event's `position` column.
+    pub fn at_position(mut self, position: i64) -> Self {
+        self.position = Some(position);
+        self
     }
 
     /// The entity whose events failed, when known.
@@ -84,6 +93,12 @@ impl EntityHydrationError {
     /// The sequence number of the offending event, when one event is to blame.
     pub fn sequence(&self) -> Option<i64> {
         self.sequence
+    }
+
+    /// The feed position of the offending event, when it was read from the
+    /// feed.
+    pub fn position(&self) -> Option<i64> {
+        self.position
     }
 
     /// What went wrong.
@@ -100,6 +115,9 @@ impl fmt::Display for EntityHydrationError {
         }
         if let Some(seq) = self.sequence {
             write!(f, " at event {seq}")?;
+        }
+        if let Some(position) = self.position {
+            write!(f, " (feed position {position})")?;
         }
         write!(f, ": {}", self.failure)
     }

@@ -74,18 +74,63 @@ pub struct FeedEvent<Id, E> {
 
 /// Anything with a place in the feed; [`merge_feeds`] orders by it. Implement it
 /// for an enum over the [`FeedEvent`]s of several entity types to read
-/// them in one order.
+/// them in one order, delegating both methods to the wrapped event.
 pub trait FeedItem {
     /// Where the item sits in the feed.
     fn checkpoint(&self) -> FeedCheckpoint;
+
+    /// The entity event the item is, for errors that name it (a
+    /// [projection](crate::projection) handler's failure). `None` by default.
+    fn origin(&self) -> Option<FeedOrigin> {
+        None
+    }
 }
 
-impl<Id, E> FeedItem for FeedEvent<Id, E> {
+/// The entity and version of a feed item, see [`FeedItem::origin`].
+///
+/// ```
+/// use es_entity::{FeedEvent, FeedItem, FeedOrigin};
+/// let ev = FeedEvent { entity_id: 7u32, sequence: 3, position: 12, transaction_id: 900,
+///                      recorded_at: chrono::Utc::now(), context: None, event: "x" };
+/// assert_eq!(ev.origin(), Some(FeedOrigin { entity_id: "7".into(), sequence: 3 }));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FeedOrigin {
+    /// The entity's id, as text.
+    pub entity_id: String,
+    /// The entity's version after the event.
+    pub sequence: i32,
+}
+
+impl std::fmt::Display for FeedOrigin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "entity {} event {}", self.entity_id, self.sequence)
+    }
+}
+
+impl<Id: std::fmt::Display, E> FeedItem for FeedEvent<Id, E> {
     fn checkpoint(&self) -> FeedCheckpoint {
         FeedCheckpoint {
             transaction_id: self.transaction_id,
             position: self.position,
         }
+    }
+
+    fn origin(&self) -> Option<FeedOrigin> {
+        Some(FeedOrigin {
+            entity_id: self.entity_id.to_string(),
+            sequence: self.sequence,
+        })
+    }
+}
+
+impl std::fmt::Display for FeedCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "position {} (transaction {})",
+            self.position, self.transaction_id
+        )
     }
 }
 

@@ -13,6 +13,7 @@ mod event_json;
 mod events;
 mod expected_version;
 mod feed;
+mod feed_source;
 mod idempotent;
 mod macros;
 mod one_time_executor;
@@ -25,6 +26,7 @@ mod traits;
 mod update_with_retry;
 
 pub mod prelude;
+pub mod projection;
 
 #[doc(hidden)]
 pub mod __private;
@@ -36,7 +38,8 @@ pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurr
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
 pub use events::{EntityEvents, GenericEvent, PersistedEvent};
 pub use expected_version::{ExpectedVersion, UncheckedWrite};
-pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, merge_feeds};
+pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, FeedOrigin, merge_feeds};
+pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
 pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
 pub use operation::{AtomicOperation, DbOp, DbOpWithTime};

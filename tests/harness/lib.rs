@@ -53,11 +53,17 @@ static PREPARED: OnceCell<()> = OnceCell::const_new();
 /// With one line naming the URL when the server cannot be reached, the URL
 /// does not parse, or the migrations fail.
 pub async fn pool() -> PgPool {
+    pool_with_size(MAX_CONNECTIONS).await
+}
+
+/// [`pool`] with up to `connections` connections, for tests that write
+/// from many tasks at once.
+pub async fn pool_with_size(connections: u32) -> PgPool {
     let url = database_url();
     let options = parse(&url);
     prepared().await;
     PgPoolOptions::new()
-        .max_connections(MAX_CONNECTIONS)
+        .max_connections(connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_with(options)
         .await

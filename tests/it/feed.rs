@@ -210,6 +210,25 @@ impl FeedItem for LedgerFeedEvent {
             Self::Note(e) => e.checkpoint(),
         }
     }
+
+    fn origin(&self) -> Option<FeedOrigin> {
+        match self {
+            Self::Account(e) => e.origin(),
+            Self::Note(e) => e.origin(),
+        }
+    }
+}
+
+impl From<FeedEvent<LedgerAccountId, LedgerAccountEvent>> for LedgerFeedEvent {
+    fn from(e: FeedEvent<LedgerAccountId, LedgerAccountEvent>) -> Self {
+        Self::Account(e)
+    }
+}
+
+impl From<FeedEvent<LedgerNoteId, LedgerNoteEvent>> for LedgerFeedEvent {
+    fn from(e: FeedEvent<LedgerNoteId, LedgerNoteEvent>) -> Self {
+        Self::Note(e)
+    }
 }
 
 /// The next `limit` events of both tables in one order, after `after`.

@@ -8,6 +8,7 @@ mod book_entity;
 mod book_es_query;
 mod book_idempotency;
 mod book_list;
+mod book_projections;
 mod book_repo;
 mod book_retry;
 mod book_transactions;
@@ -24,6 +25,7 @@ mod hygiene;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;
+mod projections;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
 mod reliability_bad_data;

@@ -60,9 +60,11 @@ fn expand(repo: &Repo) -> TokenStream {
     let cursors = cursor::expand(repo);
     let column_check = column_check::expand(repo);
     let feed = feed::expand(repo);
+    let feed_source = feed::expand_source(repo);
     quote! {
         #errors
         #cursors
+        #feed_source
 
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {

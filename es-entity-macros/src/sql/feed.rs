@@ -30,3 +30,13 @@ pub(crate) fn feed_after(repo: &Repo) -> String {
         events = repo.tables.events,
     )
 }
+
+/// The `(transaction_id, position)` of one event, `$1` the entity's id and
+/// `$2` its sequence (answered by the `(id, sequence)` key).
+pub(crate) fn feed_checkpoint_of(repo: &Repo) -> String {
+    format!(
+        "SELECT transaction_id::TEXT::BIGINT AS \"transaction_id!\", position AS \"position!\" \
+         FROM {events} WHERE id = $1 AND sequence = $2",
+        events = repo.tables.events,
+    )
+}

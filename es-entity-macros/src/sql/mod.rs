@@ -5,7 +5,7 @@
 mod feed;
 mod list;
 
-pub(crate) use feed::feed_after;
+pub(crate) use feed::{feed_after, feed_checkpoint_of};
 pub(crate) use list::{FilterMode, ListQuery, list};
 
 use crate::model::column::Column;

@@ -68,6 +68,7 @@ pub fn feed_batch<E: EsEvent>(
                 Some(i64::from(sequence)),
                 failure,
             )
+            .at_position(position)
         };
         let event = match event.into_event() {
             Ok(event) if event.event_type() == event_type => event,
@@ -113,4 +114,13 @@ pub fn feed_limit(limit: usize) -> i64 {
 /// every event, for `None` (`xid8` 0 is never a transaction's id).
 pub fn feed_after(after: Option<crate::feed::FeedCheckpoint>) -> (i64, i64) {
     after.map_or((0, 0), |c| (c.transaction_id, c.position))
+}
+
+/// The sequence of the last stored event of `events`, `None` when none is
+/// stored (or it does not fit the `sequence` column).
+pub fn last_sequence<E: EsEvent>(events: &crate::events::EntityEvents<E>) -> Option<i32> {
+    match events.len_persisted() {
+        0 => None,
+        n => i32::try_from(n).ok(),
+    }
 }
