@@ -24,8 +24,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::feed::{
-    LedgerAccount, LedgerAccountEvent, LedgerAccounts, LedgerFeedEvent, LedgerNoteEvent,
-    LedgerNoteId, LedgerNotes, NewLedgerAccount, NewLedgerNote,
+    LedgerAccount, LedgerAccountEvent, LedgerAccountId, LedgerAccounts, LedgerFeedEvent,
+    LedgerNoteEvent, LedgerNoteId, LedgerNotes, NewLedgerAccount, NewLedgerNote,
 };
 use crate::repo_fixtures::unique;
 
@@ -190,6 +190,40 @@ impl Projection for Ledger {
     }
 }
 
+/// Follows accounts alone: one events table, no merge.
+struct AccountsOnly {
+    name: String,
+}
+
+impl Projection for AccountsOnly {
+    type Follows = LedgerAccounts;
+    type Item = FeedEvent<LedgerAccountId, LedgerAccountEvent>;
+    type Error = TrackError;
+
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    async fn handle(
+        &self,
+        op: &mut impl AtomicOperation,
+        item: &Self::Item,
+    ) -> Result<(), TrackError> {
+        let amount = match item.event {
+            LedgerAccountEvent::Deposited { amount } => amount,
+            LedgerAccountEvent::Opened { .. } => 0,
+        };
+        track(
+            op,
+            &self.name,
+            Uuid::from(item.entity_id),
+            item.sequence,
+            amount,
+        )
+        .await
+    }
+}
+
 fn ledger(name: &str, hooks: &Arc<Hooks>) -> Ledger {
     Ledger {
         name: name.to_owned(),
@@ -290,6 +324,18 @@ async fn sixteen_writers_and_a_long_transaction_are_each_seen_once_in_order() {
     let hooks = Arc::new(Hooks::default());
     let handle = runner(&pool, ledger(&name, &hooks)).batch_size(200).spawn();
     active(&handle).await;
+    // The same over the accounts table alone, where no merge of several
+    // tables' batches stands between a read and the checkpoint.
+    let alone_name = unique("proj-load-accounts");
+    let alone = runner(
+        &pool,
+        AccountsOnly {
+            name: alone_name.clone(),
+        },
+    )
+    .batch_size(200)
+    .spawn();
+    active(&alone).await;
 
     // A transaction that takes an early transaction id and position, and
     // commits after every writer.
@@ -371,6 +417,11 @@ async fn sixteen_writers_and_a_long_transaction_are_each_seen_once_in_order() {
         "every account event of this test, once"
     );
     handle.stop().await.unwrap();
+
+    let alone = reach(alone, target).await;
+    let model = read_model(&pool, &alone_name).await;
+    assert_eq!(only(&model, &expected), expected, "accounts alone");
+    alone.stop().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
