@@ -42,6 +42,10 @@ pub enum TrackError {
     },
     /// Two handlers ran at once (two runners working on one name).
     Overlap,
+    /// The handler refuses this probe.
+    Refused(i64),
+    /// A failure the projection calls transient.
+    Flaky,
 }
 
 impl std::fmt::Display for TrackError {
@@ -54,6 +58,8 @@ impl std::fmt::Display for TrackError {
                 found,
             } => write!(f, "entity {entity}: expected event {expected}, got {found}"),
             Self::Overlap => f.write_str("two handlers ran at once"),
+            Self::Refused(n) => write!(f, "probe {n} refused"),
+            Self::Flaky => f.write_str("flaky"),
         }
     }
 }
@@ -561,6 +567,18 @@ pub struct Probes {
 /// Follows probes into `projection_entities`.
 struct ProbeCount {
     name: String,
+    /// A probe with this `n` is refused for good.
+    refuse: Option<i64>,
+    /// How many more times the handler fails with a transient error.
+    flaky: Arc<AtomicUsize>,
+}
+
+fn probe_count(name: &str) -> ProbeCount {
+    ProbeCount {
+        name: name.to_owned(),
+        refuse: None,
+        flaky: Arc::default(),
+    }
 }
 
 impl Projection for ProbeCount {
@@ -578,7 +596,23 @@ impl Projection for ProbeCount {
         item: &Self::Item,
     ) -> Result<(), TrackError> {
         let ProbeEvent::Pinged { n } = item.event;
+        if self.refuse == Some(n) {
+            return Err(TrackError::Refused(n));
+        }
+        if self
+            .flaky
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                left.checked_sub(1)
+            })
+            .is_ok()
+        {
+            return Err(TrackError::Flaky);
+        }
         track(op, &self.name, Uuid::from(item.entity_id), item.sequence, n).await
+    }
+
+    fn is_transient(&self, err: &TrackError) -> bool {
+        matches!(err, TrackError::Flaky) || es_entity::projection::is_transient_error(err)
     }
 
     async fn reset(&self, op: &mut impl AtomicOperation) -> Result<(), TrackError> {
@@ -626,7 +660,7 @@ async fn probes_notify_poll_corrupt_rows_and_rebuild() {
 
     // NOTIFY: polling once a minute, a write still arrives at once.
     let name = unique("proj-probe");
-    let handle = runner(&pool, ProbeCount { name: name.clone() })
+    let handle = runner(&pool, probe_count(&name))
         .poll_interval(Duration::from_secs(600))
         .spawn();
     active(&handle).await;
@@ -655,7 +689,7 @@ async fn probes_notify_poll_corrupt_rows_and_rebuild() {
     handle.stop().await.unwrap();
 
     // ...but polling finds it.
-    let handle = runner(&pool, ProbeCount { name: name.clone() })
+    let handle = runner(&pool, probe_count(&name))
         .poll_interval(Duration::from_millis(300))
         .spawn();
     active(&handle).await;
@@ -713,7 +747,7 @@ async fn probes_notify_poll_corrupt_rows_and_rebuild() {
     .execute(&pool)
     .await
     .unwrap();
-    let handle = runner(&pool, ProbeCount { name: name.clone() }).spawn();
+    let handle = runner(&pool, probe_count(&name)).spawn();
     handle.wait_for(bad_at, WAIT).await.unwrap();
     let sum: i64 = read_model(&pool, &name)
         .await
@@ -724,7 +758,7 @@ async fn probes_notify_poll_corrupt_rows_and_rebuild() {
 
     // Rebuild: the read model is cleared and replayed from the start of the
     // feed, which holds this test's probes and every earlier run's.
-    let count = ProbeCount { name: name.clone() };
+    let count = probe_count(&name);
     es_entity::projection::rebuild(&pool, &count).await.unwrap();
     let after_rebuild = probe(&probes, 7).await;
     handle.wait_for(after_rebuild, WAIT).await.unwrap();
@@ -744,5 +778,63 @@ async fn probes_notify_poll_corrupt_rows_and_rebuild() {
         .unwrap()
         .unwrap();
     assert_eq!(status.events_processed, all);
+
+    // A handler error the projection calls transient: retried, applied once.
+    handle.stop().await.unwrap();
+    let flaky = probe_count(&name);
+    flaky.flaky.store(3, Ordering::SeqCst);
+    let left = flaky.flaky.clone();
+    let handle = runner(&pool, flaky).spawn();
+    let eight = probes.create(NewProbe(ProbeId::new(), 8)).await.unwrap();
+    let eight_at = probes.feed_checkpoint_of(&eight).await.unwrap().unwrap();
+    handle.wait_for(eight_at, WAIT).await.unwrap();
+    assert_eq!(left.load(Ordering::SeqCst), 0, "failed three times first");
+    let model = read_model(&pool, &name).await;
+    assert_eq!(
+        model.get(&Uuid::from(eight.id)),
+        Some(&(1, 1, 8)),
+        "applied once"
+    );
+    handle.stop().await.unwrap();
+
+    // Any other handler error stops the runner, naming projection, entity,
+    // sequence and position; the checkpoint stays before the event.
+    let mut refusing = probe_count(&name);
+    refusing.refuse = Some(9);
+    let handle = runner(&pool, refusing).spawn();
+    let before = probe(&probes, 8).await;
+    handle.wait_for(before, WAIT).await.unwrap();
+    let refused = probes.create(NewProbe(ProbeId::new(), 9)).await.unwrap();
+    let refused_at = probes.feed_checkpoint_of(&refused).await.unwrap().unwrap();
+    let err = handle.join().await.unwrap_err();
+    match &err {
+        ProjectionError::Handler {
+            projection,
+            checkpoint,
+            origin: Some(origin),
+            source: TrackError::Refused(9),
+        } => {
+            assert_eq!(projection, &name);
+            assert_eq!(*checkpoint, refused_at);
+            assert_eq!(origin.entity_id, refused.id.to_string());
+            assert_eq!(origin.sequence, 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&name)
+            && text.contains(&refused.id.to_string())
+            && text.contains(&format!("position {}", refused_at.position)),
+        "{text}"
+    );
+    let stored = es_entity::projection::status(&pool, &name)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.checkpoint, Some(before));
+    // A runner that accepts it goes on from there.
+    let handle = runner(&pool, probe_count(&name)).spawn();
+    handle.wait_for(refused_at, WAIT).await.unwrap();
     handle.stop().await.unwrap();
 }

@@ -137,8 +137,19 @@ pub enum WaitError {
     },
 }
 
-/// Whether a `sqlx::Error` in `err`'s source chain is transient.
-pub(super) fn chain_is_transient(err: &(dyn std::error::Error + 'static)) -> bool {
+/// Whether `err` or an error in its source chain is a transient
+/// `sqlx::Error` (a lost connection, a serialization failure, a deadlock;
+/// see [`crate::is_transient_sqlx`]) or a transient [`FeedReadError`]: the
+/// default of [`Projection::is_transient`](super::Projection::is_transient),
+/// for an override to fall back on.
+///
+/// ```
+/// use es_entity::projection::is_transient_error;
+/// let lost = sqlx::Error::Io(std::io::Error::other("reset"));
+/// assert!(is_transient_error(&lost));
+/// assert!(!is_transient_error(&sqlx::Error::RowNotFound));
+/// ```
+pub fn is_transient_error(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(sqlx) = e.downcast_ref::<sqlx::Error>() {

@@ -71,7 +71,7 @@ use crate::feed::FeedItem;
 use crate::feed_source::FeedSources;
 use crate::operation::AtomicOperation;
 
-pub use error::{ProjectionError, WaitError};
+pub use error::{ProjectionError, WaitError, is_transient_error};
 pub use runner::{ProjectionHandle, ProjectionRunner, StartFrom};
 pub use store::{ProjectionStatus, rebuild, status, wait_for};
 
@@ -116,6 +116,6 @@ pub trait Projection: Send + Sync + 'static {
     /// serialization failure or a deadlock. Any other error stops the
     /// runner.
     fn is_transient(&self, err: &Self::Error) -> bool {
-        error::chain_is_transient(err)
+        is_transient_error(err)
     }
 }
