@@ -11,6 +11,7 @@ mod find_all;
 mod find_by;
 mod list_by;
 mod list_for;
+mod post_persist;
 mod sqlx_dep;
 mod unchecked;
 mod update;
@@ -60,6 +61,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let cursors = cursor::expand(repo);
     let column_check = column_check::expand(repo);
     let feed = feed::expand(repo);
+    let post_persist = post_persist::expand(repo);
     quote! {
         #errors
         #cursors
@@ -85,6 +87,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #delete
             #column_check
             #feed
+            #post_persist
         }
     }
 }
