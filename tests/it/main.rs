@@ -21,6 +21,7 @@ mod executors;
 mod feed;
 mod harness_proxy;
 mod hygiene;
+mod inline_projection;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;
