@@ -4,10 +4,10 @@
 //! keeps a read model (`product_stock`) and an outbox (`product_outbox`).
 //!
 //! Checked against PostgreSQL: the hook runs for every write that stores
-//! events and sees exactly those events; a failing hook (or a failing
-//! commit) stores nothing and leaves the entity's events new; `_in_op`
-//! writes live and die with the caller's transaction; and a repository
-//! without a hook still sends one statement per write.
+//! events and sees exactly those events; `_in_op` writes live and die with
+//! the caller's transaction; and a repository without a hook still sends
+//! one statement per write. What failures leave behind is in
+//! `inline_projection_failures.rs`.
 
 use std::fmt;
 
@@ -15,7 +15,7 @@ use es_entity::*;
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use crate::repo_fixtures::{NewTally, Tallies, stored_events, stored_sequences, unique};
+use crate::repo_fixtures::{NewTally, Tallies, stored_events, unique};
 use crate::repo_round_trips::counting;
 
 // ANCHOR: entity
@@ -248,7 +248,7 @@ impl std::error::Error for ProjectionError {
 // Plain-SQL probes of the tables.
 
 /// The read model's row: `(name, in_stock, version)`.
-async fn stock_row(pool: &PgPool, id: ProductId) -> Option<(String, i64, i32)> {
+pub(crate) async fn stock_row(pool: &PgPool, id: ProductId) -> Option<(String, i64, i32)> {
     sqlx::query_as("SELECT name, in_stock, version FROM product_stock WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
@@ -257,7 +257,7 @@ async fn stock_row(pool: &PgPool, id: ProductId) -> Option<(String, i64, i32)> {
 }
 
 /// The outbox rows of `id`: `(sequence, event_type, recorded_at)`.
-async fn outbox(pool: &PgPool, id: ProductId) -> Vec<(i32, String, DateTime)> {
+pub(crate) async fn outbox(pool: &PgPool, id: ProductId) -> Vec<(i32, String, DateTime)> {
     sqlx::query_as(
         "SELECT sequence, event_type, recorded_at FROM product_outbox \
          WHERE product_id = $1 ORDER BY sequence",
@@ -268,15 +268,15 @@ async fn outbox(pool: &PgPool, id: ProductId) -> Vec<(i32, String, DateTime)> {
     .expect("read product_outbox")
 }
 
-type DateTime = es_entity::prelude::DateTime<es_entity::prelude::Utc>;
+pub(crate) type DateTime = es_entity::prelude::DateTime<es_entity::prelude::Utc>;
 
 /// The stored events of `id`, as the outbox should hold them.
-async fn events(pool: &PgPool, id: ProductId) -> Vec<(i32, String, DateTime)> {
+pub(crate) async fn events(pool: &PgPool, id: ProductId) -> Vec<(i32, String, DateTime)> {
     stored_events(pool, "product_events", id).await
 }
 
 /// The `products` row's name, if the row exists.
-async fn index_name(pool: &PgPool, id: ProductId) -> Option<String> {
+pub(crate) async fn index_name(pool: &PgPool, id: ProductId) -> Option<String> {
     sqlx::query_scalar("SELECT name FROM products WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
@@ -285,7 +285,7 @@ async fn index_name(pool: &PgPool, id: ProductId) -> Option<String> {
 }
 
 /// Nothing of `id` is stored: no index row, no events, no read model, no outbox.
-async fn assert_nothing_stored(pool: &PgPool, id: ProductId) {
+pub(crate) async fn assert_nothing_stored(pool: &PgPool, id: ProductId) {
     assert_eq!(index_name(pool, id).await, None);
     assert!(events(pool, id).await.is_empty());
     assert_eq!(stock_row(pool, id).await, None);
@@ -293,7 +293,7 @@ async fn assert_nothing_stored(pool: &PgPool, id: ProductId) {
 }
 
 /// The projection error behind a failed write.
-fn projection_error(hook: Option<&PostPersistHookError>) -> &ProjectionError {
+pub(crate) fn projection_error(hook: Option<&PostPersistHookError>) -> &ProjectionError {
     let hook = hook.expect("a post-persist hook failure");
     assert_eq!(hook.hook(), "project");
     hook.downcast_ref::<ProjectionError>()
@@ -301,7 +301,7 @@ fn projection_error(hook: Option<&PostPersistHookError>) -> &ProjectionError {
 }
 
 /// The outbox as `(sequence, event_type)` pairs.
-fn kinds(rows: &[(i32, String, DateTime)]) -> Vec<(i32, &str)> {
+pub(crate) fn kinds(rows: &[(i32, String, DateTime)]) -> Vec<(i32, &str)> {
     rows.iter().map(|(s, t, _)| (*s, t.as_str())).collect()
 }
 
@@ -481,211 +481,6 @@ async fn the_hook_sees_exactly_the_new_events() {
     );
 }
 
-// ANCHOR: failing_hook
-#[tokio::test]
-async fn a_failing_hook_rolls_the_write_back() {
-    let pool = es_entity_tests::pool().await;
-    let products = Products::new(&pool);
-    let mut product = products
-        .create(NewProduct::new(&unique("chair"), 5))
-        .await
-        .unwrap();
-
-    product.sell(8);
-    let err = products.update(&mut product).await.unwrap_err();
-    assert!(matches!(
-        projection_error(err.post_persist_hook_error()),
-        ProjectionError::Oversold { in_stock: -3, .. }
-    ));
-    // Nothing of the write is stored, and its event is new again.
-    assert_eq!(
-        stored_sequences(&pool, "product_events", product.id).await,
-        [1, 2]
-    );
-    assert_eq!(stock_row(&pool, product.id).await.unwrap().1, 5);
-    assert_eq!(product.events().len_new(), 1);
-
-    // So the command can be completed and saved as it stands.
-    product.restock(10);
-    assert_eq!(products.update(&mut product).await.unwrap(), 2);
-    assert_eq!(stock_row(&pool, product.id).await.unwrap().1, 7);
-}
-// ANCHOR_END: failing_hook
-
-#[tokio::test]
-async fn a_hook_whose_statement_fails_rolls_the_write_back() {
-    let pool = es_entity_tests::pool().await;
-    let products = Products::new(&pool);
-
-    // The read model refuses an empty name (a CHECK constraint), which the
-    // index table allows: the hook's statement fails, and so does the create.
-    let new = NewProduct::new("", 1);
-    let id = new.id;
-    let err = products.create(new).await.unwrap_err();
-    let ProjectionError::Sqlx(db) = projection_error(err.post_persist_hook_error()) else {
-        panic!("{err:?}");
-    };
-    let code = db.as_database_error().and_then(|d| d.code());
-    assert_eq!(code.as_deref(), Some("23514"), "{db:?}");
-    assert!(
-        err.to_string()
-            .starts_with("creating Product: post-persist hook `project` failed")
-    );
-    assert_nothing_stored(&pool, id).await;
-
-    let mut product = products
-        .create(NewProduct::new(&unique("table"), 1))
-        .await
-        .unwrap();
-    let name = product.name.clone();
-    product.rename("");
-    let err = products.update(&mut product).await.unwrap_err();
-    assert!(matches!(err, ModifyError::PostPersistHook(_)), "{err:?}");
-    assert!(!err.is_concurrent_modification());
-    assert_eq!(index_name(&pool, product.id).await, Some(name));
-    assert_eq!(
-        stored_sequences(&pool, "product_events", product.id).await,
-        [1, 2]
-    );
-}
-
-#[tokio::test]
-async fn every_write_that_fails_in_its_hook_stores_nothing() {
-    let pool = es_entity_tests::pool().await;
-    let products = Products::new(&pool);
-
-    // create_all: one refused member fails the batch.
-    let news = vec![
-        NewProduct::new(&unique("ok"), 1),
-        NewProduct::new(&unique("bad"), -1),
-    ];
-    let ids: Vec<_> = news.iter().map(|n| n.id).collect();
-    let err = products.create_all(news).await.unwrap_err();
-    assert!(matches!(
-        projection_error(err.post_persist_hook_error()),
-        ProjectionError::Oversold { .. }
-    ));
-    for id in ids {
-        assert_nothing_stored(&pool, id).await;
-    }
-
-    // update_all: one refused member fails the batch; every entity's
-    // events are new again.
-    let mut batch = products
-        .create_all(vec![
-            NewProduct::new(&unique("x"), 1),
-            NewProduct::new(&unique("y"), 1),
-        ])
-        .await
-        .unwrap();
-    batch[0].sell(1);
-    batch[1].sell(2);
-    let err = products.update_all(&mut batch).await.unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    for product in &batch {
-        assert_eq!(
-            stored_sequences(&pool, "product_events", product.id).await,
-            [1, 2]
-        );
-        assert_eq!(stock_row(&pool, product.id).await.unwrap().1, 1);
-        assert_eq!(product.events().len_new(), 1);
-    }
-
-    // update_expecting, checked and unchecked, and update_unchecked.
-    let product = &mut batch[1];
-    let err = products
-        .update_expecting(product, ExpectedVersion::Exact(2))
-        .await
-        .unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    let err = products
-        .update_expecting(product, ExpectedVersion::Any)
-        .await
-        .unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    let err = products.update_unchecked(product).await.unwrap_err();
-    assert!(
-        matches!(err, UncheckedModifyError::PostPersistHook(_)),
-        "{err:?}"
-    );
-    assert_eq!(
-        stored_sequences(&pool, "product_events", product.id).await,
-        [1, 2]
-    );
-    assert_eq!(product.events().len_new(), 1);
-
-    // delete: the product is gone only if its hook succeeds.
-    let mut doomed = products.find_by_id(product.id).await.unwrap();
-    doomed.sell(5);
-    doomed.discontinue();
-    let err = products.delete(doomed).await.unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    assert!(
-        products
-            .maybe_find_by_id(product.id)
-            .await
-            .unwrap()
-            .is_some()
-    );
-}
-
-#[tokio::test]
-async fn a_commit_that_fails_after_the_hook_leaves_the_events_new() {
-    let pool = es_entity_tests::pool().await;
-    let products = Products::new(&pool);
-
-    // A deferred check on the read model fires at COMMIT, after the
-    // statement and the hook succeeded.
-    let new = NewProduct::new("refused at commit", 1);
-    let id = new.id;
-    let err = products.create(new).await.unwrap_err();
-    assert!(matches!(err, CreateError::Sqlx(_)), "{err:?}");
-    assert_nothing_stored(&pool, id).await;
-
-    let mut product = products
-        .create(NewProduct::new(&unique("stool"), 1))
-        .await
-        .unwrap();
-    product.rename("refused at commit");
-    let err = products.update(&mut product).await.unwrap_err();
-    assert!(matches!(err, ModifyError::Sqlx(_)), "{err:?}");
-    assert_eq!(
-        stored_sequences(&pool, "product_events", product.id).await,
-        [1, 2]
-    );
-    assert_eq!(product.events().len_new(), 1);
-
-    product.rename(&unique("stool"));
-    assert_eq!(products.update(&mut product).await.unwrap(), 2);
-    assert_eq!(
-        outbox(&pool, product.id).await,
-        events(&pool, product.id).await
-    );
-}
-
-#[tokio::test]
-async fn a_lost_race_runs_no_hook() {
-    let pool = es_entity_tests::pool().await;
-    let products = Products::new(&pool);
-    let product = products
-        .create(NewProduct::new(&unique("mug"), 5))
-        .await
-        .unwrap();
-    let mut a = products.find_by_id(product.id).await.unwrap();
-    let mut b = products.find_by_id(product.id).await.unwrap();
-    a.sell(1);
-    products.update(&mut a).await.unwrap();
-    b.sell(2);
-    let err = products.update(&mut b).await.unwrap_err();
-    // The pool variant read the actual version after rolling back.
-    assert_eq!(err.conflict_versions(), Some((2, Some(3))));
-    assert_eq!(stock_row(&pool, product.id).await.unwrap().1, 4);
-    assert_eq!(
-        outbox(&pool, product.id).await,
-        events(&pool, product.id).await
-    );
-}
-
 // ANCHOR: in_op
 #[tokio::test]
 async fn in_op_writes_live_and_die_with_the_callers_transaction() {
@@ -711,50 +506,6 @@ async fn in_op_writes_live_and_die_with_the_callers_transaction() {
     assert_nothing_stored(&pool, product.id).await;
 }
 // ANCHOR_END: in_op
-
-#[tokio::test]
-async fn in_op_a_failing_hook_leaves_the_caller_to_roll_back() {
-    let pool = es_entity_tests::pool().await;
-    let products = Products::new(&pool);
-
-    let mut op = products.begin_op().await.unwrap();
-    let mut product = products
-        .create_in_op(&mut op, NewProduct::new(&unique("rug"), 2))
-        .await
-        .unwrap();
-    product.sell(3);
-    let err = products
-        .update_in_op(&mut op, &mut product)
-        .await
-        .unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    assert_eq!(product.events().len_new(), 1);
-    drop(op);
-    assert_nothing_stored(&pool, product.id).await;
-
-    let mut op = products.begin_op().await.unwrap();
-    let err = products
-        .create_in_op(&mut op, NewProduct::new(&unique("rug"), -2))
-        .await
-        .unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    op.rollback().await.unwrap();
-
-    let mut op = products.begin_op().await.unwrap();
-    let mut product = products
-        .create_in_op(&mut op, NewProduct::new(&unique("rug"), 2))
-        .await
-        .unwrap();
-    product.sell(3);
-    let err = products
-        .update_unchecked_in_op(&mut op, &mut product)
-        .await
-        .unwrap_err();
-    assert!(err.post_persist_hook_error().is_some(), "{err:?}");
-    assert_eq!(product.events().len_new(), 1);
-    op.rollback().await.unwrap();
-    assert_nothing_stored(&pool, product.id).await;
-}
 
 #[tokio::test]
 async fn a_hook_adds_its_statements_and_a_commit_a_repo_without_one_does_not() {
