@@ -557,3 +557,18 @@ async fn a_hook_adds_its_statements_and_a_commit_a_repo_without_one_does_not() {
     })
     .await;
 }
+
+/// The writes of a repository with a hook stay `Send` futures (so they can
+/// run in `tokio::spawn`), the hook's included. Compiling is the test.
+#[allow(dead_code)]
+fn hooked_writes_are_send(products: &Products, product: &mut Product, op: &mut DbOp<'static>) {
+    fn send<T: Send>(_: T) {}
+    send(products.create(NewProduct::new("a", 1)));
+    send(products.create_in_op(op, NewProduct::new("a", 1)));
+    send(products.create_all(vec![NewProduct::new("a", 1)]));
+    send(products.update(product));
+    send(products.update_in_op(op, product));
+    send(products.update_expecting(product, ExpectedVersion::Any));
+    send(products.update_unchecked(product));
+    send(products.update_all(std::slice::from_mut(product)));
+}
