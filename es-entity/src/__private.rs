@@ -1,6 +1,7 @@
 //! Items only generated code uses. Not part of the public API.
 
 pub mod feed;
+pub mod post_persist;
 pub mod query_arg;
 pub mod sqlx_check;
 

@@ -142,9 +142,13 @@ impl<E: EsEvent> EntityEvents<E> {
     }
 
     /// The last `n` stored events, oldest first (fewer if there are fewer).
-    pub fn last_persisted(&self, n: usize) -> impl DoubleEndedIterator<Item = &PersistedEvent<E>> {
+    /// A repository's post-persist hook gets the events its write just
+    /// stored this way.
+    pub fn last_persisted(&self, n: usize) -> LastPersisted<'_, E> {
         let start = self.persisted.len().saturating_sub(n);
-        self.persisted[start..].iter()
+        LastPersisted {
+            events: self.persisted[start..].iter(),
+        }
     }
 
     /// When the first event was stored (the entity's creation time).
@@ -184,6 +188,21 @@ impl<E: EsEvent> EntityEvents<E> {
             });
         }
         n
+    }
+
+    /// Puts the last `n` stored events back among the new ones, before any
+    /// new event, as they were before [`Self::mark_new_events_persisted_at`]:
+    /// a repository undoes that marking when the transaction that stored
+    /// them does not commit (a post-persist hook failed, or the commit did).
+    #[doc(hidden)]
+    pub fn unmark_last_persisted(&mut self, n: usize) {
+        let start = self.persisted.len().saturating_sub(n);
+        let back: Vec<_> = self
+            .persisted
+            .drain(start..)
+            .map(|p| (p.event, p.context))
+            .collect();
+        self.new.splice(0..0, back);
     }
 
     /// Hydrates the first entity from rows ordered by `(id, sequence)`.
@@ -324,3 +343,69 @@ impl<E: EsEvent> EntityEvents<E> {
 fn sequence_to_i32(sequence: usize) -> i32 {
     i32::try_from(sequence).expect("an entity cannot hold more than i32::MAX events")
 }
+
+/// The events a write just stored, oldest first: what
+/// [`EntityEvents::last_persisted`] returns and what a repository's
+/// `post_persist_hook` receives. An iterator of [`PersistedEvent`]s that
+/// also gives them as a slice.
+///
+/// ```
+/// use es_entity::*;
+/// # use serde::{Deserialize, Serialize};
+/// # entity_id! { NoteId }
+/// # #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
+/// # #[serde(tag = "type", rename_all = "snake_case")]
+/// # #[es_event(id = "NoteId")]
+/// # pub enum NoteEvent { Written { text: String } }
+/// # let mut events = EntityEvents::init(NoteId::new(), [NoteEvent::Written { text: "a".into() }]);
+/// # events.push(NoteEvent::Written { text: "b".into() });
+/// # events.push(NoteEvent::Written { text: "c".into() });
+/// # events.mark_new_events_persisted_at(es_entity::prelude::Utc::now());
+/// // `events` holds three stored events.
+/// let last = events.last_persisted(2);
+/// assert_eq!(last.len(), 2);
+/// assert_eq!(last.as_slice()[0].sequence, 2);
+/// let sequences: Vec<usize> = last.map(|p| p.sequence).collect();
+/// assert_eq!(sequences, [2, 3]);
+/// ```
+#[derive(Debug)]
+pub struct LastPersisted<'a, E: EsEvent> {
+    events: std::slice::Iter<'a, PersistedEvent<E>>,
+}
+
+impl<E: EsEvent> Clone for LastPersisted<'_, E> {
+    fn clone(&self) -> Self {
+        Self {
+            events: self.events.clone(),
+        }
+    }
+}
+
+impl<'a, E: EsEvent> LastPersisted<'a, E> {
+    /// The events not yet iterated, oldest first.
+    pub fn as_slice(&self) -> &'a [PersistedEvent<E>] {
+        self.events.as_slice()
+    }
+}
+
+impl<'a, E: EsEvent> Iterator for LastPersisted<'a, E> {
+    type Item = &'a PersistedEvent<E>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.events.next()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.events.size_hint()
+    }
+}
+
+impl<E: EsEvent> DoubleEndedIterator for LastPersisted<'_, E> {
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.events.next_back()
+    }
+}
+
+impl<E: EsEvent> ExactSizeIterator for LastPersisted<'_, E> {}
+
+impl<E: EsEvent> std::iter::FusedIterator for LastPersisted<'_, E> {}

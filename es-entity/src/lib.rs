@@ -19,6 +19,7 @@ mod macros;
 mod one_time_executor;
 mod operation;
 mod pagination;
+mod post_persist;
 mod query;
 mod repo_error;
 mod retry;
@@ -36,7 +37,7 @@ pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
-pub use events::{EntityEvents, GenericEvent, PersistedEvent};
+pub use events::{EntityEvents, GenericEvent, LastPersisted, PersistedEvent};
 pub use expected_version::{ExpectedVersion, UncheckedWrite};
 pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, FeedOrigin, merge_feeds};
 pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
@@ -44,6 +45,7 @@ pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
 pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
 pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
+pub use post_persist::PostPersistHookError;
 pub use query::EsQuery;
 pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,

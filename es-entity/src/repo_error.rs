@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
 use crate::error::{ConstraintKind, EntityHydrationError};
+use crate::post_persist::PostPersistHookError;
 
 /// The index-table columns of one entity; generated as `<Entity>Column`.
 pub trait EntityColumn:
@@ -93,6 +94,15 @@ macro_rules! constraint_helpers {
                 self.constraint_violation()
                     .and_then(|v| v.constraint.as_deref())
             }
+
+            /// The failure of the repository's `post_persist_hook`, if that
+            /// is what failed the write.
+            pub fn post_persist_hook_error(&self) -> Option<&PostPersistHookError> {
+                match self {
+                    Self::PostPersistHook(e) => Some(e),
+                    _ => None,
+                }
+            }
         }
     };
 }
@@ -115,6 +125,11 @@ pub enum CreateError<C: EntityColumn> {
     /// transaction: the entity may or may not have been stored. Never
     /// retried blindly; look it up by id to know.
     OutcomeUnknown(sqlx::Error),
+    /// The repository's `post_persist_hook` failed after the write's
+    /// statement. `create` rolled its transaction back: nothing was stored.
+    /// Inside a caller's transaction (`create_in_op`) the write is still in
+    /// it: roll it back (dropping the operation does).
+    PostPersistHook(PostPersistHookError),
 }
 constraint_helpers!(CreateError);
 
@@ -172,6 +187,12 @@ pub enum ModifyError<C: EntityColumn> {
     /// entity and run the command again; an idempotent command (see
     /// `idempotency_guard!`) then sees its own event if it was stored.
     OutcomeUnknown(sqlx::Error),
+    /// The repository's `post_persist_hook` failed after the write's
+    /// statement. The pool variants rolled their transaction back: nothing
+    /// was stored. Inside a caller's transaction (`*_in_op`) the write is
+    /// still in it: roll it back (dropping the operation does). Either way
+    /// the entity's events are new again, as before the call.
+    PostPersistHook(PostPersistHookError),
 }
 constraint_helpers!(ModifyError);
 
@@ -235,6 +256,9 @@ pub enum UncheckedModifyError<C: EntityColumn> {
     /// The connection failed after the statement was sent, outside a
     /// transaction: the events may or may not have been stored. Reload.
     OutcomeUnknown(sqlx::Error),
+    /// The repository's `post_persist_hook` failed after the write's
+    /// statement; as [`ModifyError::PostPersistHook`].
+    PostPersistHook(PostPersistHookError),
 }
 constraint_helpers!(UncheckedModifyError);
 
@@ -261,6 +285,7 @@ impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
             }
             UncheckedModifyError::ColumnTypeMismatch(m) => Self::ColumnTypeMismatch(m),
             UncheckedModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
+            UncheckedModifyError::PostPersistHook(e) => Self::PostPersistHook(e),
         }
     }
 }
@@ -377,6 +402,7 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
                 "creating {}: the connection failed after the write was sent, so it may or may not be stored: {e}",
                 C::ENTITY
             ),
+            Self::PostPersistHook(e) => write!(f, "creating {}: {e}", C::ENTITY),
         }
     }
 }
@@ -423,6 +449,7 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                 "updating {}: the connection failed after the write was sent, so it may or may not be stored: {e}",
                 C::ENTITY
             ),
+            Self::PostPersistHook(e) => write!(f, "updating {}: {e}", C::ENTITY),
         }
     }
 }
@@ -456,6 +483,7 @@ impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
                     list_mismatches(m)
                 )
             }
+            Self::PostPersistHook(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
         }
     }
 }
@@ -561,6 +589,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::HydrationError(e) => Some(e),
             Self::ColumnTypeMismatch(_) => None,
             Self::OutcomeUnknown(e) => Some(e),
+            Self::PostPersistHook(e) => Some(e),
         }
     }
 }
@@ -589,6 +618,7 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
             Self::Sqlx(e) | Self::OutcomeUnknown(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
+            Self::PostPersistHook(e) => Some(e),
             _ => None,
         }
     }
@@ -600,6 +630,7 @@ impl<C: EntityColumn> std::error::Error for UncheckedModifyError<C> {
             Self::Sqlx(e) | Self::OutcomeUnknown(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) | Self::RefreshFailed(e) => Some(e),
+            Self::PostPersistHook(e) => Some(e),
             _ => None,
         }
     }

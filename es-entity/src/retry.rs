@@ -227,7 +227,14 @@ impl<C: EntityColumn> RetryableError for ModifyError<C> {
     }
 
     fn is_transient(&self) -> bool {
-        matches!(self, ModifyError::Sqlx(e) if is_transient_sqlx(e))
+        match self {
+            ModifyError::Sqlx(e) => is_transient_sqlx(e),
+            // The hook's own statements ran in the write's transaction,
+            // which was rolled back: a transient failure there is as
+            // retryable as one of the write's statement.
+            ModifyError::PostPersistHook(e) => e.is_transient(),
+            _ => false,
+        }
     }
 }
 

@@ -287,6 +287,51 @@ fn last_persisted_returns_the_newest_stored_events_oldest_first() {
 }
 
 #[test]
+fn last_persisted_is_exact_size_and_gives_a_slice() {
+    let id = AccountId::new();
+    let mut events = EntityEvents::init(id, [opened(id), deposit(1), deposit(2)]);
+    events.mark_new_events_persisted_at(t(1));
+    let mut last = events.last_persisted(2);
+    assert_eq!(last.len(), 2);
+    assert_eq!(last.as_slice()[0].event, deposit(1));
+    assert_eq!(last.next().map(|p| p.sequence), Some(2));
+    assert_eq!(last.len(), 1);
+    assert_eq!(last.as_slice().len(), 1);
+    assert_eq!(last.clone().count(), 1);
+}
+
+#[test]
+fn unmarking_puts_the_last_persisted_events_back_as_new() {
+    let id = AccountId::new();
+    let mut events = EntityEvents::init(id, [opened(id)]);
+    events.mark_new_events_persisted_at(t(1));
+    events.push(deposit(1));
+    events.push_with_context(deposit(2), json!({ "by": "teller" }));
+    assert_eq!(events.mark_new_events_persisted_at(t(2)), 2);
+
+    events.unmark_last_persisted(2);
+    assert_eq!(events.len_persisted(), 1);
+    assert_eq!(
+        events.iter_new().cloned().collect::<Vec<_>>(),
+        [deposit(1), deposit(2)]
+    );
+    // They are written again as they were: same sequences, same context.
+    let again: Vec<_> = events
+        .new_events_for_insert()
+        .map(|(seq, e, c)| (seq, e.clone(), c.cloned()))
+        .collect();
+    assert_eq!(
+        again,
+        [
+            (2, deposit(1), None),
+            (3, deposit(2), Some(json!({ "by": "teller" })))
+        ]
+    );
+    events.unmark_last_persisted(0);
+    assert_eq!(events.len_new(), 2);
+}
+
+#[test]
 fn load_first_rebuilds_one_entity_as_persisted() {
     let id = AccountId::new();
     let mut rows = history(id, 3);

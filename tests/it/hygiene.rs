@@ -134,3 +134,56 @@ mod feed {
         assert!(batch.horizon > 0);
     }
 }
+
+/// `post_persist_hook` under the same shadowing: the generated calls of the
+/// hook, its transaction and its error use absolute paths too.
+mod hooked {
+    use super::*;
+
+    #[derive(::es_entity::EsRepo)]
+    #[es_repo(
+        entity = "User",
+        columns(name = "std::string::String"),
+        post_persist_hook = "after_write"
+    )]
+    pub struct HookedUsers {
+        pool: ::sqlx::PgPool,
+    }
+
+    impl HookedUsers {
+        async fn after_write(
+            &self,
+            op: &mut impl ::es_entity::AtomicOperation,
+            user: &User,
+            new_events: ::es_entity::LastPersisted<'_, UserEvent>,
+        ) -> std::result::Result<(), ::sqlx::Error> {
+            let last = new_events.as_slice().last().map(|p| p.sequence);
+            assert_eq!(last, std::option::Option::Some(user.events.len_persisted()));
+            ::sqlx::query("SELECT 1")
+                .execute(::es_entity::AtomicOperation::as_executor(op))
+                .await
+                .map(drop)
+        }
+    }
+
+    #[tokio::test]
+    async fn the_hook_works_with_shadowed_names() {
+        let users = HookedUsers {
+            pool: es_entity_tests::pool().await,
+        };
+        let id = UserId::new();
+        let mut user = users
+            .create(NewUser {
+                id,
+                name: format!("hooked-{id}"),
+            })
+            .await
+            .unwrap();
+        user.events.push(UserEvent::NameUpdated {
+            name: format!("hooked-again-{id}"),
+        });
+        assert_eq!(users.update(&mut user).await.unwrap(), 1);
+        let mut all = [user];
+        assert_eq!(users.update_all(&mut all).await.unwrap(), 0);
+    }
+}

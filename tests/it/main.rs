@@ -22,6 +22,8 @@ mod executors;
 mod feed;
 mod harness_proxy;
 mod hygiene;
+mod inline_projection;
+mod inline_projection_failures;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;

@@ -516,7 +516,8 @@ async fn unchecked_errors_have_no_conflict() {
         | UncheckedModifyError::HydrationError(_)
         | UncheckedModifyError::RefreshFailed(_)
         | UncheckedModifyError::ColumnTypeMismatch(_)
-        | UncheckedModifyError::OutcomeUnknown(_) => false,
+        | UncheckedModifyError::OutcomeUnknown(_)
+        | UncheckedModifyError::PostPersistHook(_) => false,
     };
     assert!(not_found);
 }

@@ -4,5 +4,6 @@
 pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
+pub(crate) mod method;
 pub(crate) mod repo;
 pub(crate) mod switch;

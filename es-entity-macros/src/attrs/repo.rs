@@ -1,5 +1,6 @@
 use darling::{FromDeriveInput, FromField, ast::Data};
 
+use super::method::MethodName;
 use super::switch::Switch;
 
 use super::column::Columns;
@@ -24,6 +25,9 @@ pub(crate) struct RepoOpts {
     pub columns: Columns,
     /// `feed`: generate `feed_after` over the events table's feed columns.
     pub feed: Switch,
+    /// `post_persist_hook = "method"`: a method of the repository that every
+    /// write runs in its transaction after its statement.
+    pub post_persist_hook: Option<MethodName>,
 }
 
 #[derive(FromField)]

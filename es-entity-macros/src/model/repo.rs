@@ -27,6 +27,10 @@ pub(crate) struct Repo {
     pub soft_delete: bool,
     /// `feed`: the events table has `transaction_id` and `position`.
     pub feed: bool,
+    /// `post_persist_hook = "method"`: the repository's method that every
+    /// write runs in its transaction after its statement, spanned at the
+    /// attribute's string.
+    pub post_persist_hook: Option<syn::Ident>,
     pub names: Names,
 }
 
@@ -123,6 +127,10 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         .as_ref()
         .map(|(_, name)| tables(&opts, name, &mut errs));
     let soft_delete = delete_mode(&opts, &mut errs);
+    let post_persist_hook = opts
+        .post_persist_hook
+        .as_ref()
+        .and_then(|m| method_name(&m.0, &mut errs));
     let mut errs = errs.checkpoint()?;
     let (entity, entity_name) = entity.expect("reported above");
     let id_ty = match id {
@@ -158,6 +166,7 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         filters,
         soft_delete,
         feed: opts.feed.is_present(),
+        post_persist_hook,
         names: Names {
             cursor_enum: format_ident!("{}Cursor", entity_name),
             sort_by_enum: format_ident!("{}SortBy", entity_name),
@@ -284,6 +293,32 @@ fn delete_mode(opts: &RepoOpts, errs: &mut darling::error::Accumulator) -> bool 
     }
 }
 
+/// The method a string names, spanned at the string.
+fn method_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator) -> Option<syn::Ident> {
+    let name = lit.value();
+    if name.trim().is_empty() {
+        errs.push(
+            darling::Error::custom(
+                "`post_persist_hook` is empty: name a method of the repository, e.g. \"project\"",
+            )
+            .with_span(lit),
+        );
+        return None;
+    }
+    match lit.parse::<syn::Ident>() {
+        Ok(ident) => Some(ident),
+        Err(_) => {
+            errs.push(
+                darling::Error::custom(format!(
+                    "`{name}` is not a method name: `post_persist_hook` names a method of the repository, e.g. \"project\""
+                ))
+                .with_span(lit),
+            );
+            None
+        }
+    }
+}
+
 fn sorts(entity_name: &str, id_ty: &syn::Type, columns: &[Column]) -> Vec<Sort> {
     let sort = |name: syn::Ident, ty: syn::Type, nullable: bool, source: SortSource| {
         let variant = format_ident!("{}", crate::naming::upper_camel(&name.to_string()));
@@ -343,5 +378,77 @@ pub(crate) fn filter_sorts(
                 found
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use darling::FromDeriveInput;
+
+    use crate::attrs::repo::RepoOpts;
+
+    /// The model of `#[es_repo(entity = "User", <hook>)] struct Users { pool }`.
+    fn build(hook: proc_macro2::TokenStream) -> darling::Result<super::Repo> {
+        let input: syn::DeriveInput = syn::parse_quote! {
+            #[es_repo(entity = "User", #hook)]
+            pub struct Users {
+                pool: sqlx::PgPool,
+            }
+        };
+        RepoOpts::from_derive_input(&input).and_then(super::build)
+    }
+
+    fn messages(hook: proc_macro2::TokenStream) -> Vec<String> {
+        match build(hook) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_hook_names_a_method() {
+        let repo = build(quote::quote!(post_persist_hook = "project")).unwrap();
+        assert_eq!(repo.post_persist_hook.unwrap(), "project");
+        let repo = build(quote::quote!(feed = false)).unwrap();
+        assert!(repo.post_persist_hook.is_none());
+    }
+
+    #[test]
+    fn a_hook_that_names_no_method_is_one_error() {
+        for (hook, expected) in [
+            (quote::quote!(post_persist_hook = ""), "is empty"),
+            (quote::quote!(post_persist_hook = "  "), "is empty"),
+            (
+                quote::quote!(post_persist_hook = "project users"),
+                "`project users` is not a method name",
+            ),
+            (
+                quote::quote!(post_persist_hook = "fn"),
+                "`fn` is not a method name",
+            ),
+            (
+                quote::quote!(post_persist_hook = project),
+                "expected the method's name as a string",
+            ),
+            (
+                quote::quote!(post_persist_hook = 1),
+                "expected the method's name as a string",
+            ),
+            (
+                quote::quote!(post_persist_hook),
+                "expected the method's name as a string",
+            ),
+            (quote::quote!(post_persist_hook(project)), "not a list"),
+        ] {
+            let found = messages(hook.clone());
+            assert_eq!(found.len(), 1, "{hook}: {found:?}");
+            assert!(found[0].contains(expected), "{hook}: {found:?}");
+        }
+    }
+
+    #[test]
+    fn a_bad_hook_is_reported_with_the_other_errors() {
+        let found = messages(quote::quote!(post_persist_hook = "", tbl = "Bad"));
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 }

@@ -41,17 +41,61 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let id_arg = super::bind(id_ty, repo.id_check, &quote!(__events.id()));
     let event_args = super::event_args(&batch);
     let all = create_all(repo);
+    let (pool_body, in_op_body) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                let mut __conn = self.#pool.acquire().await?;
+                Self::__es_create(&mut *__conn, ::core::option::Option::None, new).await
+            },
+            quote! {
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                Self::__es_create(::es_entity::AtomicOperation::as_executor(op), __now, new).await
+            },
+        ),
+        Some(_) => (
+            {
+                let write = super::post_persist::in_transaction(
+                    quote!(self.create_in_op(&mut __op, new)),
+                    super::post_persist::nothing_to_undo(),
+                );
+                quote! {
+                    let mut __conn = self.#pool.acquire().await?;
+                    #write
+                }
+            },
+            quote! {
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                let __entity =
+                    Self::__es_create(::es_entity::AtomicOperation::as_executor(op), __now, new)
+                        .await?;
+                let __written = ::es_entity::EsEntity::events(&__entity).len_persisted();
+                self.__es_post_persist(op, &__entity, __written)
+                    .await
+                    .map_err(::es_entity::CreateError::PostPersistHook)?;
+                ::core::result::Result::Ok(__entity)
+            },
+        ),
+    };
+    let doc = match &repo.post_persist_hook {
+        None => quote! {
+            /// Persists a new entity (its index row and first events) in one statement
+            /// and returns it hydrated.
+        },
+        Some(_) => quote! {
+            /// Persists a new entity (its index row and first events) in one statement,
+            /// runs the post-persist hook, and commits both in one transaction;
+            /// returns the entity hydrated.
+        },
+    };
     quote! {
         #all
 
-        /// Persists a new entity (its index row and first events) in one statement
-        /// and returns it hydrated.
+        #doc
         pub async fn create(
             &self,
             new: <#entity as ::es_entity::EsEntity>::New,
         ) -> ::core::result::Result<#entity, #err> {
-            let mut __conn = self.#pool.acquire().await?;
-            Self::__es_create(&mut *__conn, ::core::option::Option::None, new).await
+            #pool_body
         }
 
         /// [`Self::create`] inside the caller's transaction.
@@ -60,8 +104,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             op: &mut __Op,
             new: <#entity as ::es_entity::EsEntity>::New,
         ) -> ::core::result::Result<#entity, #err> {
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::__es_create(::es_entity::AtomicOperation::as_executor(op), __now, new).await
+            #in_op_body
         }
 
         #[doc(hidden)]
@@ -146,9 +189,61 @@ fn create_all(repo: &Repo) -> TokenStream {
             .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
     );
     let bulk_events = super::bulk_event_args(&format_ident!("__events"));
+    let (pool_body, in_op_body) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                let mut __conn = self.#pool.acquire().await?;
+                Self::__es_create_all(&mut *__conn, ::core::option::Option::None, new).await
+            },
+            quote! {
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                Self::__es_create_all(::es_entity::AtomicOperation::as_executor(op), __now, new).await
+            },
+        ),
+        Some(_) => (
+            {
+                let write = super::post_persist::in_transaction(
+                    quote!(self.create_all_in_op(&mut __op, new)),
+                    super::post_persist::nothing_to_undo(),
+                );
+                quote! {
+                    let mut __conn = self.#pool.acquire().await?;
+                    #write
+                }
+            },
+            quote! {
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                let __entities = Self::__es_create_all(
+                    ::es_entity::AtomicOperation::as_executor(op),
+                    __now,
+                    new,
+                )
+                .await?;
+                // Once per entity, in input order, after the one statement.
+                for __entity in &__entities {
+                    let __written = ::es_entity::EsEntity::events(__entity).len_persisted();
+                    self.__es_post_persist(op, __entity, __written)
+                        .await
+                        .map_err(::es_entity::CreateError::PostPersistHook)?;
+                }
+                ::core::result::Result::Ok(__entities)
+            },
+        ),
+    };
+    let doc = match &repo.post_persist_hook {
+        None => quote! {
+            /// Persists many new entities in one statement, all or nothing, and
+            /// returns them hydrated, in input order. An empty batch sends nothing.
+        },
+        Some(_) => quote! {
+            /// Persists many new entities in one statement, runs the post-persist
+            /// hook once per entity (in input order), and commits all of it in one
+            /// transaction, all or nothing; returns them hydrated, in input order.
+            /// An empty batch sends nothing.
+        },
+    };
     quote! {
-        /// Persists many new entities in one statement, all or nothing, and
-        /// returns them hydrated, in input order. An empty batch sends nothing.
+        #doc
         pub async fn create_all(
             &self,
             new: ::std::vec::Vec<<#entity as ::es_entity::EsEntity>::New>,
@@ -156,8 +251,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             if new.is_empty() {
                 return ::core::result::Result::Ok(::std::vec::Vec::new());
             }
-            let mut __conn = self.#pool.acquire().await?;
-            Self::__es_create_all(&mut *__conn, ::core::option::Option::None, new).await
+            #pool_body
         }
 
         /// [`Self::create_all`] inside the caller's transaction.
@@ -169,8 +263,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             if new.is_empty() {
                 return ::core::result::Result::Ok(::std::vec::Vec::new());
             }
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::__es_create_all(::es_entity::AtomicOperation::as_executor(op), __now, new).await
+            #in_op_body
         }
 
         #[doc(hidden)]

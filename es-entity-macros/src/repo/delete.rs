@@ -19,13 +19,49 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let err = &names.modify_error;
     let writer = format_ident!("__es_delete");
     let write = super::update::writer(repo, &writer, &sql::delete(repo));
+    let (doc, write_on_pool, hook) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                /// Marks the entity deleted and writes its new events (e.g. a `Deleted`
+                /// event) in one statement, with the same concurrency check as `update`.
+                /// Reads ignore it from then on; the `*_include_deleted` variants see it.
+            },
+            quote! {
+                let mut entity = entity;
+                let __result = Self::#writer(&mut *__conn, ::core::option::Option::None, &mut entity).await;
+            },
+            TokenStream::new(),
+        ),
+        Some(_) => (
+            quote! {
+                /// Marks the entity deleted and writes its new events (e.g. a `Deleted`
+                /// event) in one statement, with the same concurrency check as `update`;
+                /// when it wrote events, runs the post-persist hook; and commits both in
+                /// one transaction. Reads ignore it from then on; the
+                /// `*_include_deleted` variants see it.
+            },
+            {
+                let in_tx = super::post_persist::in_transaction(
+                    quote!(self.delete_in_op(&mut __op, entity)),
+                    super::post_persist::nothing_to_undo(),
+                );
+                quote!(let __result = #in_tx;)
+            },
+            // The entity is the caller's no more: nothing to put back.
+            quote! {
+                if __written > 0 {
+                    self.__es_post_persist(op, &entity, __written)
+                        .await
+                        .map_err(::es_entity::ModifyError::PostPersistHook)?;
+                }
+            },
+        ),
+    };
     quote! {
-        /// Marks the entity deleted and writes its new events (e.g. a `Deleted`
-        /// event) in one statement, with the same concurrency check as `update`.
-        /// Reads ignore it from then on; the `*_include_deleted` variants see it.
-        pub async fn delete(&self, mut entity: #entity) -> ::core::result::Result<(), #err> {
+        #doc
+        pub async fn delete(&self, entity: #entity) -> ::core::result::Result<(), #err> {
             let mut __conn = self.#pool.acquire().await?;
-            let __result = Self::#writer(&mut *__conn, ::core::option::Option::None, &mut entity).await;
+            #write_on_pool
             Self::__es_with_actual_version(&mut *__conn, __result).await?;
             ::core::result::Result::Ok(())
         }
@@ -37,7 +73,9 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             mut entity: #entity,
         ) -> ::core::result::Result<(), #err> {
             let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::#writer(::es_entity::AtomicOperation::as_executor(op), __now, &mut entity).await?;
+            let __written =
+                Self::#writer(::es_entity::AtomicOperation::as_executor(op), __now, &mut entity).await?;
+            #hook
             ::core::result::Result::Ok(())
         }
 

@@ -19,6 +19,58 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let err = &names.modify_error;
     let version_sql = sql::stream_version(repo);
     let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
+    let (write_on_pool, write_in_op) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                let mut __conn = self.#pool.acquire().await?;
+                if !expected.is_checked() {
+                    return Self::__es_update_unchecked(&mut *__conn, ::core::option::Option::None, entity)
+                        .await
+                        .map(|__done| __done.written)
+                        .map_err(::core::convert::Into::into);
+                }
+                let __result = Self::__es_update(&mut *__conn, ::core::option::Option::None, entity).await;
+                Self::__es_with_actual_version(&mut *__conn, __result).await
+            },
+            quote! {
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                let __conn = ::es_entity::AtomicOperation::as_executor(op);
+                if !expected.is_checked() {
+                    return Self::__es_update_unchecked(__conn, __now, entity)
+                        .await
+                        .map(|__done| __done.written)
+                        .map_err(::core::convert::Into::into);
+                }
+                Self::__es_update(__conn, __now, entity).await
+            },
+        ),
+        // The `_in_op` variants of `update` and `update_unchecked` run the hook.
+        Some(_) => {
+            let in_tx = super::post_persist::in_transaction(
+                quote!(self.update_expecting_in_op(&mut __op, entity, expected)),
+                quote!(|__written: &usize| {
+                    ::es_entity::__private::post_persist::unmark(entity, *__written)
+                }),
+            );
+            (
+                quote! {
+                    let mut __conn = self.#pool.acquire().await?;
+                    let __result = #in_tx;
+                    Self::__es_with_actual_version(&mut *__conn, __result).await
+                },
+                quote! {
+                    if !expected.is_checked() {
+                        return self
+                            .update_unchecked_in_op(op, entity)
+                            .await
+                            .map(|__done| __done.written)
+                            .map_err(::core::convert::Into::into);
+                    }
+                    self.update_in_op(op, entity).await
+                },
+            )
+        }
+    };
     quote! {
         /// [`Self::update`] with an expectation of the entity's stream (see
         /// [`es_entity::ExpectedVersion`]), in one statement:
@@ -49,15 +101,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             if !::es_entity::EsEntity::events(entity).any_new() {
                 return ::core::result::Result::Ok(0);
             }
-            let mut __conn = self.#pool.acquire().await?;
-            if !expected.is_checked() {
-                return Self::__es_update_unchecked(&mut *__conn, ::core::option::Option::None, entity)
-                    .await
-                    .map(|__done| __done.written)
-                    .map_err(::core::convert::Into::into);
-            }
-            let __result = Self::__es_update(&mut *__conn, ::core::option::Option::None, entity).await;
-            Self::__es_with_actual_version(&mut *__conn, __result).await
+            #write_on_pool
         }
 
         /// [`Self::update_expecting`] inside the caller's transaction. A
@@ -81,15 +125,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             if !::es_entity::EsEntity::events(entity).any_new() {
                 return ::core::result::Result::Ok(0);
             }
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            let __conn = ::es_entity::AtomicOperation::as_executor(op);
-            if !expected.is_checked() {
-                return Self::__es_update_unchecked(__conn, __now, entity)
-                    .await
-                    .map(|__done| __done.written)
-                    .map_err(::core::convert::Into::into);
-            }
-            Self::__es_update(__conn, __now, entity).await
+            #write_in_op
         }
 
         /// [`Self::update_all`] where each entity's stream must be at exactly

@@ -11,6 +11,7 @@ mod find_all;
 mod find_by;
 mod list_by;
 mod list_for;
+mod post_persist;
 mod sqlx_dep;
 mod unchecked;
 mod update;
@@ -61,6 +62,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let column_check = column_check::expand(repo);
     let feed = feed::expand(repo);
     let feed_source = feed::expand_source(repo);
+    let post_persist = post_persist::expand(repo);
     quote! {
         #errors
         #cursors
@@ -87,6 +89,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #delete
             #column_check
             #feed
+            #post_persist
         }
     }
 }

@@ -15,6 +15,50 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.unchecked_modify_error;
     let write = writer(repo);
+    let (write_on_pool, write_in_op) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                let mut __conn = self.#pool.acquire().await?;
+                Self::__es_update_unchecked(&mut *__conn, ::core::option::Option::None, entity).await
+            },
+            quote! {
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                Self::__es_update_unchecked(::es_entity::AtomicOperation::as_executor(op), __now, entity)
+                    .await
+            },
+        ),
+        Some(_) => {
+            let in_tx = super::post_persist::in_transaction(
+                quote!(self.update_unchecked_in_op(&mut __op, entity)),
+                quote!(|__done: &::es_entity::UncheckedWrite| {
+                    ::es_entity::__private::post_persist::unmark(entity, __done.written)
+                }),
+            );
+            // The hook gets this writer's events only: after events it
+            // missed, the entity was rebuilt with them before its own.
+            let hook = super::post_persist::after_update(
+                quote!(::es_entity::UncheckedModifyError),
+                quote!(__done.written),
+            );
+            (
+                quote! {
+                    let mut __conn = self.#pool.acquire().await?;
+                    #in_tx
+                },
+                quote! {
+                    let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                    let __done = Self::__es_update_unchecked(
+                        ::es_entity::AtomicOperation::as_executor(op),
+                        __now,
+                        entity,
+                    )
+                    .await?;
+                    #hook
+                    ::core::result::Result::Ok(__done)
+                },
+            )
+        }
+    };
     quote! {
         /// Appends the entity's new events after whatever its stream holds
         /// when the statement runs (last writer wins), and gives the index
@@ -35,8 +79,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             if !::es_entity::EsEntity::events(entity).any_new() {
                 return ::core::result::Result::Ok(::core::default::Default::default());
             }
-            let mut __conn = self.#pool.acquire().await?;
-            Self::__es_update_unchecked(&mut *__conn, ::core::option::Option::None, entity).await
+            #write_on_pool
         }
 
         /// [`Self::update_unchecked`] inside the caller's transaction.
@@ -48,9 +91,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             if !::es_entity::EsEntity::events(entity).any_new() {
                 return ::core::result::Result::Ok(::core::default::Default::default());
             }
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::__es_update_unchecked(::es_entity::AtomicOperation::as_executor(op), __now, entity)
-                .await
+            #write_in_op
         }
 
         #write

@@ -17,11 +17,47 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let name = format_ident!("__es_update");
     let write = writer(repo, &name, &sql::update(repo));
     let all = update_all(repo);
+    let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                /// Appends the entity's new events and refreshes its index row in one
+                /// statement. Returns how many events were written; with none, no SQL runs.
+            },
+            quote!(Self::#name(&mut *__conn, ::core::option::Option::None, entity).await),
+            quote!(Self::#name(::es_entity::AtomicOperation::as_executor(op), __now, entity).await),
+        ),
+        Some(_) => {
+            let hook = super::post_persist::after_update(
+                quote!(::es_entity::ModifyError),
+                quote!(__written),
+            );
+            (
+                quote! {
+                    /// Appends the entity's new events and refreshes its index row in one
+                    /// statement, runs the post-persist hook, and commits both in one
+                    /// transaction. Returns how many events were written; with none, no
+                    /// SQL runs and the hook does not run.
+                },
+                super::post_persist::in_transaction(
+                    quote!(self.update_in_op(&mut __op, entity)),
+                    quote!(|__written: &usize| {
+                        ::es_entity::__private::post_persist::unmark(entity, *__written)
+                    }),
+                ),
+                quote! {{
+                    let __written =
+                        Self::#name(::es_entity::AtomicOperation::as_executor(op), __now, entity)
+                            .await?;
+                    #hook
+                    ::core::result::Result::Ok(__written)
+                }},
+            )
+        }
+    };
     quote! {
         #all
 
-        /// Appends the entity's new events and refreshes its index row in one
-        /// statement. Returns how many events were written; with none, no SQL runs.
+        #doc
         pub async fn update(
             &self,
             entity: &mut #entity,
@@ -30,7 +66,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(0);
             }
             let mut __conn = self.#pool.acquire().await?;
-            let __result = Self::#name(&mut *__conn, ::core::option::Option::None, entity).await;
+            let __result = #write_on_pool;
             Self::__es_with_actual_version(&mut *__conn, __result).await
         }
 
@@ -44,7 +80,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(0);
             }
             let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::#name(::es_entity::AtomicOperation::as_executor(op), __now, entity).await
+            #write_in_op
         }
 
         #write
@@ -182,10 +218,67 @@ fn update_all(repo: &Repo) -> TokenStream {
             .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
     );
     let bulk_events = super::bulk_event_args(&format_ident!("__events"));
+    let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
+        None => (
+            quote! {
+                /// Writes the new events of every entity that has some, and refreshes
+                /// their index rows, in one statement, all or nothing. Returns how many
+                /// events were written; when no entity has new events nothing is sent.
+            },
+            quote! {
+                let __result =
+                    Self::__es_update_all(&mut *__conn, ::core::option::Option::None, entities).await;
+            },
+            quote! {
+                Self::__es_update_all(::es_entity::AtomicOperation::as_executor(op), __now, entities).await
+            },
+        ),
+        Some(_) => {
+            let in_tx = super::post_persist::in_transaction(
+                quote!(self.update_all_in_op(&mut __op, entities)),
+                quote!(|_| ::es_entity::__private::post_persist::unmark_all(entities, &__counts)),
+            );
+            (
+                quote! {
+                    /// Writes the new events of every entity that has some, and refreshes
+                    /// their index rows, in one statement; runs the post-persist hook once
+                    /// for each of those entities, in batch order; and commits all of it
+                    /// in one transaction, all or nothing. Returns how many events were
+                    /// written; when no entity has new events nothing is sent and the
+                    /// hook does not run.
+                },
+                quote! {
+                    let __counts = ::es_entity::__private::post_persist::new_counts(entities);
+                    let __result = #in_tx;
+                },
+                quote! {{
+                    let __counts = ::es_entity::__private::post_persist::new_counts(entities);
+                    let __written =
+                        Self::__es_update_all(::es_entity::AtomicOperation::as_executor(op), __now, entities)
+                            .await?;
+                    let mut __failed = ::core::option::Option::None;
+                    for (__entity, __n) in ::core::iter::Iterator::zip(entities.iter(), __counts.iter()) {
+                        if *__n == 0 {
+                            continue;
+                        }
+                        if let ::core::result::Result::Err(__hook) =
+                            self.__es_post_persist(op, __entity, *__n).await
+                        {
+                            __failed = ::core::option::Option::Some(__hook);
+                            break;
+                        }
+                    }
+                    if let ::core::option::Option::Some(__hook) = __failed {
+                        ::es_entity::__private::post_persist::unmark_all(entities, &__counts);
+                        return ::core::result::Result::Err(::es_entity::ModifyError::PostPersistHook(__hook));
+                    }
+                    ::core::result::Result::Ok(__written)
+                }},
+            )
+        }
+    };
     quote! {
-        /// Writes the new events of every entity that has some, and refreshes
-        /// their index rows, in one statement, all or nothing. Returns how many
-        /// events were written; when no entity has new events nothing is sent.
+        #doc
         pub async fn update_all(
             &self,
             entities: &mut [#entity],
@@ -194,8 +287,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(0);
             }
             let mut __conn = self.#pool.acquire().await?;
-            let __result =
-                Self::__es_update_all(&mut *__conn, ::core::option::Option::None, entities).await;
+            #write_on_pool
             Self::__es_with_actual_version(&mut *__conn, __result).await
         }
 
@@ -209,7 +301,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                 return ::core::result::Result::Ok(0);
             }
             let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            Self::__es_update_all(::es_entity::AtomicOperation::as_executor(op), __now, entities).await
+            #write_in_op
         }
 
         #[doc(hidden)]
