@@ -8,6 +8,7 @@
 
 mod classify;
 mod column_types;
+mod commit_hooks;
 mod error;
 mod event_json;
 mod events;
@@ -23,6 +24,7 @@ mod post_persist;
 mod query;
 mod repo_error;
 mod retry;
+mod savepoint;
 mod traits;
 mod update_with_retry;
 
@@ -34,6 +36,7 @@ pub mod __private;
 
 pub use classify::is_connection_lost;
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
+pub use commit_hooks::{CommitError, CommitHook, CommitHooks, HookError};
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
@@ -55,5 +58,6 @@ pub use retry::{
     Conflict, Retried, RetryPolicy, RetryableError, is_transient_sqlx,
     retry_on_concurrent_modification,
 };
+pub use savepoint::{Savepoint, with_savepoint};
 pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

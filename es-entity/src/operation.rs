@@ -1,7 +1,12 @@
 //! [`AtomicOperation`] and [`DbOp`]: transactions that writes run in.
 
+use std::future::Future;
+
 use chrono::{DateTime, Utc};
-use sqlx::{Acquire, PgConnection, PgPool, Postgres, Transaction};
+use sqlx::{Acquire, Connection, PgConnection, PgPool, Postgres, Transaction};
+
+use crate::commit_hooks::{CommitError, CommitHook, CommitHooks};
+use crate::savepoint::Savepoint;
 
 /// A transaction that several statements can run in. Every write takes
 /// `&mut impl AtomicOperation`, so a pool cannot be passed by mistake:
@@ -29,11 +34,102 @@ pub trait AtomicOperation: Send {
 
     /// The connection to run the next statement on.
     fn as_executor(&mut self) -> &mut PgConnection;
+
+    /// The connection together with the operation's commit hooks, `None`
+    /// for an operation that keeps none (a plain `sqlx::Transaction`).
+    /// Operations that keep hooks override it.
+    fn parts(&mut self) -> (&mut PgConnection, Option<&mut CommitHooks>) {
+        (self.as_executor(), None)
+    }
+
+    /// Adds a [`CommitHook`] to run when the transaction commits (merged into
+    /// one of the same type already added, if it agrees). Returns the hook
+    /// back when this operation keeps no hooks: a plain `sqlx::Transaction`
+    /// has nowhere to run them, a [`DbOp`] has.
+    fn add_commit_hook<H: CommitHook>(&mut self, hook: H) -> Result<(), H>
+    where
+        Self: Sized,
+    {
+        match self.parts().1 {
+            Some(hooks) => {
+                hooks.add(hook);
+                Ok(())
+            }
+            None => Err(hook),
+        }
+    }
+
+    /// Begins a savepoint: writes through the returned [`Savepoint`] are
+    /// kept by its [`release`](Savepoint::release) and undone by its
+    /// [`rollback`](Savepoint::rollback) or by dropping it, and the
+    /// transaction stays usable either way. See also
+    /// [`with_savepoint`](crate::with_savepoint).
+    fn begin_savepoint(&mut self) -> impl Future<Output = Result<Savepoint<'_>, sqlx::Error>> + Send
+    where
+        Self: Sized,
+    {
+        let now = self.maybe_now();
+        let (conn, hooks) = self.parts();
+        async move {
+            let tx = Connection::begin(conn).await?;
+            Ok(Savepoint::new(tx, now, hooks))
+        }
+    }
 }
 
 impl AtomicOperation for Transaction<'_, Postgres> {
     fn as_executor(&mut self) -> &mut PgConnection {
         self
+    }
+}
+
+impl<O: AtomicOperation + ?Sized> AtomicOperation for &mut O {
+    fn maybe_now(&self) -> Option<DateTime<Utc>> {
+        (**self).maybe_now()
+    }
+
+    fn as_executor(&mut self) -> &mut PgConnection {
+        (**self).as_executor()
+    }
+
+    fn parts(&mut self) -> (&mut PgConnection, Option<&mut CommitHooks>) {
+        (**self).parts()
+    }
+}
+
+/// Commits a top-level transaction: pre-commit hooks, `COMMIT`, post-commit
+/// hooks.
+async fn finish(
+    mut tx: Transaction<'_, Postgres>,
+    mut hooks: CommitHooks,
+    now: Option<DateTime<Utc>>,
+) -> Result<(), CommitError> {
+    if !hooks.is_empty()
+        && let Err(e) = hooks.pre_commit(&mut tx, now).await
+    {
+        let _ = tx.rollback().await;
+        return Err(e);
+    }
+    tx.commit().await?;
+    hooks.post_commit().await;
+    Ok(())
+}
+
+/// Ends a nested operation: releases its savepoint and hands its hooks to
+/// the enclosing one, or commits when there is none.
+async fn end<'c>(
+    tx: Transaction<'c, Postgres>,
+    hooks: CommitHooks,
+    parent: Option<&'c mut CommitHooks>,
+    now: Option<DateTime<Utc>>,
+) -> Result<(), CommitError> {
+    match parent {
+        Some(parent) => {
+            tx.commit().await?;
+            parent.absorb(hooks);
+            Ok(())
+        }
+        None => finish(tx, hooks, now).await,
     }
 }
 
@@ -57,6 +153,9 @@ impl AtomicOperation for Transaction<'_, Postgres> {
 pub struct DbOp<'c> {
     tx: Transaction<'c, Postgres>,
     now: Option<DateTime<Utc>>,
+    hooks: CommitHooks,
+    /// The hooks of the operation this one is nested in (`begin`).
+    parent: Option<&'c mut CommitHooks>,
 }
 
 impl DbOp<'static> {
@@ -69,7 +168,12 @@ impl DbOp<'static> {
 impl<'c> DbOp<'c> {
     /// Caches `now` as the time every write in this operation records.
     pub fn with_time(self, now: DateTime<Utc>) -> DbOpWithTime<'c> {
-        DbOpWithTime { tx: self.tx, now }
+        DbOpWithTime {
+            tx: self.tx,
+            now,
+            hooks: self.hooks,
+            parent: self.parent,
+        }
     }
 
     /// Caches the database clock (`NOW()`, read once) as the time of every
@@ -94,7 +198,23 @@ impl<'c> DbOp<'c> {
     /// Begins a nested transaction (a savepoint) that inherits the cached time.
     pub async fn begin(&mut self) -> Result<DbOp<'_>, sqlx::Error> {
         let tx = self.tx.begin().await?;
-        Ok(DbOp { tx, now: self.now })
+        Ok(DbOp {
+            tx,
+            now: self.now,
+            hooks: CommitHooks::default(),
+            parent: Some(&mut self.hooks),
+        })
+    }
+
+    /// Runs `f` in a savepoint, see [`with_savepoint`](crate::with_savepoint).
+    pub async fn with_savepoint<T, E>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut Savepoint<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        crate::savepoint::with_savepoint(self, f).await
     }
 
     /// The underlying sqlx transaction.
@@ -102,17 +222,20 @@ impl<'c> DbOp<'c> {
         &mut self.tx
     }
 
-    /// Unwraps into the sqlx transaction.
+    /// Unwraps into the sqlx transaction. Commit hooks added so far are
+    /// dropped: they run only through [`DbOp::commit`].
     pub fn into_tx(self) -> Transaction<'c, Postgres> {
         self.tx
     }
 
-    /// Commits (or releases the savepoint).
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+    /// Commits: runs the pre-commit hooks, `COMMIT`, then the post-commit
+    /// hooks. A nested operation (from [`DbOp::begin`]) releases its
+    /// savepoint and hands its hooks to the enclosing one instead.
+    pub async fn commit(self) -> Result<(), CommitError> {
+        end(self.tx, self.hooks, self.parent, self.now).await
     }
 
-    /// Rolls back explicitly.
+    /// Rolls back explicitly; hooks added in this operation are dropped.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
@@ -120,7 +243,12 @@ impl<'c> DbOp<'c> {
 
 impl<'c> From<Transaction<'c, Postgres>> for DbOp<'c> {
     fn from(tx: Transaction<'c, Postgres>) -> Self {
-        Self { tx, now: None }
+        Self {
+            tx,
+            now: None,
+            hooks: CommitHooks::default(),
+            parent: None,
+        }
     }
 }
 
@@ -132,6 +260,10 @@ impl AtomicOperation for DbOp<'_> {
     fn as_executor(&mut self) -> &mut PgConnection {
         &mut self.tx
     }
+
+    fn parts(&mut self) -> (&mut PgConnection, Option<&mut CommitHooks>) {
+        (&mut self.tx, Some(&mut self.hooks))
+    }
 }
 
 /// A [`DbOp`] with a cached time: writes record [`DbOpWithTime::now`].
@@ -139,6 +271,8 @@ impl AtomicOperation for DbOp<'_> {
 pub struct DbOpWithTime<'c> {
     tx: Transaction<'c, Postgres>,
     now: DateTime<Utc>,
+    hooks: CommitHooks,
+    parent: Option<&'c mut CommitHooks>,
 }
 
 impl<'c> DbOpWithTime<'c> {
@@ -150,7 +284,23 @@ impl<'c> DbOpWithTime<'c> {
     /// Begins a nested transaction (a savepoint) with the same time.
     pub async fn begin(&mut self) -> Result<DbOpWithTime<'_>, sqlx::Error> {
         let tx = self.tx.begin().await?;
-        Ok(DbOpWithTime { tx, now: self.now })
+        Ok(DbOpWithTime {
+            tx,
+            now: self.now,
+            hooks: CommitHooks::default(),
+            parent: Some(&mut self.hooks),
+        })
+    }
+
+    /// Runs `f` in a savepoint, see [`with_savepoint`](crate::with_savepoint).
+    pub async fn with_savepoint<T, E>(
+        &mut self,
+        f: impl AsyncFnOnce(&mut Savepoint<'_>) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<sqlx::Error>,
+    {
+        crate::savepoint::with_savepoint(self, f).await
     }
 
     /// The underlying sqlx transaction.
@@ -158,12 +308,12 @@ impl<'c> DbOpWithTime<'c> {
         &mut self.tx
     }
 
-    /// Commits (or releases the savepoint).
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+    /// Commits, like [`DbOp::commit`].
+    pub async fn commit(self) -> Result<(), CommitError> {
+        end(self.tx, self.hooks, self.parent, Some(self.now)).await
     }
 
-    /// Rolls back explicitly.
+    /// Rolls back explicitly; hooks added in this operation are dropped.
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         self.tx.rollback().await
     }
@@ -174,6 +324,8 @@ impl<'c> From<DbOpWithTime<'c>> for DbOp<'c> {
         Self {
             tx: op.tx,
             now: Some(op.now),
+            hooks: op.hooks,
+            parent: op.parent,
         }
     }
 }
@@ -185,5 +337,9 @@ impl AtomicOperation for DbOpWithTime<'_> {
 
     fn as_executor(&mut self) -> &mut PgConnection {
         &mut self.tx
+    }
+
+    fn parts(&mut self) -> (&mut PgConnection, Option<&mut CommitHooks>) {
+        (&mut self.tx, Some(&mut self.hooks))
     }
 }

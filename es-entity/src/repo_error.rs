@@ -655,3 +655,17 @@ impl<C: EntityColumn> std::error::Error for QueryError<C> {
         }
     }
 }
+
+macro_rules! from_commit_error {
+    ($($ty:ident),*) => {$(
+        /// So `op.commit().await?` works in a function returning this error:
+        /// a failed `COMMIT` is `Sqlx` (`OutcomeUnknown` when the connection
+        /// was lost), a failing pre-commit hook is `PostPersistHook`.
+        impl<C: EntityColumn> From<crate::commit_hooks::CommitError> for $ty<C> {
+            fn from(err: crate::commit_hooks::CommitError) -> Self {
+                <Self as crate::__private::post_persist::WriteError>::commit_failed(err)
+            }
+        }
+    )*};
+}
+from_commit_error!(CreateError, ModifyError, UncheckedModifyError);

@@ -32,7 +32,7 @@ async fn record(op: &mut impl AtomicOperation, id: Uuid, note: &str) -> Result<(
 // ANCHOR_END: write
 
 #[tokio::test]
-async fn pool_and_transaction() -> Result<(), sqlx::Error> {
+async fn pool_and_transaction() -> Result<(), crate::feed::BoxError> {
     let pool = es_entity_tests::pool().await;
     // ANCHOR: op
     let id = Uuid::now_v7();
@@ -50,7 +50,7 @@ async fn pool_and_transaction() -> Result<(), sqlx::Error> {
 }
 
 #[tokio::test]
-async fn nested_operations() -> Result<(), sqlx::Error> {
+async fn nested_operations() -> Result<(), crate::feed::BoxError> {
     let pool = es_entity_tests::pool().await;
     // ANCHOR: nested
     let (kept, undone) = (Uuid::now_v7(), Uuid::now_v7());
@@ -69,7 +69,7 @@ async fn nested_operations() -> Result<(), sqlx::Error> {
 }
 
 #[tokio::test]
-async fn one_time_for_the_whole_operation() -> Result<(), sqlx::Error> {
+async fn one_time_for_the_whole_operation() -> Result<(), crate::feed::BoxError> {
     let pool = es_entity_tests::pool().await;
     // ANCHOR: time
     let at: DateTime<Utc> = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
@@ -91,7 +91,7 @@ async fn one_time_for_the_whole_operation() -> Result<(), sqlx::Error> {
 }
 
 #[tokio::test]
-async fn database_time() -> Result<(), sqlx::Error> {
+async fn database_time() -> Result<(), crate::feed::BoxError> {
     let pool = es_entity_tests::pool().await;
     // ANCHOR: db_time
     let op = DbOp::init(&pool).await?.with_db_time().await?;

@@ -161,7 +161,10 @@ async fn a_lost_reply_to_commit_leaves_the_same_doubt() {
     let mut op = via.begin_op().await.unwrap();
     via.update_in_op(&mut op, &mut user).await.unwrap();
     proxy.arm(Fault::after_query().containing("COMMIT"));
-    let err = op.commit().await.unwrap_err();
+    let err = match op.commit().await.unwrap_err() {
+        CommitError::Sqlx(err) => err,
+        other => panic!("{other:?}"),
+    };
     assert!(is_connection_lost(&err), "{err:?}");
     assert!(proxy.fired()[0].withheld.committed());
     assert_eq!(renames_to(&direct, id, &name).await, 1);

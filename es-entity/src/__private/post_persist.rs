@@ -11,6 +11,7 @@ use std::error::Error as StdError;
 use sqlx::PgConnection;
 
 use crate::classify::is_connection_lost;
+use crate::commit_hooks::CommitError;
 use crate::operation::DbOp;
 use crate::post_persist::PostPersistHookError;
 use crate::repo_error::{CreateError, EntityColumn, ModifyError, UncheckedModifyError};
@@ -42,19 +43,23 @@ pub async fn begin_write(conn: &mut PgConnection) -> Result<DbOp<'_>, sqlx::Erro
 
 /// The errors of the writes a pool variant commits itself.
 pub trait WriteError: Sized {
-    /// The write and its hook succeeded, and then `COMMIT` failed: a lost
+    /// The write and its hook succeeded, and then the commit failed: a lost
     /// connection leaves the outcome unknown; otherwise nothing was stored.
-    fn commit_failed(err: sqlx::Error) -> Self;
+    /// A commit hook the post-persist hook added that fails before `COMMIT`
+    /// is reported like a failing post-persist hook.
+    fn commit_failed(err: CommitError) -> Self;
 }
 
 macro_rules! write_error {
     ($($ty:ident),*) => {$(
         impl<C: EntityColumn> WriteError for $ty<C> {
-            fn commit_failed(err: sqlx::Error) -> Self {
-                if is_connection_lost(&err) {
-                    Self::OutcomeUnknown(err)
-                } else {
-                    Self::Sqlx(err)
+            fn commit_failed(err: CommitError) -> Self {
+                match err {
+                    CommitError::Sqlx(err) if is_connection_lost(&err) => Self::OutcomeUnknown(err),
+                    CommitError::Sqlx(err) => Self::Sqlx(err),
+                    CommitError::PreCommitHook { hook, .. } => {
+                        Self::PostPersistHook(PostPersistHookError::new(hook, err))
+                    }
                 }
             }
         }

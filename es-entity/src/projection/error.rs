@@ -55,6 +55,16 @@ pub enum ProjectionError<E: std::error::Error + 'static> {
         #[source]
         source: sqlx::Error,
     },
+    /// A commit hook the handler added failed before `COMMIT`; the batch
+    /// was rolled back.
+    #[error("projection `{projection}`: {source}")]
+    Commit {
+        /// The projection's name.
+        projection: String,
+        /// The error.
+        #[source]
+        source: crate::commit_hooks::CommitError,
+    },
     /// The runner's task ended without a result (it panicked or was
     /// cancelled).
     #[error("projection `{projection}`: the runner's task failed: {reason}")]
@@ -85,6 +95,7 @@ impl<E: std::error::Error + 'static> ProjectionError<E> {
             | Self::Reset { projection, .. }
             | Self::Feed { projection, .. }
             | Self::Database { projection, .. }
+            | Self::Commit { projection, .. }
             | Self::Task { projection, .. } => projection,
         }
     }

@@ -12,6 +12,7 @@ use super::Projection;
 use super::error::{ProjectionError, WaitError};
 use super::store;
 use super::wake::{Wake, Woken};
+use crate::commit_hooks::CommitError;
 use crate::feed::{FeedCheckpoint, FeedItem};
 use crate::feed_source::FeedSources;
 use crate::operation::DbOp;
@@ -288,6 +289,16 @@ fn database<E: std::error::Error + 'static>(name: &str) -> impl Fn(sqlx::Error) 
     }
 }
 
+fn commit_failure<E: std::error::Error + 'static>(name: &str, err: CommitError) -> Failure<E> {
+    match err {
+        CommitError::Sqlx(e) => database(name)(e),
+        other => Failure::Fatal(ProjectionError::Commit {
+            projection: name.to_owned(),
+            source: other,
+        }),
+    }
+}
+
 async fn run<P: Projection>(
     options: PgConnectOptions,
     projection: P,
@@ -444,7 +455,7 @@ async fn batch<P: Projection>(
             .await
             .map_err(&db)?;
     }
-    op.commit().await.map_err(&db)?;
+    op.commit().await.map_err(|e| commit_failure(name, e))?;
     Ok(Batch {
         checkpoint: last.or(after),
         horizon: read.horizon,

@@ -13,6 +13,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::Projection;
 use super::error::{ProjectionError, WaitError};
+use crate::commit_hooks::CommitError;
 use crate::feed::FeedCheckpoint;
 use crate::operation::DbOp;
 
@@ -238,5 +239,14 @@ pub async fn rebuild<P: Projection>(
         .execute(&mut **op.tx())
         .await
         .map_err(db)?;
-    op.commit().await.map_err(db)
+    op.commit().await.map_err(|e| match e {
+        CommitError::Sqlx(source) => ProjectionError::Database {
+            projection: name.clone(),
+            source,
+        },
+        other => ProjectionError::Commit {
+            projection: name.clone(),
+            source: other,
+        },
+    })
 }
