@@ -138,7 +138,7 @@ async fn end<'c>(
 /// ```no_run
 /// use es_entity::*;
 ///
-/// # async fn demo(pool: sqlx::PgPool) -> Result<(), sqlx::Error> {
+/// # async fn demo(pool: sqlx::PgPool) -> Result<(), Box<dyn std::error::Error>> {
 /// let mut op = DbOp::init(&pool).await?;
 /// {
 ///     let mut nested = op.begin().await?; // a savepoint
