@@ -84,7 +84,10 @@ impl<E: EsEvent> EntityEvents<E> {
         Self {
             entity_id: id,
             persisted: Vec::new(),
-            new: initial.into_iter().map(|e| (e, None)).collect(),
+            new: initial
+                .into_iter()
+                .map(|e| (e, crate::event_context::ambient(None)))
+                .collect(),
         }
     }
 
@@ -93,19 +96,27 @@ impl<E: EsEvent> EntityEvents<E> {
         &self.entity_id
     }
 
-    /// Stages a new event.
+    /// Stages a new event (with the [`EventContext`](crate::EventContext)
+    /// in scope, if any).
     pub fn push(&mut self, event: E) {
-        self.new.push((event, None));
+        self.new.push((event, crate::event_context::ambient(None)));
     }
 
     /// Stages a new event with a JSON context stored in the `context` column.
+    /// Fields of an [`EventContext`](crate::EventContext) in scope are
+    /// added where `context` (an object) has none of that name.
     pub fn push_with_context(&mut self, event: E, context: serde_json::Value) {
-        self.new.push((event, Some(context)));
+        self.new
+            .push((event, crate::event_context::ambient(Some(context))));
     }
 
     /// Stages several new events.
     pub fn extend(&mut self, events: impl IntoIterator<Item = E>) {
-        self.new.extend(events.into_iter().map(|e| (e, None)));
+        self.new.extend(
+            events
+                .into_iter()
+                .map(|e| (e, crate::event_context::ambient(None))),
+        );
     }
 
     /// Whether any event waits to be persisted.

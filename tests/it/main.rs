@@ -6,6 +6,7 @@ mod book;
 mod book_bulk;
 mod book_entity;
 mod book_es_query;
+mod book_event_context;
 mod book_idempotency;
 mod book_list;
 mod book_projections;
