@@ -1,6 +1,7 @@
 //! Items only generated code uses. Not part of the public API.
 
 pub mod feed;
+pub mod instrument;
 pub mod post_persist;
 pub mod query_arg;
 pub mod sqlx_check;
@@ -9,6 +10,8 @@ pub use chrono;
 pub use serde;
 pub use serde_json;
 pub use sqlx;
+/// For the spans of the `instrument` feature.
+pub use tracing;
 pub use uuid;
 
 pub use crate::classify::{

@@ -26,6 +26,7 @@ mod harness_proxy;
 mod hygiene;
 mod inline_projection;
 mod inline_projection_failures;
+mod instrument;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;

@@ -9,6 +9,7 @@ mod expecting;
 mod feed;
 mod find_all;
 mod find_by;
+mod instrument;
 mod list_by;
 mod list_for;
 mod post_persist;
@@ -63,11 +64,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let feed = feed::expand(repo);
     let feed_source = feed::expand_source(repo);
     let post_persist = post_persist::expand(repo);
-    quote! {
-        #errors
-        #cursors
-        #feed_source
-
+    let inherent = quote! {
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
             /// Begins a transaction ([`es_entity::DbOp`]) on the repository's pool.
@@ -91,6 +88,13 @@ fn expand(repo: &Repo) -> TokenStream {
             #feed
             #post_persist
         }
+    };
+    let inherent = instrument::apply(repo, inherent);
+    quote! {
+        #errors
+        #cursors
+        #feed_source
+        #inherent
     }
 }
 
