@@ -11,6 +11,7 @@ mod book_list;
 mod book_projections;
 mod book_repo;
 mod book_retry;
+mod book_testing;
 mod book_transactions;
 mod book_update_with_retry;
 mod book_versions;
