@@ -180,3 +180,64 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 // ANCHOR_END: main
+
+// ANCHOR: tests
+// Commands tested without a database: `given` a history, `when` a command,
+// `then` the events it recorded. `tests/it` runs these.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use es_entity::testing::{given, given_new};
+
+    fn initialized(id: UserId, name: &str) -> UserEvent {
+        UserEvent::Initialized {
+            id,
+            name: name.into(),
+        }
+    }
+
+    fn renamed(name: &str) -> UserEvent {
+        UserEvent::NameUpdated { name: name.into() }
+    }
+
+    #[test]
+    fn renaming_records_the_new_name() {
+        let id = UserId::new();
+        let then = given::<User>(id, [initialized(id, "Alice")])
+            .when(|user| user.update_name("Alicia"))
+            .then_events([renamed("Alicia")]);
+        assert_eq!(then.entity().name, "Alicia");
+    }
+
+    #[test]
+    fn renaming_to_the_current_name_changes_nothing() {
+        let id = UserId::new();
+        given::<User>(id, [initialized(id, "Alice"), renamed("Alicia")])
+            .when(|user| user.update_name("Alicia"))
+            .then_already_applied();
+    }
+
+    #[test]
+    fn an_earlier_name_can_come_back() {
+        let id = UserId::new();
+        given::<User>(
+            id,
+            [initialized(id, "Alice"), renamed("Alicia"), renamed("Ali")],
+        )
+        .when(|user| user.update_name("Alicia"))
+        .then_events([renamed("Alicia")]);
+    }
+
+    #[test]
+    fn starting_from_what_create_stores() {
+        let new_user = NewUser {
+            id: UserId::new(),
+            name: "Alice".into(),
+        };
+        let then = given_new::<User>(new_user)
+            .when(|user| user.update_name("Bob"))
+            .then_events([renamed("Bob")]);
+        assert_eq!(then.entity().events().len_persisted(), 1);
+    }
+}
+// ANCHOR_END: tests

@@ -31,6 +31,7 @@ mod update_with_retry;
 
 pub mod prelude;
 pub mod projection;
+pub mod testing;
 
 #[doc(hidden)]
 pub mod __private;
