@@ -413,3 +413,55 @@ pub fn version_i32(version: usize) -> i32 {
 pub fn version_usize(version: i32) -> usize {
     usize::try_from(version).unwrap_or(0)
 }
+
+/// A one-time executor on a connection generated code holds.
+pub fn executor_on(
+    conn: &mut sqlx::PgConnection,
+    now: Option<chrono::DateTime<chrono::Utc>>,
+) -> crate::OneTimeExecutor<'_> {
+    crate::one_time_executor::on_connection(conn, now)
+}
+
+/// `create_or_find`'s outcome once the holders of the new entity's keys are
+/// known: none (the conflict is gone, or on a constraint no `unique` column
+/// names: the caller creates again to learn which), one (load it), several
+/// (an error naming them).
+pub enum KeyHolders<Id> {
+    /// Nobody holds them now.
+    Nobody,
+    /// This entity holds them.
+    One(Id),
+}
+
+/// Sorts the holders `create_or_find` found.
+pub fn key_holders<Id: ToString + PartialEq, C: crate::EntityColumn>(
+    mut ids: Vec<Id>,
+) -> Result<KeyHolders<Id>, crate::CreateError<C>> {
+    ids.dedup();
+    match ids.len() {
+        0 => Ok(KeyHolders::Nobody),
+        1 => Ok(KeyHolders::One(ids.remove(0))),
+        _ => Err(crate::CreateError::KeysSpanEntities {
+            entity_ids: ids.iter().map(ToString::to_string).collect(),
+        }),
+    }
+}
+
+/// The holder `create_or_find` loaded, or why it could not: a soft-deleted
+/// holder is not found by a plain load.
+pub fn found_holder<T, C: crate::EntityColumn>(
+    loaded: Result<T, crate::FindError<C>>,
+    id: &impl ToString,
+) -> Result<crate::CreateOrFind<T>, crate::CreateError<C>> {
+    match loaded {
+        Ok(entity) => Ok(crate::CreateOrFind::Found(entity)),
+        Err(crate::FindError::NotFound { .. }) => Err(crate::CreateError::KeyHeldByDeleted {
+            entity_id: id.to_string(),
+        }),
+        Err(crate::FindError::Sqlx(e)) => Err(crate::CreateError::Sqlx(e)),
+        Err(crate::FindError::HydrationError(e)) => Err(crate::CreateError::HydrationError(e)),
+        Err(e @ crate::FindError::MultipleFound { .. }) => Err(crate::CreateError::Sqlx(
+            sqlx::Error::Protocol(format!("loading the holder of the keys: {e}")),
+        )),
+    }
+}

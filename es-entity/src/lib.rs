@@ -9,6 +9,7 @@
 mod classify;
 mod column_types;
 mod commit_hooks;
+mod create_or_find;
 mod error;
 mod event_context;
 mod event_json;
@@ -39,6 +40,7 @@ pub mod __private;
 pub use classify::is_connection_lost;
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use commit_hooks::{CommitError, CommitHook, CommitHooks, HookError};
+pub use create_or_find::CreateOrFind;
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_context::EventContext;

@@ -145,3 +145,22 @@ impl<'c, O: AtomicOperation> IntoOneTimeExecutor<'c> for &'c mut O {
         }
     }
 }
+
+impl<'c> IntoOneTimeExecutor<'c> for OneTimeExecutor<'c> {
+    fn into_executor(self) -> OneTimeExecutor<'c> {
+        self
+    }
+}
+
+/// An executor on a bare connection, for generated code that holds one
+/// (reached through `__private`: a connection outside a transaction is no
+/// `AtomicOperation`).
+pub(crate) fn on_connection(
+    conn: &mut PgConnection,
+    now: Option<DateTime<Utc>>,
+) -> OneTimeExecutor<'_> {
+    OneTimeExecutor {
+        target: Target::Connection(conn),
+        now,
+    }
+}

@@ -130,6 +130,19 @@ pub enum CreateError<C: EntityColumn> {
     /// Inside a caller's transaction (`create_in_op`) the write is still in
     /// it: roll it back (dropping the operation does).
     PostPersistHook(PostPersistHookError),
+    /// `create_or_find`: the new entity's keys (its id and `unique`
+    /// columns) are held by several existing entities, named here; nothing
+    /// was stored.
+    KeysSpanEntities {
+        /// The entities holding one key or another.
+        entity_ids: Vec<String>,
+    },
+    /// `create_or_find`: the entity holding the new entity's keys is
+    /// soft-deleted; nothing was stored.
+    KeyHeldByDeleted {
+        /// The deleted entity.
+        entity_id: String,
+    },
 }
 constraint_helpers!(CreateError);
 
@@ -403,6 +416,17 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
                 C::ENTITY
             ),
             Self::PostPersistHook(e) => write!(f, "creating {}: {e}", C::ENTITY),
+            Self::KeysSpanEntities { entity_ids } => write!(
+                f,
+                "create or find {}: its keys are held by different entities: {}",
+                C::ENTITY,
+                entity_ids.join(", ")
+            ),
+            Self::KeyHeldByDeleted { entity_id } => write!(
+                f,
+                "create or find {}: its keys are held by the deleted entity {entity_id}",
+                C::ENTITY
+            ),
         }
     }
 }
@@ -590,6 +614,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::ColumnTypeMismatch(_) => None,
             Self::OutcomeUnknown(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
+            Self::KeysSpanEntities { .. } | Self::KeyHeldByDeleted { .. } => None,
         }
     }
 }

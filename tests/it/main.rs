@@ -19,6 +19,7 @@ mod book_update_with_retry;
 mod book_versions;
 mod column_types;
 mod conflicts_any_language;
+mod create_or_find;
 mod db_op;
 mod es_query_tables;
 mod executors;

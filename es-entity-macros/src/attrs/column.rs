@@ -27,6 +27,8 @@ pub(crate) struct ColumnBody {
     pub list_by: Switch,
     /// `list_for` (by every listing order) or `list_for(by(a, b))`.
     pub list_for: Option<Override<ListForOpts>>,
+    /// `unique`: the column holds a key (`create_or_find` looks it up).
+    pub unique: Switch,
 }
 
 /// `list_for(by(created_at, name))`.

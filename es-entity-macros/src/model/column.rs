@@ -21,6 +21,8 @@ pub(crate) struct Column {
     pub list_by: bool,
     /// `list_for`: entities can be listed filtered by this column.
     pub list_for: Option<ListFor>,
+    /// `unique`: a key `create_or_find` looks up by.
+    pub unique: bool,
 }
 
 /// The listing orders a `list_for` filter combines with.
@@ -94,13 +96,26 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
         );
         return None;
     }
+    let create = create?;
+    let unique = opts.body.unique.is_present();
+    if unique && create.is_none() {
+        errs.push(
+            darling::Error::custom(format!(
+                "column `{name}`: `unique` marks a key that `create_or_find` looks up with \
+                 the new entity's value, but `create(persist = false)` writes no value"
+            ))
+            .with_span(&opts.body.unique.span()),
+        );
+        return None;
+    }
     Some(Column {
+        unique,
         name: name.clone(),
         nullable: is_option(&ty),
         check: bind::check_of(&ty),
         ty,
         find_by: opts.body.find_by.as_ref().is_none_or(|b| **b),
-        create: create?,
+        create,
         update: update?,
         list_by: opts.body.list_by.is_present(),
         list_for: list_for?,

@@ -2,6 +2,7 @@
 
 mod column_check;
 mod create;
+mod create_or_find;
 mod cursor;
 mod delete;
 mod errors;
@@ -50,6 +51,7 @@ fn expand(repo: &Repo) -> TokenStream {
         return quote!(#missing #errors);
     }
     let create = create::expand(repo);
+    let create_or_find = create_or_find::expand(repo);
     let update = update::expand(repo);
     let expecting = expecting::expand(repo);
     let unchecked = unchecked::expand(repo);
@@ -75,6 +77,7 @@ fn expand(repo: &Repo) -> TokenStream {
             }
 
             #create
+            #create_or_find
             #update
             #expecting
             #unchecked

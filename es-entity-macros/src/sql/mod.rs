@@ -102,12 +102,42 @@ fn insert_events(repo: &Repo, base: usize, at: &str) -> String {
 
 /// `create`: `$1` id, `$2` optional time, `$3..` the created columns, then the event arrays.
 pub(crate) fn create(repo: &Repo) -> String {
+    create_with(repo, "")
+}
+
+/// `create`'s statement that stores nothing, and returns no row, when any
+/// unique constraint of the index table already holds one of the new
+/// entity's values (`ON CONFLICT DO NOTHING`; the events are inserted from
+/// the index row, so none are either). `create_or_find`'s first try.
+pub(crate) fn create_if_free(repo: &Repo) -> String {
+    create_with(repo, " ON CONFLICT DO NOTHING")
+}
+
+/// The ids of the entities holding the new entity's id (`$1`) or the value
+/// of one of its `unique` columns (`$2`, ... in declaration order among the
+/// columns `create` writes that are `unique`).
+pub(crate) fn key_holders(repo: &Repo) -> String {
+    let keys: String = repo
+        .columns
+        .iter()
+        .filter(|c| c.create.is_some() && c.unique)
+        .enumerate()
+        .map(|(i, c)| format!(" OR {} = ${}", c.name, i + 2))
+        .collect();
+    format!(
+        "SELECT id AS \"id!: <Self as ::es_entity::__private::RepoRow>::Id\" FROM {tbl} \
+         WHERE id = $1{keys} ORDER BY created_at, id",
+        tbl = repo.tables.index,
+    )
+}
+
+fn create_with(repo: &Repo, on_conflict: &str) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
     let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
     let params: String = (0..cols.len()).map(|i| format!(", ${}", i + 3)).collect();
     format!(
         "WITH entity AS (INSERT INTO {tbl} (id, created_at{names}) \
-         VALUES ($1, COALESCE($2::TIMESTAMPTZ, NOW()){params}) RETURNING id, created_at), \
+         VALUES ($1, COALESCE($2::TIMESTAMPTZ, NOW()){params}){on_conflict} RETURNING id, created_at), \
          inserted AS ({events}) \
          SELECT entity.created_at AS \"now!\", (SELECT COUNT(*) FROM inserted) AS \"events!\" FROM entity",
         tbl = repo.tables.index,

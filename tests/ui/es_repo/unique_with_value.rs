@@ -1,0 +1,10 @@
+// `unique` is an on/off option: a value other than `true` / `false` is named.
+use es_entity::EsRepo;
+
+#[derive(EsRepo)]
+#[es_repo(entity = "User", columns(name(ty = "String", unique = "yes")))]
+pub struct Users {
+    pool: sqlx::PgPool,
+}
+
+fn main() {}
