@@ -26,6 +26,7 @@ mod executors;
 mod feed;
 mod harness_proxy;
 mod hygiene;
+mod in_op_only;
 mod inline_projection;
 mod inline_projection_failures;
 mod instrument;

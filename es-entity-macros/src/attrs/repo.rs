@@ -25,6 +25,8 @@ pub(crate) struct RepoOpts {
     pub columns: Columns,
     /// `feed`: generate `feed_after` over the events table's feed columns.
     pub feed: Switch,
+    /// `in_op_only`: generate only the `_in_op` variants (and `begin_op`).
+    pub in_op_only: Switch,
     /// `post_persist_hook = "method"`: a method of the repository that every
     /// write runs in its transaction after its statement.
     pub post_persist_hook: Option<MethodName>,

@@ -27,6 +27,8 @@ pub(crate) struct Repo {
     pub soft_delete: bool,
     /// `feed`: the events table has `transaction_id` and `position`.
     pub feed: bool,
+    /// Only the `_in_op` variants are generated.
+    pub in_op_only: bool,
     /// `post_persist_hook = "method"`: the repository's method that every
     /// write runs in its transaction after its statement, spanned at the
     /// attribute's string.
@@ -166,6 +168,7 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
         filters,
         soft_delete,
         feed: opts.feed.is_present(),
+        in_op_only: opts.in_op_only.is_present(),
         post_persist_hook,
         names: Names {
             cursor_enum: format_ident!("{}Cursor", entity_name),

@@ -10,6 +10,7 @@ mod expecting;
 mod feed;
 mod find_all;
 mod find_by;
+mod in_op_only;
 mod instrument;
 mod list_by;
 mod list_for;
@@ -92,6 +93,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #post_persist
         }
     };
+    let inherent = in_op_only::apply(repo, inherent);
     let inherent = instrument::apply(repo, inherent);
     quote! {
         #errors
