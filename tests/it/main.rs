@@ -31,6 +31,7 @@ mod instrument;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;
+mod pooler;
 mod projections;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
