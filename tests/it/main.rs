@@ -44,6 +44,7 @@ mod reliability_support;
 mod reliability_text;
 mod reliability_torture;
 mod reliability_tracing;
+mod replica;
 mod repo_bulk;
 mod repo_composition;
 mod repo_concurrency;
