@@ -6,6 +6,13 @@
 //!
 //! The database is `DATABASE_URL`, or [`DEFAULT_DATABASE_URL`] when unset.
 //!
+//! With [`POOLER_URL_VAR`] (`ES_ENTITY_POOLER_URL`) set, the pools that
+//! [`pool`] hands out connect to that URL instead: a connection pooler such
+//! as PgBouncer in front of the same database (`.ci/pgbouncer` runs part of
+//! the suite that way). Creating and migrating the database still goes to
+//! `DATABASE_URL` directly, because `sqlx::migrate!` holds a session-level
+//! advisory lock, which a pooler in transaction mode cannot keep.
+//!
 //! [`proxy`] puts a fault-injecting TCP proxy between a test and that
 //! database, to drop a connection after the server has committed a statement.
 
@@ -19,6 +26,10 @@ pub mod proxy;
 
 /// The database used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/es_entity_test";
+
+/// The environment variable naming a connection pooler in front of the test
+/// database; see [`connect_options`].
+pub const POOLER_URL_VAR: &str = "ES_ENTITY_POOLER_URL";
 
 /// How long to wait for a connection (connecting or from a busy pool).
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -41,6 +52,24 @@ pub fn database_url() -> String {
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
+/// [`POOLER_URL_VAR`], when it is set and not empty.
+pub fn pooler_url() -> Option<String> {
+    std::env::var(POOLER_URL_VAR)
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+}
+
+/// The connect options of the pools tests use: [`pooler_url`] when it is
+/// set, else [`database_url`]. Tests that build a pool of their own (a
+/// different size, logging statements) start from these, so that a run
+/// through a pooler really goes through it.
+pub fn connect_options() -> PgConnectOptions {
+    match pooler_url() {
+        Some(url) => parse_named(&url, POOLER_URL_VAR),
+        None => parse(&database_url()),
+    }
+}
+
 /// Set once the database exists and is migrated, for the whole process.
 ///
 /// Each `#[tokio::test]` runs on its own runtime and a pool must not outlive
@@ -59,15 +88,20 @@ pub async fn pool() -> PgPool {
 /// [`pool`] with up to `connections` connections, for tests that write
 /// from many tasks at once.
 pub async fn pool_with_size(connections: u32) -> PgPool {
-    let url = database_url();
-    let options = parse(&url);
     prepared().await;
     PgPoolOptions::new()
         .max_connections(connections)
         .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
+        .connect_with(connect_options())
         .await
-        .unwrap_or_else(|e| unreachable(&url, &e))
+        .unwrap_or_else(|e| match pooler_url() {
+            Some(url) => panic!(
+                "cannot connect through the pooler at {} ({POOLER_URL_VAR}): {}",
+                redact(&url),
+                one_line(&e)
+            ),
+            None => unreachable(&database_url(), &e),
+        })
 }
 
 /// Makes sure the test database exists and is migrated, once per process.
@@ -78,12 +112,12 @@ pub(crate) async fn prepared() {
 }
 
 pub(crate) fn parse(url: &str) -> PgConnectOptions {
-    url.parse().unwrap_or_else(|e| {
-        panic!(
-            "DATABASE_URL `{}` is not a PostgreSQL URL: {e}",
-            redact(url)
-        )
-    })
+    parse_named(url, "DATABASE_URL")
+}
+
+fn parse_named(url: &str, var: &str) -> PgConnectOptions {
+    url.parse()
+        .unwrap_or_else(|e| panic!("{var} `{}` is not a PostgreSQL URL: {e}", redact(url)))
 }
 
 /// Creates the target database when missing, then applies `./migrations`.

@@ -176,6 +176,48 @@ fn rust_blocks_are_includes_of_tested_code() {
     );
 }
 
+/// Every `{{#include path[:anchor]}}` of the book, whatever the block's
+/// language (the PgBouncer settings are `ini`): the file exists and holds
+/// the anchor pair, in any comment syntax, as mdbook reads it.
+#[test]
+fn every_include_names_an_existing_file_and_anchor() {
+    let mut problems = Vec::new();
+    for page in book_pages() {
+        let text = fs::read_to_string(&page).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let Some(target) = line
+                .trim()
+                .strip_prefix("{{#include ")
+                .and_then(|rest| rest.strip_suffix("}}"))
+            else {
+                continue;
+            };
+            let (file, anchor) = match target.trim().split_once(':') {
+                Some((file, anchor)) => (file, Some(anchor)),
+                None => (target.trim(), None),
+            };
+            let at = format!("{}:{}", page.display(), n + 1);
+            let resolved = normalize(&page.parent().unwrap().join(file));
+            let Ok(source) = fs::read_to_string(&resolved) else {
+                problems.push(format!("{at}: cannot read `{file}`"));
+                continue;
+            };
+            if let Some(anchor) = anchor {
+                let marked = |marker: &str| {
+                    source.lines().any(|l| {
+                        l.split_once(marker)
+                            .is_some_and(|(_, rest)| rest.trim() == anchor)
+                    })
+                };
+                if !marked("ANCHOR:") || !marked("ANCHOR_END:") {
+                    problems.push(format!("{at}: `{file}` has no anchor pair `{anchor}`"));
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[test]
 fn tested_files_are_found() {
     let files = tested_files();

@@ -33,6 +33,7 @@ mod instrument;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;
+mod pooler;
 mod projections;
 #[path = "../../examples/quickstart.rs"]
 mod quickstart;
@@ -45,6 +46,7 @@ mod reliability_support;
 mod reliability_text;
 mod reliability_torture;
 mod reliability_tracing;
+mod replica;
 mod repo_bulk;
 mod repo_composition;
 mod repo_concurrency;

@@ -5,11 +5,10 @@ use std::time::Duration;
 use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
-/// Connection options of the test database.
+/// Connection options of the test database (through the pooler when the
+/// harness is told to use one).
 pub(crate) fn options() -> PgConnectOptions {
-    es_entity_tests::database_url()
-        .parse()
-        .expect("DATABASE_URL is a PostgreSQL URL")
+    es_entity_tests::connect_options()
 }
 
 /// A pool of up to `max` connections (the harness pool holds 5), on the

@@ -266,7 +266,7 @@ async fn writers_pool() -> sqlx::PgPool {
     PgPoolOptions::new()
         .max_connections(WRITERS as u32)
         .min_connections(WRITERS as u32)
-        .connect(&es_entity_tests::database_url())
+        .connect_with(es_entity_tests::connect_options())
         .await
         .expect("writers pool")
 }

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use es_entity::*;
 use log::LevelFilter;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::PgPoolOptions;
 use sqlx::{ConnectOptions, PgPool};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -92,8 +92,7 @@ impl Subscriber for StatementCounter {
 /// ones too, so a slow statement is still one event), already connected.
 pub(crate) async fn counted_pool() -> PgPool {
     es_entity_tests::pool().await; // the database exists and is migrated
-    let options: PgConnectOptions = es_entity_tests::database_url().parse().unwrap();
-    let options = options
+    let options = es_entity_tests::connect_options()
         .log_statements(LevelFilter::Info)
         .log_slow_statements(LevelFilter::Info, Duration::from_secs(3600));
     let pool = PgPoolOptions::new()

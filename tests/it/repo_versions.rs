@@ -30,7 +30,7 @@ async fn pool_of(n: u32) -> PgPool {
     PgPoolOptions::new()
         .max_connections(n)
         .min_connections(n)
-        .connect(&es_entity_tests::database_url())
+        .connect_with(es_entity_tests::connect_options())
         .await
         .expect("pool")
 }
