@@ -30,6 +30,8 @@ mod savepoint;
 mod traits;
 mod update_with_retry;
 
+#[cfg(feature = "graphql")]
+pub mod graphql;
 pub mod prelude;
 pub mod projection;
 pub mod testing;

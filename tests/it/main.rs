@@ -24,6 +24,7 @@ mod db_op;
 mod es_query_tables;
 mod executors;
 mod feed;
+mod graphql;
 mod harness_proxy;
 mod hygiene;
 mod in_op_only;
