@@ -92,13 +92,30 @@ where
     pub fn into_connection_of<N: OutputType>(
         self,
         has_previous_page: bool,
+        node: impl FnMut(T) -> N,
+    ) -> Connection<OpaqueCursor<C>, N> {
+        self.into_connection_with(has_previous_page, |entity| C::from(entity), node)
+    }
+}
+
+impl<T, C> PaginatedQueryRet<T, C>
+where
+    C: Serialize + DeserializeOwned + Send + Sync,
+{
+    /// The page as a connection whose edges get their cursors from `cursor`:
+    /// for a cursor enum, which needs the listing order, e.g.
+    /// `|t| TaskCursor::of(sort_by, t)` on a `list_for_filters` page.
+    pub fn into_connection_with<N: OutputType>(
+        self,
+        has_previous_page: bool,
+        mut cursor: impl FnMut(&T) -> C,
         mut node: impl FnMut(T) -> N,
     ) -> Connection<OpaqueCursor<C>, N> {
         let mut connection = Connection::new(has_previous_page, self.has_next_page);
         connection.edges = self
             .entities
             .into_iter()
-            .map(|entity| Edge::new(OpaqueCursor(C::from(&entity)), node(entity)))
+            .map(|entity| Edge::new(OpaqueCursor(cursor(&entity)), node(entity)))
             .collect();
         connection
     }

@@ -6,7 +6,9 @@ use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema, SimpleObje
 use es_entity::graphql::OpaqueCursor;
 use es_entity::*;
 
-use crate::book_list::{NewTask, Task, TaskByTitleCursor, Tasks};
+use crate::book_list::{
+    NewTask, Task, TaskByTitleCursor, TaskCursor, TaskFilters, TaskSortBy, Tasks,
+};
 use crate::repo_fixtures::unique;
 
 // ANCHOR: resolver
@@ -121,5 +123,65 @@ async fn a_schema_pages_through_a_listing() {
         response.errors[0].message.contains("not a cursor"),
         "{:?}",
         response.errors
+    );
+}
+
+#[tokio::test]
+async fn a_list_for_filters_page_gets_edge_cursors_of_its_order() {
+    let pool = es_entity_tests::pool().await;
+    let tasks = Tasks::new(pool);
+    let project = unique("gql-filters");
+    for (title, priority) in [("x", 3), ("y", 1), ("z", 2)] {
+        tasks
+            .create(NewTask::new(&project, title, Some(priority)))
+            .await
+            .unwrap();
+    }
+    let filters = TaskFilters {
+        project: Some(project.clone()),
+        ..Default::default()
+    };
+    let sort = Sort {
+        by: TaskSortBy::Priority,
+        direction: ListDirection::Ascending,
+    };
+    let page = tasks
+        .list_for_filters(filters.clone(), sort, PaginatedQueryArgs::first(2))
+        .await
+        .unwrap();
+    let connection: Connection<OpaqueCursor<TaskCursor>, TaskNode> = page.into_connection_with(
+        false,
+        |t| TaskCursor::of(sort.by, t),
+        |t| TaskNode {
+            title: t.title,
+            priority: t.priority,
+        },
+    );
+    assert!(connection.has_next_page);
+    let titles: Vec<_> = connection
+        .edges
+        .iter()
+        .map(|e| e.node.title.as_str())
+        .collect();
+    assert_eq!(titles, ["y", "z"]);
+    // The last edge's cursor continues the listing after it.
+    let after = connection.edges.last().unwrap().cursor.0.clone();
+    let next = tasks
+        .list_for_filters(
+            filters,
+            sort,
+            PaginatedQueryArgs {
+                first: 2,
+                after: Some(after),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        next.entities
+            .iter()
+            .map(|t| t.title.as_str())
+            .collect::<Vec<_>>(),
+        ["x"]
     );
 }

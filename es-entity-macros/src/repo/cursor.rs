@@ -30,6 +30,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let filter_names: Vec<_> = filters.iter().map(|f| &f.name).collect();
     let filter_tys: Vec<_> = filters.iter().map(|f| &f.ty).collect();
     let entity = &names.entity;
+    let entity_ty = &repo.entity;
     let doc_cursor = format!("A cursor of any `{entity}` listing order, for `list_for_filters`.");
     let doc_sort = format!("The orders `{entity}` entities can be listed in.");
     let doc_filters = "Filters of `list_for_filters`: each field set to `Some` restricts the listing to that value.";
@@ -49,6 +50,14 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             pub fn sort_by(&self) -> #sort_by {
                 match self {
                     #(Self::#by_variants(_) => #sort_by::#variants,)*
+                }
+            }
+
+            /// The cursor of `entity` in the listing order `sort_by` (e.g.
+            /// each edge's cursor of a `list_for_filters` page).
+            pub fn of(sort_by: #sort_by, entity: &#entity_ty) -> Self {
+                match sort_by {
+                    #(#sort_by::#variants => Self::#by_variants(#cursors::from(entity)),)*
                 }
             }
         }
