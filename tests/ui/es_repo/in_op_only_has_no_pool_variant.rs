@@ -1,5 +1,5 @@
-// With `in_op_only` the pool variants are not generated: `create` is gone,
-// `create_in_op` is there.
+// With `in_op_only` the pool variants are not generated: `find_by_id` is
+// gone, `find_by_id_in_op` is there.
 use es_entity::*;
 use serde::{Deserialize, Serialize};
 
@@ -42,9 +42,8 @@ pub struct Users {
     pool: sqlx::PgPool,
 }
 
-async fn make(users: &Users) {
-    let new = NewUser { id: UserId::new(), name: "x".into() };
-    let _ = users.create(new).await;
+async fn load(users: &Users, id: UserId) {
+    let _ = users.find_by_id(id).await;
 }
 
 fn main() {}
