@@ -6,6 +6,25 @@ use quote::{format_ident, quote};
 use crate::model::repo::Repo;
 use crate::sql;
 
+/// For each column `create` writes, in order: `let __c<i>: T = <value read
+/// from `new`>;` and its statement parameter.
+pub(super) fn column_locals(repo: &Repo, new: &syn::Ident) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    repo.columns
+        .iter()
+        .filter_map(|c| c.create.as_ref().map(|acc| (c, acc)))
+        .enumerate()
+        .map(|(i, (c, acc))| {
+            let local = format_ident!("__c{}", i);
+            let ty = &c.ty;
+            let value = super::owned(ty, &acc.read(new, &c.name));
+            (
+                quote!(let #local: #ty = #value;),
+                super::bind(ty, c.check, &quote!(&#local)),
+            )
+        })
+        .unzip()
+}
+
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let Repo {
         pool,
@@ -23,21 +42,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let time_ty = super::time_ty();
     let new = format_ident!("new");
     let batch = format_ident!("__batch");
-    let (locals, args): (Vec<_>, Vec<_>) = repo
-        .columns
-        .iter()
-        .filter_map(|c| c.create.as_ref().map(|acc| (c, acc)))
-        .enumerate()
-        .map(|(i, (c, acc))| {
-            let local = format_ident!("__c{}", i);
-            let ty = &c.ty;
-            let value = super::owned(ty, &acc.read(&new, &c.name));
-            (
-                quote!(let #local: #ty = #value;),
-                super::bind(ty, c.check, &quote!(&#local)),
-            )
-        })
-        .unzip();
+    let (locals, args) = column_locals(repo, &new);
     let id_arg = super::bind(id_ty, repo.id_check, &quote!(__events.id()));
     let event_args = super::event_args(&batch);
     let all = create_all(repo);

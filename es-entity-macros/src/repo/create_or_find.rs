@@ -30,19 +30,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         .iter()
         .filter_map(|c| c.create.as_ref().map(|acc| (c, acc)))
         .collect();
-    let (locals, args): (Vec<_>, Vec<_>) = created
-        .iter()
-        .enumerate()
-        .map(|(i, (c, acc))| {
-            let local = format_ident!("__c{}", i);
-            let ty = &c.ty;
-            let value = super::owned(ty, &acc.read(&new, &c.name));
-            (
-                quote!(let #local: #ty = #value;),
-                super::bind(ty, c.check, &quote!(&#local)),
-            )
-        })
-        .unzip();
+    let (locals, args) = super::create::column_locals(repo, &new);
     let key_args: Vec<_> = created
         .iter()
         .enumerate()
