@@ -1298,6 +1298,15 @@ pub fn print_catch_up(c: &CatchUp) {
     }
     let ours_floor: Vec<f64> = secs[0].iter().zip(&secs[1]).map(|(a, b)| a / b).collect();
     println!("per round, ours/floor: {}", list(&ours_floor, 3));
+    let fastest: Vec<f64> = secs.iter().map(|v| min_max(v).0).collect();
+    println!(
+        "fastest round (the least disturbed): ours {:.2} s, floor {:.2} s, floor-1 {:.2} s; \
+         ours/floor {:.3}",
+        fastest[0],
+        fastest[1],
+        fastest[2],
+        fastest[0] / fastest[1]
+    );
     println!(
         "Statements per batch (sqlx's statement log; BEGIN, which sqlx sends outside it, added):"
     );
