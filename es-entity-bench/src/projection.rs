@@ -778,6 +778,40 @@ pub struct LiveRound {
     /// Per write: the `feed_checkpoint_of` call, ms (part of the lag as
     /// measured).
     checkpoint_queries: Vec<f64>,
+    /// Samples (every [`SAMPLE`]) of whether a transaction that writes was
+    /// open in another database of the server, and how many did: such a
+    /// transaction holds the feed's horizon back (see the feed chapter),
+    /// so lags measured meanwhile are not the runner's alone.
+    samples: usize,
+    foreign_writers: usize,
+}
+
+/// How often the live-lag workload looks for writers in other databases.
+const SAMPLE: Duration = Duration::from_millis(20);
+
+/// Samples, until `stop`, whether another database of the server has a
+/// transaction with a transaction id open; returns (samples, positive).
+async fn watch_foreign_writers(
+    pool: PgPool,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) -> (usize, usize) {
+    let (mut samples, mut positive) = (0, 0);
+    loop {
+        let open: Result<i64, _> = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL \
+             AND datname IS DISTINCT FROM current_database()",
+        )
+        .fetch_one(&pool)
+        .await;
+        if let Ok(open) = open {
+            samples += 1;
+            positive += usize::from(open > 0);
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(SAMPLE) => {}
+            _ = stop.wait_for(|s| *s) => return (samples, positive),
+        }
+    }
 }
 
 pub struct Live {
@@ -816,6 +850,8 @@ async fn live_round(
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / LIVE_RATE));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut waiters = Vec::with_capacity(n);
+    let (stop_watch, stop_rx) = tokio::sync::watch::channel(false);
+    let watcher = tokio::spawn(watch_foreign_writers(pool.clone(), stop_rx));
     let start = Instant::now();
     for i in 0..n {
         ticker.tick().await;
@@ -855,6 +891,10 @@ async fn live_round(
         lags.push(lag.as_secs_f64() * 1e3);
         checkpoint_queries.push(queried.as_secs_f64() * 1e3);
     }
+    let _ = stop_watch.send(true);
+    let (samples, foreign_writers) = watcher
+        .await
+        .map_err(|e| format!("watcher panicked: {e}"))?;
     let handle = Arc::into_inner(handle).ok_or("the live runner's handle is still shared")?;
     handle.stop().await?;
     Ok(LiveRound {
@@ -863,6 +903,8 @@ async fn live_round(
         secs,
         lags,
         checkpoint_queries,
+        samples,
+        foreign_writers,
     })
 }
 
@@ -1332,8 +1374,16 @@ pub fn print_live(l: &Live) {
          feed_checkpoint_of + handle.wait_for; the modes alternate round by round"
     );
     let header = format!(
-        "{:<30} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>14}",
-        "mode", "writes", "writes/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "cp query p50"
+        "{:<30} {:>7} {:>9} {:>8} {:>8} {:>8} {:>8} {:>14} {:>15}",
+        "mode",
+        "writes",
+        "writes/s",
+        "p50 ms",
+        "p90 ms",
+        "p99 ms",
+        "max ms",
+        "cp query p50",
+        "foreign writer"
     );
     println!("{header}");
     println!("{}", "-".repeat(header.chars().count()));
@@ -1346,8 +1396,10 @@ pub fn print_live(l: &Live) {
             .collect();
         let writes: usize = rounds.iter().map(|r| r.writes).sum();
         let secs: f64 = rounds.iter().map(|r| r.secs).sum();
+        let samples: usize = rounds.iter().map(|r| r.samples).sum();
+        let foreign: usize = rounds.iter().map(|r| r.foreign_writers).sum();
         println!(
-            "{:<30} {:>7} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>11.2} ms",
+            "{:<30} {:>7} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>11.2} ms {:>14.0}%",
             mode_label(listen),
             writes,
             writes as f64 / secs,
@@ -1356,8 +1408,15 @@ pub fn print_live(l: &Live) {
             percentile(&lags, 99.0),
             percentile(&lags, 100.0),
             percentile(&cps, 50.0),
+            100.0 * foreign as f64 / samples.max(1) as f64,
         );
     }
+    println!(
+        "foreign writer = share of samples (every {} ms) in which a transaction that writes was \
+         open in another database of the server: it holds the feed's horizon back, so lags \
+         measured meanwhile are not the runner's alone",
+        SAMPLE.as_millis()
+    );
     for listen in [true, false] {
         let per_round: Vec<String> = l
             .rounds
