@@ -165,7 +165,8 @@ impl Config {
                          --only runs just the workloads whose name contains NAME \
                          (`--only projection`: the projection workloads).\n\
                          DATABASE_URL (default {}) is the database; the bench tables \
-                         (bench_*) are created there and truncated at start.",
+                         (bench_*, and the schema es_entity_bench) are created there and \
+                         truncated at start.",
                         schema::DEFAULT_DATABASE_URL
                     );
                     std::process::exit(0);
