@@ -13,11 +13,17 @@
 //! each implementation goes first, second and third equally often and a
 //! slow phase of the machine hits all three. The table reports, per
 //! implementation, the median over rounds of µs per operation.
+//!
+//! The projection workloads (`--only projection`, src/projection.rs) follow
+//! the table: a projection's catch-up against a hand-written loop, a
+//! runner's live lag, and what the feed columns cost a single write.
 
 mod floor;
 mod ours;
 mod peer;
+mod projection;
 mod schema;
+mod statements;
 mod subject;
 
 use std::sync::Arc;
@@ -112,9 +118,17 @@ impl Workload {
     }
 }
 
+/// The projection workloads, by label (selected with `--only` like the
+/// others; `--only projection` runs the three).
+const PROJECTION_CATCH_UP: &str = "projection catch-up";
+const PROJECTION_LIVE: &str = "projection live lag";
+const PROJECTION_COST: &str = "projection feed-column cost";
+
 struct Config {
     quick: bool,
     rounds: usize,
+    /// `--rounds`, when given (it then applies to the projection workloads too).
+    rounds_given: Option<usize>,
     contention_k: usize,
     /// Run only the workloads whose label contains one of these.
     only: Vec<String>,
@@ -125,6 +139,7 @@ impl Config {
         let mut cfg = Config {
             quick: false,
             rounds: 9,
+            rounds_given: None,
             contention_k: 25,
             only: Vec::new(),
         };
@@ -147,9 +162,11 @@ impl Config {
                 "-h" | "--help" => {
                     println!(
                         "usage: cargo run --release [-- --quick] [-- --rounds N] [-- --only NAME]...\n\
-                         --only runs just the workloads whose name contains NAME.\n\
+                         --only runs just the workloads whose name contains NAME \
+                         (`--only projection`: the projection workloads).\n\
                          DATABASE_URL (default {}) is the database; the bench tables \
-                         (bench_*) are created there and truncated at start.",
+                         (bench_*, and the schema es_entity_bench) are created there and \
+                         truncated at start.",
                         schema::DEFAULT_DATABASE_URL
                     );
                     std::process::exit(0);
@@ -166,8 +183,37 @@ impl Config {
                 return Err("--rounds must be at least 1".into());
             }
             cfg.rounds = r;
+            cfg.rounds_given = Some(r);
         }
         Ok(cfg)
+    }
+
+    /// Whether `--only` selects the workload labelled `label`.
+    fn selects(&self, label: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| label.contains(o.as_str()))
+    }
+
+    /// The sizes of the projection workloads: 100,000 events and the usual
+    /// rounds for the catch-up and the feed-column cost, 5 live-lag rounds
+    /// of 5 s per mode (`--quick`: 20,000 events, 1 live round of 2 s);
+    /// `--rounds` sets the live rounds too.
+    fn projection(&self) -> projection::Params {
+        let (fill_accounts, live_rounds, live_secs, cost_ops) = if self.quick {
+            (4_000, 1, 2.0, 100)
+        } else {
+            (20_000, 5, 5.0, 500)
+        };
+        projection::Params {
+            catch_up: self.selects(PROJECTION_CATCH_UP),
+            live: self.selects(PROJECTION_LIVE),
+            cost: self.selects(PROJECTION_COST),
+            fill_accounts,
+            catch_up_rounds: self.rounds,
+            live_rounds: self.rounds_given.unwrap_or(live_rounds),
+            live_secs,
+            cost_rounds: self.rounds,
+            cost_ops,
+        }
     }
 }
 
@@ -540,6 +586,13 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The machine's 1-minute load average (`/proc/loadavg`): other work sharing
+/// the CPUs shows in the numbers.
+fn load_average() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/loadavg").ok()?;
+    text.split_whitespace().next().map(str::to_owned)
+}
+
 fn git_commit() -> Option<String> {
     let out = std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
@@ -569,26 +622,23 @@ async fn run(cfg: Config) -> Res<()> {
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; use `cargo run --release` for meaningful numbers");
     }
+    let proj = cfg.projection();
+    let any_main = Workload::ALL
+        .into_iter()
+        .any(|w| cfg.selects(&w.label(&cfg)));
+    let any_proj = proj.catch_up || proj.live || proj.cost;
+    if !any_main && !any_proj {
+        return Err(format!("--only {:?} selects no workload (try --help)", cfg.only).into());
+    }
+    // Before any connection: the statement counter of the catch-up is the
+    // process's global tracing subscriber.
+    let counting = proj.catch_up && statements::install();
     let url = schema::database_url();
     schema::prepare(&url).await?;
-    let ours_pool = pg_pool(&url).await?;
-    let floor_pool = pg_pool(&url).await?;
+    let admin = pg_pool(&url).await?;
     let pg_version: String = sqlx::query_scalar("SELECT version()")
-        .fetch_one(&ours_pool)
+        .fetch_one(&admin)
         .await?;
-    sqlx::query(
-        "TRUNCATE bench_ours_account_events, bench_ours_accounts, \
-         bench_floor_account_events, bench_floor_accounts, \
-         bench_peer_account_events, bench_peer_accounts",
-    )
-    .execute(&ours_pool)
-    .await?;
-
-    let admin = ours_pool.clone();
-    let mut ours = Lane::new(ours::Accounts::new(ours_pool));
-    let mut floor = Lane::new(floor::Floor::new(floor_pool));
-    let mut peer = Lane::new(peer::connect(&url, POOL_SIZE).await?);
-
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = if args.is_empty() {
         "cd es-entity-bench && cargo run --release".to_owned()
@@ -599,6 +649,64 @@ async fn run(cfg: Config) -> Res<()> {
         )
     };
     let total_start = Instant::now();
+    let load_start = load_average();
+    let (rows, verified) = if any_main {
+        run_main(&cfg, &url, &admin).await?
+    } else {
+        (Vec::new(), [0; 3])
+    };
+    let (mut catch_up, mut live, mut cost) = (None, None, None);
+    if any_proj {
+        let pool = projection::pool(&url, false).await?;
+        projection::truncate(&pool).await?;
+        if proj.catch_up {
+            let counting_pool = if counting {
+                Some(projection::pool(&url, true).await?)
+            } else {
+                None
+            };
+            catch_up = Some(projection::catch_up(&pool, counting_pool.as_ref(), &proj).await?);
+        }
+        if proj.live {
+            live = Some(projection::live(&pool, &proj).await?);
+        }
+        if proj.cost {
+            cost = Some(projection::cost(&url, &proj).await?);
+        }
+    }
+    let total = total_start.elapsed();
+    let load = (load_start, load_average());
+
+    print_report(&cfg, &rows, &pg_version, &command, (total, load), verified);
+    if let Some(c) = &catch_up {
+        projection::print_catch_up(c);
+    }
+    if let Some(l) = &live {
+        projection::print_live(l);
+    }
+    if let Some(c) = &cost {
+        projection::print_cost(c);
+    }
+    Ok(())
+}
+
+/// The workloads of the main table; returns its rows and the contention
+/// rounds each implementation verified.
+async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row>, [usize; 3])> {
+    let ours_pool = pg_pool(url).await?;
+    let floor_pool = pg_pool(url).await?;
+    sqlx::query(
+        "TRUNCATE bench_ours_account_events, bench_ours_accounts, \
+         bench_floor_account_events, bench_floor_accounts, \
+         bench_peer_account_events, bench_peer_accounts",
+    )
+    .execute(admin)
+    .await?;
+
+    let mut ours = Lane::new(ours::Accounts::new(ours_pool));
+    let mut floor = Lane::new(floor::Floor::new(floor_pool));
+    let mut peer = Lane::new(peer::connect(url, POOL_SIZE).await?);
+
     eprintln!(
         "es-entity-bench: {} rounds per workload{}; seeding {LISTED} accounts per implementation...",
         cfg.rounds,
@@ -618,11 +726,11 @@ async fn run(cfg: Config) -> Res<()> {
 
     let mut rows = Vec::new();
     for workload in Workload::ALL {
-        let split = workload.split(&cfg);
-        let ops = workload.ops(&cfg) / split;
+        let split = workload.split(cfg);
+        let ops = workload.ops(cfg) / split;
         let rounds = cfg.rounds * split;
-        let mut label = workload.label(&cfg);
-        if !cfg.only.is_empty() && !cfg.only.iter().any(|o| label.contains(o.as_str())) {
+        let mut label = workload.label(cfg);
+        if !cfg.selects(&label) {
             continue;
         }
         if matches!(workload, Workload::ListByName | Workload::ListByNameLate) {
@@ -630,7 +738,7 @@ async fn run(cfg: Config) -> Res<()> {
                 "SELECT (SELECT COUNT(*) FROM bench_ours_accounts), \
                  (SELECT COUNT(*) FROM bench_ours_account_events)",
             )
-            .fetch_one(&admin)
+            .fetch_one(admin)
             .await?;
             label = format!(
                 "list_by_name ({PAGE} of {}k, {}k events)",
@@ -657,18 +765,16 @@ async fn run(cfg: Config) -> Res<()> {
         // Fresh statistics for all six tables before every workload, so the
         // planner sees the same (current) sizes for the three implementations
         // instead of whatever autovacuum last analyzed.
-        analyze(&admin).await?;
+        analyze(admin).await?;
 
         // Warm-up: every implementation once, not recorded.
         let warm_ops = ops.div_ceil(5);
         let warm = round_input(workload, warm_ops, "w");
-        ours.run(workload, warm_ops, 0, &inputs, &warm, &cfg)
-            .await?;
+        ours.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
         floor
-            .run(workload, warm_ops, 0, &inputs, &warm, &cfg)
+            .run(workload, warm_ops, 0, &inputs, &warm, cfg)
             .await?;
-        peer.run(workload, warm_ops, 0, &inputs, &warm, &cfg)
-            .await?;
+        peer.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
 
         let mut samples: [Vec<Sample>; 3] = Default::default();
         for round in 0..rounds {
@@ -677,16 +783,16 @@ async fn run(cfg: Config) -> Res<()> {
                 let which = (round + k) % 3;
                 let sample = match which {
                     0 => {
-                        ours.run(workload, ops, round + 1, &inputs, &input, &cfg)
+                        ours.run(workload, ops, round + 1, &inputs, &input, cfg)
                             .await
                     }
                     1 => {
                         floor
-                            .run(workload, ops, round + 1, &inputs, &input, &cfg)
+                            .run(workload, ops, round + 1, &inputs, &input, cfg)
                             .await
                     }
                     _ => {
-                        peer.run(workload, ops, round + 1, &inputs, &input, &cfg)
+                        peer.run(workload, ops, round + 1, &inputs, &input, cfg)
                             .await
                     }
                 }
@@ -696,17 +802,7 @@ async fn run(cfg: Config) -> Res<()> {
         }
         rows.push(Row { label, samples });
     }
-    let total = total_start.elapsed();
-
-    print_report(
-        &cfg,
-        &rows,
-        &pg_version,
-        &command,
-        total,
-        [ours.verified, floor.verified, peer.verified],
-    );
-    Ok(())
+    Ok((rows, [ours.verified, floor.verified, peer.verified]))
 }
 
 fn print_report(
@@ -714,7 +810,7 @@ fn print_report(
     rows: &[Row],
     pg_version: &str,
     command: &str,
-    total: Duration,
+    (total, load): (Duration, (Option<String>, Option<String>)),
     verified: [usize; 3],
 ) {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
@@ -731,18 +827,25 @@ fn print_report(
         git_commit().map(|c| format!(" at {c}")).unwrap_or_default(),
         es_entity_bench_peer::PEER_VERSION,
     );
+    if !rows.is_empty() {
+        println!(
+            "method:     {} interleaved rounds per workload after a warm-up (tables ANALYZEd first; \
+             create_all/update_all: {} rounds of one call each); \
+             median over rounds; ratios are time ratios (ours/x < 1.00 = ours faster); \
+             range = min..max of the per-round ratio",
+            cfg.rounds,
+            cfg.rounds * Workload::UpdateAll.split(cfg),
+        );
+    }
     println!(
-        "method:     {} interleaved rounds per workload after a warm-up (tables ANALYZEd first; \
-         create_all/update_all: {} rounds of one call each); \
-         median over rounds; ratios are time ratios (ours/x < 1.00 = ours faster); \
-         range = min..max of the per-round ratio",
-        cfg.rounds,
-        cfg.rounds * Workload::UpdateAll.split(cfg),
+        "total time: {:.0} s (seeding and fills included); 1-minute load average {} at the start, {} at the end",
+        total.as_secs_f64(),
+        load.0.as_deref().unwrap_or("?"),
+        load.1.as_deref().unwrap_or("?"),
     );
-    println!(
-        "total time: {:.0} s (seeding included)",
-        total.as_secs_f64()
-    );
+    if rows.is_empty() {
+        return;
+    }
     println!();
     let header = format!(
         "{:<40} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>16} {:>16}",

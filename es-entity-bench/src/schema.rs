@@ -11,10 +11,22 @@ use sqlx::{ConnectOptions, Connection, PgConnection};
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/es_entity_test";
 
 /// The bench tables, applied in this order. Every statement is idempotent.
-pub const MIGRATIONS: &[(&str, &str)] = &[(
-    "20261201000000_bench_accounts.sql",
-    include_str!("../migrations/20261201000000_bench_accounts.sql"),
-)];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "20261201000000_bench_accounts.sql",
+        include_str!("../migrations/20261201000000_bench_accounts.sql"),
+    ),
+    (
+        "20261202000000_bench_projection.sql",
+        include_str!("../migrations/20261202000000_bench_projection.sql"),
+    ),
+];
+
+/// The schema holding the projection workloads' `es_projections` table and
+/// feed sequence (see that migration): the projection workloads connect
+/// with it first on their `search_path`.
+#[allow(dead_code)] // the build scripts include this file too
+pub const PROJECTION_SCHEMA: &str = "es_entity_bench";
 
 /// The advisory lock taken while the tables are (re)created: the two build
 /// scripts may run at the same time, and concurrent `CREATE TABLE IF NOT
