@@ -18,6 +18,11 @@ tokio::task_local! {
 /// ([`PersistedEvent::context`](crate::PersistedEvent)), and so does the
 /// feed ([`FeedEvent::context`](crate::FeedEvent)).
 ///
+/// With the `opentelemetry` feature, every staged event also gets the
+/// `trace_id` and `span_id` of the current `tracing` span, when a
+/// `tracing-opentelemetry` layer records it (inside a scope or not); fields
+/// of the scope or of `push_with_context` with those names win.
+///
 /// Scopes nest: an inner scope's fields are added to the outer one's,
 /// replacing those of the same name. An event staged with
 /// `push_with_context` keeps its own fields and gets the scope's others.
@@ -116,19 +121,60 @@ impl EventContext {
 
 /// The context to store with an event staged now: `explicit` (from
 /// `push_with_context`) with the scope's fields added where it has none of
-/// that name; the scope's alone when there is no explicit one.
+/// that name, then (feature `opentelemetry`) the current span's `trace_id`
+/// and `span_id` the same way; `explicit` alone when there is neither.
 pub(crate) fn ambient(explicit: Option<Value>) -> Option<Value> {
-    let Ok(scope) = CURRENT.try_with(Arc::clone) else {
+    let scope = CURRENT.try_with(Arc::clone).ok();
+    let trace = trace::current_ids();
+    if scope.is_none() && trace.is_none() {
         return explicit;
+    }
+    let mut own = match explicit {
+        None => Map::new(),
+        Some(Value::Object(own)) => own,
+        Some(other) => return Some(other),
     };
-    match explicit {
-        None => Some(Value::Object((*scope).clone())),
-        Some(Value::Object(mut own)) => {
-            for (k, v) in scope.iter() {
-                own.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-            Some(Value::Object(own))
+    if let Some(scope) = scope {
+        for (k, v) in scope.iter() {
+            own.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        Some(other) => Some(other),
+    }
+    if let Some(ids) = trace {
+        for (k, v) in ids {
+            own.entry(k).or_insert(Value::String(v));
+        }
+    }
+    Some(Value::Object(own))
+}
+
+/// The OpenTelemetry ids of the current `tracing` span, as W3C hex strings.
+#[cfg(feature = "opentelemetry")]
+mod trace {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    /// `trace_id` and `span_id` of the current span, when a
+    /// `tracing-opentelemetry` layer records it; `None` outside any span or
+    /// without such a layer.
+    pub(super) fn current_ids() -> Option<[(String, String); 2]> {
+        let span = tracing::Span::current();
+        if span.is_disabled() {
+            return None;
+        }
+        let cx = span.context();
+        let ids = cx.span().span_context().clone();
+        ids.is_valid().then(|| {
+            [
+                ("trace_id".to_owned(), ids.trace_id().to_string()),
+                ("span_id".to_owned(), ids.span_id().to_string()),
+            ]
+        })
+    }
+}
+
+#[cfg(not(feature = "opentelemetry"))]
+mod trace {
+    pub(super) fn current_ids() -> Option<[(String, String); 2]> {
+        None
     }
 }

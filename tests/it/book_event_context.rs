@@ -178,3 +178,124 @@ async fn the_feed_hands_the_context_to_readers() -> Result<(), BoxError> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+// ANCHOR: otel
+/// A subscriber that records spans in OpenTelemetry, as a service exporting
+/// traces has (an exporter is left out here).
+fn otel_dispatch() -> tracing::Dispatch {
+    use opentelemetry::trace::TracerProvider as _;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    let provider = opentelemetry_sdk::trace::SdkTracerProvider::builder().build();
+    let tracer = provider.tracer("book");
+    tracing::Dispatch::new(
+        tracing_subscriber::registry().with(tracing_opentelemetry::layer().with_tracer(tracer)),
+    )
+}
+
+/// The OpenTelemetry ids of a span, as stored with its events.
+fn otel_ids(span: &tracing::Span) -> (String, String) {
+    use opentelemetry::trace::TraceContextExt;
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+    let cx = span.context();
+    let ids = cx.span().span_context().clone();
+    (ids.trace_id().to_string(), ids.span_id().to_string())
+}
+// ANCHOR_END: otel
+
+#[tokio::test]
+async fn with_opentelemetry_the_span_ids_are_stored_too() -> Result<(), BoxError> {
+    use tracing::Instrument;
+    use tracing::instrument::WithSubscriber;
+
+    let pool = es_entity_tests::pool().await;
+    let users = Users::new(pool.clone());
+    let id = UserId::new();
+    users
+        .create(NewUser {
+            id,
+            name: unique("otel"),
+        })
+        .await?;
+
+    let (in_scope, bare, own) = async {
+        // Inside a span and an `EventContext` scope: both sets of fields.
+        let span = tracing::info_span!("rename_user");
+        let in_scope = otel_ids(&span);
+        handle_rename(&users, "req-otel", id, &unique("renamed"))
+            .instrument(span)
+            .await?;
+        // Inside a span, no scope: the ids alone.
+        let span = tracing::info_span!("rename_again");
+        let bare = otel_ids(&span);
+        async {
+            let mut user = users.find_by_id(id).await?;
+            let _ = user.update_name(unique("again"));
+            users.update(&mut user).await?;
+            Ok::<_, BoxError>(())
+        }
+        .instrument(span)
+        .await?;
+        // A scope field of the same name wins over the span's.
+        let span = tracing::info_span!("rename_own");
+        let own = otel_ids(&span);
+        EventContext::new()
+            .field("trace_id", "mine")
+            .scope(async {
+                let mut user = users.find_by_id(id).await?;
+                let _ = user.update_name(unique("own"));
+                users.update(&mut user).await?;
+                Ok::<_, BoxError>(())
+            })
+            .instrument(span)
+            .await?;
+        Ok::<_, BoxError>((in_scope, bare, own))
+    }
+    .with_subscriber(otel_dispatch())
+    .await?;
+
+    // Real ids: 32 and 16 hex digits, not the all-zero invalid ones; each
+    // root span starts a trace of its own.
+    for (trace_id, span_id) in [&in_scope, &bare, &own] {
+        assert_eq!(trace_id.len(), 32, "{trace_id}");
+        assert_eq!(span_id.len(), 16, "{span_id}");
+        assert_ne!(trace_id.trim_start_matches('0'), "");
+    }
+    assert_ne!(in_scope.0, bare.0);
+
+    let stored = stored_contexts(&pool, id).await;
+    assert_eq!(stored.len(), 4);
+    // Created outside any span: nothing, as before.
+    assert_eq!(stored[0], None);
+    assert_eq!(
+        stored[1],
+        Some(json!({
+            "correlation_id": "req-otel",
+            "causation_id": format!("rename {id}"),
+            "actor": "support-desk",
+            "trace_id": in_scope.0,
+            "span_id": in_scope.1,
+        }))
+    );
+    assert_eq!(
+        stored[2],
+        Some(json!({ "trace_id": bare.0, "span_id": bare.1 }))
+    );
+    assert_eq!(
+        stored[3],
+        Some(json!({ "trace_id": "mine", "span_id": own.1 }))
+    );
+
+    // Without an OpenTelemetry layer a span has no ids: nothing is added.
+    async {
+        let mut user = users.find_by_id(id).await?;
+        let _ = user.update_name(unique("plain"));
+        users.update(&mut user).await?;
+        Ok::<_, BoxError>(())
+    }
+    .instrument(tracing::info_span!("no_otel"))
+    .await?;
+    assert_eq!(stored_contexts(&pool, id).await[4], None);
+    Ok(())
+}
