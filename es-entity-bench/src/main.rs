@@ -18,6 +18,7 @@
 //! the table: a projection's catch-up against a hand-written loop, a
 //! runner's live lag, and what the feed columns cost a single write.
 
+mod context;
 mod floor;
 mod ours;
 mod peer;
@@ -41,6 +42,10 @@ const PAGE: usize = 100;
 /// Events of the long-history account.
 const LONG_HISTORY: usize = 1_000;
 const BULK: usize = 1_000;
+/// Batch sizes of the per-entity curve (`--only batch`).
+const CURVE: [usize; 4] = [10, 100, 1_000, 10_000];
+/// Entities each implementation writes per round of a curve workload.
+const CURVE_ENTITIES: usize = 10_000;
 const TASKS: usize = 8;
 /// Connections per pool (the contention workload needs `TASKS`).
 const POOL_SIZE: u32 = 10;
@@ -60,6 +65,11 @@ enum Workload {
     /// The same listing again, once the writes have grown the tables.
     ListByNameLate,
     Contention,
+    /// `create_all` in calls of this many entities, timed per entity
+    /// (opt-in: `--only batch`).
+    CreateAllBatch(usize),
+    /// `update_all` of this many entities (one event each), per entity.
+    UpdateAllBatch(usize),
 }
 
 impl Workload {
@@ -77,8 +87,27 @@ impl Workload {
         Workload::Contention,
     ];
 
+    /// The batch-size curve: `create_all` then `update_all` at each size.
+    fn curve() -> impl Iterator<Item = Workload> {
+        CURVE
+            .into_iter()
+            .map(Workload::CreateAllBatch)
+            .chain(CURVE.into_iter().map(Workload::UpdateAllBatch))
+    }
+
+    /// Entities one operation writes: the batch size for the curve (whose
+    /// rows are per entity), 1 otherwise.
+    fn entities_per_op(self) -> usize {
+        match self {
+            Workload::CreateAllBatch(n) | Workload::UpdateAllBatch(n) => n,
+            _ => 1,
+        }
+    }
+
     fn label(self, cfg: &Config) -> String {
         match self {
+            Workload::CreateAllBatch(n) => format!("batch create_all ({n}) per entity"),
+            Workload::UpdateAllBatch(n) => format!("batch update_all ({n}) per entity"),
             Workload::Create => "create".into(),
             Workload::Update => "update (1 event)".into(),
             Workload::FindById2 => "find_by_id (2 events)".into(),
@@ -102,6 +131,7 @@ impl Workload {
             Workload::Create | Workload::Update => 500,
             Workload::CreateAll | Workload::UpdateAll | Workload::UpdateAllRenamed => 5,
             Workload::Contention => 1,
+            Workload::CreateAllBatch(n) | Workload::UpdateAllBatch(n) => CURVE_ENTITIES / n,
         };
         if cfg.quick { full.div_ceil(5) } else { full }
     }
@@ -113,6 +143,7 @@ impl Workload {
     fn split(self, cfg: &Config) -> usize {
         match self {
             Workload::CreateAll | Workload::UpdateAll | Workload::UpdateAllRenamed => self.ops(cfg),
+            Workload::CreateAllBatch(n) | Workload::UpdateAllBatch(n) if n >= BULK => self.ops(cfg),
             _ => 1,
         }
     }
@@ -163,7 +194,9 @@ impl Config {
                     println!(
                         "usage: cargo run --release [-- --quick] [-- --rounds N] [-- --only NAME]...\n\
                          --only runs just the workloads whose name contains NAME \
-                         (`--only projection`: the projection workloads).\n\
+                         (`--only projection`: the projection workloads; `--only context`: \
+                         what an EventContext costs a write; `--only batch`: the batch-size \
+                         curve of create_all/update_all, which runs only when named).\n\
                          DATABASE_URL (default {}) is the database; the bench tables \
                          (bench_*, and the schema es_entity_bench) are created there and \
                          truncated at start.",
@@ -191,6 +224,21 @@ impl Config {
     /// Whether `--only` selects the workload labelled `label`.
     fn selects(&self, label: &str) -> bool {
         self.only.is_empty() || self.only.iter().any(|o| label.contains(o.as_str()))
+    }
+
+    /// Whether `--only` names the workload labelled `label` (the opt-in
+    /// ones, such as the batch-size curve, run only when asked for).
+    fn names(&self, label: &str) -> bool {
+        self.only.iter().any(|o| label.contains(o.as_str()))
+    }
+
+    /// Whether the run includes `workload`.
+    fn runs(&self, workload: Workload) -> bool {
+        let label = workload.label(self);
+        match workload {
+            Workload::CreateAllBatch(_) | Workload::UpdateAllBatch(_) => self.names(&label),
+            _ => self.selects(&label),
+        }
     }
 
     /// The sizes of the projection workloads: 100,000 events and the usual
@@ -290,8 +338,12 @@ impl<S: Subject> Lane<S> {
             Workload::Update => {
                 self.update_set = self.subject.create_all(fresh.update_set.clone()).await?;
             }
-            Workload::UpdateAll | Workload::UpdateAllRenamed => {
-                self.bulk_set = self.subject.create_all(fresh.bulk_set.clone()).await?;
+            Workload::UpdateAll | Workload::UpdateAllRenamed | Workload::UpdateAllBatch(_) => {
+                self.bulk_set = Vec::with_capacity(fresh.bulk_set.len());
+                for chunk in fresh.bulk_set.chunks(BULK) {
+                    self.bulk_set
+                        .extend(self.subject.create_all(chunk.to_vec()).await?);
+                }
             }
             Workload::ListByNameLate => {
                 self.list_cursor = None;
@@ -365,19 +417,25 @@ impl<S: Subject> Lane<S> {
                     expect_done(s.update(account).await?)?;
                 }
             }
-            Workload::CreateAll => {
+            Workload::CreateAll | Workload::CreateAllBatch(_) => {
+                let size = if workload == Workload::CreateAll {
+                    BULK
+                } else {
+                    workload.entities_per_op()
+                };
                 for new in batch.bulks.iter().take(ops) {
                     let created = s.create_all(new.clone()).await?;
-                    check(created.len() == BULK, || "short create_all".into())?;
+                    check(created.len() == size, || "short create_all".into())?;
                 }
             }
-            Workload::UpdateAll => {
+            Workload::UpdateAll | Workload::UpdateAllBatch(_) => {
+                let size = self.bulk_set.len();
                 for _ in 0..ops {
                     for account in self.bulk_set.iter_mut() {
                         S::deposit(account, 1);
                     }
                     let n = s.update_all(&mut self.bulk_set).await?;
-                    check(n == BULK, || format!("update_all wrote {n} events"))?;
+                    check(n == size, || format!("update_all wrote {n} events, not {size}"))?;
                 }
             }
             Workload::UpdateAllRenamed => {
@@ -432,7 +490,7 @@ impl<S: Subject> Lane<S> {
         }
         Ok(Sample {
             elapsed: start.elapsed(),
-            ops,
+            ops: ops * workload.entities_per_op(),
             conflicts: 0,
         })
     }
@@ -516,6 +574,12 @@ fn round_input(workload: Workload, ops: usize, tag: &str) -> RoundInput {
             Vec::new(),
             (0..ops)
                 .map(|b| new_accounts(&format!("b-{tag}-{b}"), BULK))
+                .collect(),
+        ),
+        Workload::CreateAllBatch(n) => (
+            Vec::new(),
+            (0..ops)
+                .map(|b| new_accounts(&format!("bc{n}-{tag}-{b}"), n))
                 .collect(),
         ),
         _ => (Vec::new(), Vec::new()),
@@ -625,9 +689,11 @@ async fn run(cfg: Config) -> Res<()> {
     let proj = cfg.projection();
     let any_main = Workload::ALL
         .into_iter()
-        .any(|w| cfg.selects(&w.label(&cfg)));
+        .chain(Workload::curve())
+        .any(|w| cfg.runs(w));
+    let context = cfg.selects(context::LABEL);
     let any_proj = proj.catch_up || proj.live || proj.cost;
-    if !any_main && !any_proj {
+    if !any_main && !any_proj && !context {
         return Err(format!("--only {:?} selects no workload (try --help)", cfg.only).into());
     }
     // Before any connection: the statement counter of the catch-up is the
@@ -655,6 +721,11 @@ async fn run(cfg: Config) -> Res<()> {
     } else {
         (Vec::new(), [0; 3])
     };
+    let context_cost = if context {
+        Some(context::cost(&url, cfg.rounds, if cfg.quick { 100 } else { 500 }).await?)
+    } else {
+        None
+    };
     let (mut catch_up, mut live, mut cost) = (None, None, None);
     if any_proj {
         let pool = projection::pool(&url, false).await?;
@@ -678,6 +749,9 @@ async fn run(cfg: Config) -> Res<()> {
     let load = (load_start, load_average());
 
     print_report(&cfg, &rows, &pg_version, &command, (total, load), verified);
+    if let Some(c) = &context_cost {
+        context::print(c);
+    }
     if let Some(c) = &catch_up {
         projection::print_catch_up(c);
     }
@@ -725,12 +799,12 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
     peer.seed(&inputs).await?;
 
     let mut rows = Vec::new();
-    for workload in Workload::ALL {
+    for workload in Workload::ALL.into_iter().chain(Workload::curve()) {
         let split = workload.split(cfg);
         let ops = workload.ops(cfg) / split;
         let rounds = cfg.rounds * split;
         let mut label = workload.label(cfg);
-        if !cfg.selects(&label) {
+        if !cfg.runs(workload) {
             continue;
         }
         if matches!(workload, Workload::ListByName | Workload::ListByNameLate) {
@@ -753,10 +827,10 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
             } else {
                 Vec::new()
             },
-            bulk_set: if matches!(workload, Workload::UpdateAll | Workload::UpdateAllRenamed) {
-                new_accounts("ua", BULK)
-            } else {
-                Vec::new()
+            bulk_set: match workload {
+                Workload::UpdateAll | Workload::UpdateAllRenamed => new_accounts("ua", BULK),
+                Workload::UpdateAllBatch(n) => new_accounts(&format!("uab{n}"), n),
+                _ => Vec::new(),
             },
         };
         ours.prepare(workload, &fresh).await?;
@@ -891,7 +965,9 @@ fn print_report(
     println!();
     println!(
         "Rows are per operation; create_all/update_all rows are per call of {BULK} entities \
-         (divide µs by {BULK} for per entity). The contention row is per successful update: \
+         (divide µs by {BULK} for per entity); `batch` rows are per entity, at the batch size \
+         given, {CURVE_ENTITIES} entities per implementation per round (calls of 1,000 and more: \
+         one call per round). The contention row is per successful update: \
          wall time of the {TASKS} tasks / ({TASKS} x {}).",
         cfg.contention_k
     );

@@ -30,6 +30,7 @@ mod savepoint;
 mod traits;
 mod update_with_retry;
 
+pub mod batch;
 #[cfg(feature = "graphql")]
 pub mod graphql;
 pub mod prelude;

@@ -2,6 +2,7 @@
 //! down. Each module is one area; tests needing PostgreSQL get a pool from
 //! `es_entity_tests::pool()`.
 
+mod batch_isolation;
 mod book;
 mod book_bulk;
 mod book_entity;
