@@ -101,7 +101,6 @@ impl From<sqlx::Error> for ColumnTypeError {
 
 /// One column of the index table as the catalog describes it (the row of
 /// the repository's catalog query).
-#[doc(hidden)]
 pub struct CatalogColumn {
     pub column: String,
     /// `pg_type.typname` of the column's type; for a domain, of its base type.
@@ -111,7 +110,6 @@ pub struct CatalogColumn {
 }
 
 /// A column whose declared type the repository checks on first use.
-#[doc(hidden)]
 pub struct DeclaredColumn {
     pub column: &'static str,
     pub rust_type: &'static str,
@@ -120,7 +118,6 @@ pub struct DeclaredColumn {
 
 /// Whether a value of `T` can be written to (and compared with) a column
 /// of the catalog type `col`, as sqlx judges it (`Type::compatible`).
-#[doc(hidden)]
 pub fn fits<T: Type<Postgres> + ?Sized>(col: &CatalogColumn) -> bool {
     let declared = T::type_info();
     if declared.oid().is_none() {
@@ -160,7 +157,6 @@ fn same_name(declared: &str, catalog: &str) -> bool {
 
 /// Checks the declared columns against the catalog's; a column the catalog
 /// lacks is left to the statements (they name it, and fail to prepare).
-#[doc(hidden)]
 pub fn check_columns(
     entity: &'static str,
     table: &str,

@@ -16,19 +16,26 @@ mod event_json;
 mod events;
 mod expected_version;
 mod feed;
+mod feed_rows;
 mod feed_source;
+mod hydrate;
 mod idempotent;
+mod instrument;
 mod macros;
 mod one_time_executor;
 mod operation;
 mod pagination;
 mod post_persist;
 mod query;
+mod read;
+mod refresh;
 mod repo_error;
 mod retry;
 mod savepoint;
+mod sqlx_errors;
 mod traits;
 mod update_with_retry;
+mod write;
 
 #[cfg(feature = "graphql")]
 pub mod graphql;
@@ -39,7 +46,6 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use classify::is_connection_lost;
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use commit_hooks::{CommitError, CommitHook, CommitHooks, HookError};
 pub use create_or_find::CreateOrFind;
@@ -47,7 +53,7 @@ pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_context::EventContext;
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
-pub use events::{EntityEvents, GenericEvent, LastPersisted, PersistedEvent};
+pub use events::{EntityEvents, EsEvent, GenericEvent, LastPersisted, PersistedEvent};
 pub use expected_version::{ExpectedVersion, UncheckedWrite};
 pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, FeedOrigin, merge_feeds};
 pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
@@ -61,10 +67,8 @@ pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
     UncheckedModifyError,
 };
-pub use retry::{
-    Conflict, Retried, RetryPolicy, RetryableError, is_transient_sqlx,
-    retry_on_concurrent_modification,
-};
+pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
 pub use savepoint::{Savepoint, with_savepoint};
-pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};
+pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
+pub use traits::{EsEntity, EsRepo, IntoEvents, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

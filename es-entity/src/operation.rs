@@ -11,11 +11,11 @@ use crate::savepoint::Savepoint;
 /// A transaction that several statements can run in. Every write takes
 /// `&mut impl AtomicOperation`, so a pool cannot be passed by mistake:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0277
 /// # use es_entity::*;
 /// async fn write(op: &mut impl AtomicOperation) {}
-/// async fn caller(pool: sqlx::PgPool) {
-///     write(&pool).await; // a pool is not a transaction
+/// async fn caller(mut pool: sqlx::PgPool) {
+///     write(&mut pool).await; // a pool is not a transaction
 /// }
 /// ```
 ///

@@ -7,8 +7,10 @@
 use std::fmt;
 
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
+use crate::commit_hooks::CommitError;
 use crate::error::{ConstraintKind, EntityHydrationError};
-use crate::post_persist::PostPersistHookError;
+use crate::post_persist::{PostPersistHookError, WriteError};
+use crate::sqlx_errors::is_connection_lost;
 
 /// The index-table columns of one entity; generated as `<Entity>Column`.
 pub trait EntityColumn:
@@ -217,8 +219,7 @@ impl<C: EntityColumn> ModifyError<C> {
 
     /// A conflict for `entity_id` expecting `expected_version`, the actual
     /// version not (yet) known.
-    #[doc(hidden)]
-    pub fn conflict(entity_id: C::EntityId, expected_version: usize) -> Self {
+    pub(crate) fn conflict(entity_id: C::EntityId, expected_version: usize) -> Self {
         Self::ConcurrentModification {
             entity_id,
             expected_sequence: expected_version + 1,
@@ -681,16 +682,38 @@ impl<C: EntityColumn> std::error::Error for QueryError<C> {
     }
 }
 
-macro_rules! from_commit_error {
+/// A lost race of a write expecting `entity_id` at `expected_version`, the
+/// actual version not (yet) known: what a generated `expect_version` check
+/// returns.
+pub fn modify_conflict<C: EntityColumn>(
+    entity_id: C::EntityId,
+    expected_version: usize,
+) -> ModifyError<C> {
+    ModifyError::conflict(entity_id, expected_version)
+}
+
+macro_rules! commit_errors {
     ($($ty:ident),*) => {$(
+        impl<C: EntityColumn> WriteError for $ty<C> {
+            fn commit_failed(err: CommitError) -> Self {
+                match err {
+                    CommitError::Sqlx(err) if is_connection_lost(&err) => Self::OutcomeUnknown(err),
+                    CommitError::Sqlx(err) => Self::Sqlx(err),
+                    CommitError::PreCommitHook { hook, .. } => {
+                        Self::PostPersistHook(PostPersistHookError::new(hook, err))
+                    }
+                }
+            }
+        }
+
         /// So `op.commit().await?` works in a function returning this error:
         /// a failed `COMMIT` is `Sqlx` (`OutcomeUnknown` when the connection
         /// was lost), a failing pre-commit hook is `PostPersistHook`.
-        impl<C: EntityColumn> From<crate::commit_hooks::CommitError> for $ty<C> {
-            fn from(err: crate::commit_hooks::CommitError) -> Self {
-                <Self as crate::__private::post_persist::WriteError>::commit_failed(err)
+        impl<C: EntityColumn> From<CommitError> for $ty<C> {
+            fn from(err: CommitError) -> Self {
+                <Self as WriteError>::commit_failed(err)
             }
         }
     )*};
 }
-from_commit_error!(CreateError, ModifyError, UncheckedModifyError);
+commit_errors!(CreateError, ModifyError, UncheckedModifyError);

@@ -6,7 +6,8 @@ use std::fmt;
 
 use crate::idempotent::Idempotent;
 use crate::repo_error::{EntityColumn, FindError, ModifyError};
-use crate::retry::{Conflict, RetryableError, is_transient_sqlx};
+use crate::retry::{Conflict, RetryableError};
+use crate::sqlx_errors::is_transient_sqlx;
 
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not something a command passed to `update_with_retry` can return",

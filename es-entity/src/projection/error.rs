@@ -164,7 +164,7 @@ pub fn is_transient_error(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(sqlx) = e.downcast_ref::<sqlx::Error>() {
-            return crate::retry::is_transient_sqlx(sqlx);
+            return crate::sqlx_errors::is_transient_sqlx(sqlx);
         }
         if let Some(feed) = e.downcast_ref::<FeedReadError>() {
             return feed.is_transient();

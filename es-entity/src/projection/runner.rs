@@ -278,7 +278,7 @@ enum Failure<E: std::error::Error + 'static> {
 
 fn database<E: std::error::Error + 'static>(name: &str) -> impl Fn(sqlx::Error) -> Failure<E> + '_ {
     move |source| {
-        if crate::retry::is_transient_sqlx(&source) {
+        if crate::sqlx_errors::is_transient_sqlx(&source) {
             Failure::Transient(source.to_string())
         } else {
             Failure::Fatal(ProjectionError::Database {

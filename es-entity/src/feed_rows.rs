@@ -1,6 +1,7 @@
-//! Helpers of the generated `feed_after` (see `crate::feed`).
+//! The rows of a generated `feed_after` read, decoded into a
+//! [`FeedBatch`](crate::FeedBatch), and the values that read binds.
 
-use crate::traits::EsEvent;
+use crate::events::EsEvent;
 
 /// One row of a generated `feed_after` statement: the horizon, and the
 /// columns of one event (all `NULL` in the single row of an empty read, so
