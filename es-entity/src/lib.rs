@@ -8,7 +8,6 @@
 
 mod classify;
 mod column_types;
-mod commit_hooks;
 mod create_or_find;
 mod error;
 mod event_context;
@@ -31,7 +30,6 @@ mod read;
 mod refresh;
 mod repo_error;
 mod retry;
-mod savepoint;
 mod sqlx_errors;
 mod traits;
 mod update_with_retry;
@@ -47,7 +45,6 @@ pub mod testing;
 pub mod __private;
 
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
-pub use commit_hooks::{CommitError, CommitHook, CommitHooks, HookError};
 pub use create_or_find::CreateOrFind;
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
@@ -59,7 +56,10 @@ pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, FeedOrigin, merge
 pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
 pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
-pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
+pub use operation::{
+    AtomicOperation, CommitError, CommitHook, CommitHooks, DbOp, DbOpWithTime, HookError, Savepoint,
+    with_savepoint,
+};
 pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
 pub use post_persist::PostPersistHookError;
 pub use query::EsQuery;
@@ -68,7 +68,6 @@ pub use repo_error::{
     UncheckedModifyError,
 };
 pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
-pub use savepoint::{Savepoint, with_savepoint};
 pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
 pub use traits::{EsEntity, EsRepo, IntoEvents, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

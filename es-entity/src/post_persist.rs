@@ -13,7 +13,7 @@ use std::fmt;
 
 use sqlx::PgConnection;
 
-use crate::commit_hooks::CommitError;
+use crate::operation::CommitError;
 use crate::operation::DbOp;
 
 /// The error a repository's `post_persist_hook` returned, boxed, with the

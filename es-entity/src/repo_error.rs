@@ -7,7 +7,7 @@
 use std::fmt;
 
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
-use crate::commit_hooks::CommitError;
+use crate::operation::CommitError;
 use crate::error::{ConstraintKind, EntityHydrationError};
 use crate::post_persist::{PostPersistHookError, WriteError};
 use crate::sqlx_errors::is_connection_lost;

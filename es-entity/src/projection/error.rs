@@ -63,7 +63,7 @@ pub enum ProjectionError<E: std::error::Error + 'static> {
         projection: String,
         /// The error.
         #[source]
-        source: crate::commit_hooks::CommitError,
+        source: crate::operation::CommitError,
     },
     /// The runner's task ended without a result (it panicked or was
     /// cancelled).

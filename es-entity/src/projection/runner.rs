@@ -12,7 +12,7 @@ use super::Projection;
 use super::error::{ProjectionError, WaitError};
 use super::store;
 use super::wake::{Wake, Woken};
-use crate::commit_hooks::CommitError;
+use crate::operation::CommitError;
 use crate::feed::{FeedCheckpoint, FeedItem};
 use crate::feed_source::FeedSources;
 use crate::operation::DbOp;

@@ -13,7 +13,7 @@ use sqlx::{PgConnection, PgPool};
 
 use super::Projection;
 use super::error::{ProjectionError, WaitError};
-use crate::commit_hooks::CommitError;
+use crate::operation::CommitError;
 use crate::feed::FeedCheckpoint;
 use crate::operation::DbOp;
 
