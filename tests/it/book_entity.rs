@@ -112,7 +112,7 @@ pub fn created_user(email: &str) -> User {
         email: email.into(),
     }
     .into_events();
-    es_entity::__private::mark_persisted(&mut events, chrono::Utc::now());
+    events.mark_new_events_persisted_at(chrono::Utc::now());
     User::try_from_events(events).expect("a new user hydrates")
 }
 

@@ -72,8 +72,8 @@ fn deactivate_and_reactivate() {
 fn guards_see_persisted_events_too() {
     let mut user = created_user("guards@example.com");
     assert!(user.deactivate("stored").did_execute());
-    // What a repository's `update` does once its statement stored them.
-    es_entity::__private::mark_persisted(user.events_mut(), chrono::Utc::now());
+    user.events_mut()
+        .mark_new_events_persisted_at(chrono::Utc::now());
     assert!(!user.events().any_new());
     assert!(user.deactivate("retry after reload").was_already_applied());
     assert!(!user.events().any_new());

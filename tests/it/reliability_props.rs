@@ -24,8 +24,7 @@ enum Step {
     Push(AccountEvent),
     PushWithContext(AccountEvent, serde_json::Value),
     Extend(Vec<AccountEvent>),
-    /// What a write does once stored (`__private::mark_persisted`), at this
-    /// many seconds after the epoch.
+    /// `mark_new_events_persisted_at` at this many seconds after the epoch.
     Persist(i64),
 }
 
@@ -100,10 +99,7 @@ fn check(events: &EntityEvents<AccountEvent>, model: &Model) -> Result<(), TestC
         let from = persisted.saturating_sub(k) + 1;
         prop_assert_eq!(suffix, (from..=persisted).collect::<Vec<_>>());
     }
-    let to_insert: Vec<i32> =
-        es_entity::__private::EventBatch::new(events, es_entity::__private::ReadBack::Skip)
-            .expect("the events serialize")
-            .sequences;
+    let to_insert: Vec<i32> = events.new_events_for_insert().map(|(s, _, _)| s).collect();
     prop_assert_eq!(
         to_insert,
         ((persisted + 1) as i32..=(persisted + new) as i32).collect::<Vec<_>>()
@@ -144,10 +140,7 @@ fn run(id: AccountId, steps: &[Step]) -> Result<EntityEvents<AccountEvent>, Test
             }
             Step::Persist(secs) => {
                 let pending = model.all.len() - model.persisted_at.len();
-                prop_assert_eq!(
-                    es_entity::__private::mark_persisted(&mut events, at(secs)),
-                    pending
-                );
+                prop_assert_eq!(events.mark_new_events_persisted_at(at(secs)), pending);
                 model
                     .persisted_at
                     .extend(std::iter::repeat_n(at(secs), pending));
@@ -244,7 +237,7 @@ proptest! {
         pick in any::<prop::sample::Index>(),
     ) {
         let mut events = run(AccountId::new(), &steps)?;
-        es_entity::__private::mark_persisted(&mut events, at(0));
+        events.mark_new_events_persisted_at(at(0));
         let mut rows = rows(&events);
         prop_assume!(rows.len() >= 2);
         let dropped = pick.index(rows.len() - 1); // never the last: it leaves no gap
