@@ -262,7 +262,7 @@ impl<E: EsEvent> EntityEvents<E> {
 
     /// Marks every new event as stored at `recorded_at`; returns how many
     /// there were. Only a repository's write may call it, after its
-    /// statement stored them (`__private::mark_persisted`).
+    /// statement stored them (`__private::EntityEventsExt`).
     pub(crate) fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize {
         let n = self.new.len();
         let base = self.persisted.len();
@@ -322,7 +322,8 @@ fn sequence_to_i32(sequence: usize) -> i32 {
 /// # let mut events = EntityEvents::init(NoteId::new(), [NoteEvent::Written { text: "a".into() }]);
 /// # events.push(NoteEvent::Written { text: "b".into() });
 /// # events.push(NoteEvent::Written { text: "c".into() });
-/// # es_entity::__private::mark_persisted(&mut events, es_entity::prelude::Utc::now());
+/// # use es_entity::__private::EntityEventsExt as _;
+/// # events.mark_new_events_persisted_at(es_entity::prelude::Utc::now());
 /// // `events` holds three stored events.
 /// let last = events.last_persisted(2);
 /// assert_eq!(last.len(), 2);

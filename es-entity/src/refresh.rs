@@ -9,13 +9,51 @@ use crate::events::{EntityEvents, EsEvent, GenericEvent};
 use crate::expected_version::UncheckedWrite;
 use crate::traits::{EsEntity, TryFromEvents};
 
-/// Marks every new event of `events` stored at `recorded_at`, after the
-/// write's statement stored them; returns how many there were.
-pub fn mark_persisted<E: EsEvent>(
-    events: &mut EntityEvents<E>,
-    recorded_at: DateTime<Utc>,
-) -> usize {
-    events.mark_new_events_persisted_at(recorded_at)
+/// What a repository's write does with an entity's events, and only it:
+/// numbering the new ones for its statement, marking them stored once the
+/// statement stored them, and putting them back among the new ones when its
+/// transaction does not commit. Sealed: implemented for [`EntityEvents`]
+/// only, and reached only through `__private`.
+pub trait EntityEventsExt: sealed::Sealed {
+    /// The event type.
+    type Event;
+
+    /// The new events with their sequence numbers (as the `INT4` column
+    /// stores them), for a write to bind.
+    fn new_events_for_insert(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (i32, &Self::Event, Option<&serde_json::Value>)>;
+
+    /// Marks every new event stored at `recorded_at`; returns how many
+    /// there were.
+    fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize;
+
+    /// Puts the last `n` stored events back among the new ones, before any
+    /// new event.
+    fn unmark_last_persisted(&mut self, n: usize);
+}
+
+impl<E: EsEvent> EntityEventsExt for EntityEvents<E> {
+    type Event = E;
+
+    fn new_events_for_insert(
+        &self,
+    ) -> impl ExactSizeIterator<Item = (i32, &E, Option<&serde_json::Value>)> {
+        EntityEvents::new_events_for_insert(self)
+    }
+
+    fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize {
+        EntityEvents::mark_new_events_persisted_at(self, recorded_at)
+    }
+
+    fn unmark_last_persisted(&mut self, n: usize) {
+        EntityEvents::unmark_last_persisted(self, n)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl<E: crate::events::EsEvent> Sealed for crate::events::EntityEvents<E> {}
 }
 
 /// After a last-writer-wins write: brings `entity` up to date with the
