@@ -71,6 +71,11 @@ pub fn feed_batch<E: EsEvent>(
             )
             .at_position(position)
         };
+        // A sequence counts events: a negative one (never written by a
+        // repository) has no `usize`.
+        let Ok(sequence) = usize::try_from(sequence) else {
+            return Err(fail(HydrationFailure::BadSequence(i64::from(sequence))));
+        };
         let event = match event.into_event() {
             Ok(event) if event.event_type() == event_type => event,
             Ok(event) => {

@@ -57,8 +57,8 @@ pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
 pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
 pub use operation::{
-    AtomicOperation, CommitError, CommitHook, CommitHooks, DbOp, DbOpWithTime, HookError, Savepoint,
-    with_savepoint,
+    AtomicOperation, CommitError, CommitHook, CommitHooks, DbOp, DbOpWithTime, HookError,
+    Savepoint, with_savepoint,
 };
 pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
 pub use post_persist::PostPersistHookError;

@@ -41,6 +41,8 @@ use crate::operation::DbOp;
 /// assert_eq!(err.to_string(), "post-persist hook `project` failed: out of stock");
 /// let _original: OutOfStock = err.downcast().unwrap();
 /// ```
+#[derive(thiserror::Error)]
+#[error("post-persist hook `{hook}` failed: {source}")]
 pub struct PostPersistHookError {
     hook: &'static str,
     source: Box<dyn StdError + Send + Sync + 'static>,
@@ -102,22 +104,6 @@ impl fmt::Debug for PostPersistHookError {
             .field("hook", &self.hook)
             .field("source", &self.source)
             .finish()
-    }
-}
-
-impl fmt::Display for PostPersistHookError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "post-persist hook `{}` failed: {}",
-            self.hook, self.source
-        )
-    }
-}
-
-impl StdError for PostPersistHookError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
     }
 }
 

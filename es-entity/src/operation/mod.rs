@@ -16,7 +16,6 @@ use std::future::Future;
 use chrono::{DateTime, Utc};
 use sqlx::{Connection, PgConnection, Postgres, Transaction};
 
-
 /// A transaction that several statements can run in. Every write takes
 /// `&mut impl AtomicOperation`, so a pool cannot be passed by mistake:
 ///
@@ -105,4 +104,3 @@ impl<O: AtomicOperation + ?Sized> AtomicOperation for &mut O {
         (**self).parts()
     }
 }
-

@@ -12,9 +12,9 @@ use super::Projection;
 use super::error::{ProjectionError, WaitError};
 use super::store;
 use super::wake::{Wake, Woken};
-use crate::operation::CommitError;
 use crate::feed::{FeedCheckpoint, FeedItem};
 use crate::feed_source::FeedSources;
+use crate::operation::CommitError;
 use crate::operation::DbOp;
 
 /// Where a projection that has no stored checkpoint yet starts. A stored
