@@ -392,7 +392,7 @@ impl<C: EntityColumn> ModifyError<C> {
     /// [`is_concurrent_modification`](Self::is_concurrent_modification)):
     /// another writer stored the entity's next event first. Load the entity
     /// again and rerun the command; see
-    /// [`retry_on_concurrent_modification`](crate::retry_on_concurrent_modification).
+    /// [`retry_on_concurrent_modification`](fn@crate::retry_on_concurrent_modification).
     pub fn was_concurrent_modification(&self) -> bool {
         self.is_concurrent_modification()
     }
