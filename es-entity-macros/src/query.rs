@@ -66,7 +66,7 @@ pub(crate) fn expand(input: QueryInput) -> syn::Result<TokenStream> {
     let sql = syn::LitStr::new(&sql, input.sql.span());
     let args = input.args.iter().map(arg);
     Ok(quote! {
-        ::es_entity::EsQuery::<Self, _, _>::new(
+        ::es_entity::__private::es_query::<Self, _, _>(
             ::sqlx::query_as!(::es_entity::GenericEvent, #sql #(, #args)*)
         )
     })

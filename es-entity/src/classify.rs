@@ -13,10 +13,10 @@ use crate::error::ConstraintKind;
 use crate::repo_error::{
     ConstraintViolation, CreateError, EntityColumn, ModifyError, UncheckedModifyError,
 };
+use crate::sqlx_errors::is_connection_lost;
 
 /// One constraint (or unique index) of a repository's tables, as the
 /// catalog describes it: the row of the repository's catalog query.
-#[doc(hidden)]
 pub struct CatalogConstraint {
     /// The table, without its schema (as PostgreSQL reports it in errors).
     pub table: String,
@@ -27,7 +27,6 @@ pub struct CatalogConstraint {
 }
 
 /// The constraints of a repository's index and events tables.
-#[doc(hidden)]
 pub struct Constraints(Vec<CatalogConstraint>);
 
 impl Constraints {
@@ -127,32 +126,6 @@ fn value_in_detail(detail: &str, column: &str) -> Option<String> {
     rest.rfind(')').map(|end| rest[..end].to_owned())
 }
 
-/// Whether the connection failed while a statement was out, so that the
-/// client cannot tell whether the server ran it: an I/O error (the
-/// connection closed or reset), a connection exception (SQLSTATE class 08),
-/// or the server ending the session (57P01 admin shutdown, 57P02 crash
-/// shutdown, 57P03 cannot connect now).
-///
-/// Repository writes outside a transaction report this as
-/// `OutcomeUnknown`. A `COMMIT` that fails this way leaves the same doubt:
-/// the transaction may have committed.
-///
-/// ```
-/// let lost = sqlx::Error::Io(std::io::ErrorKind::UnexpectedEof.into());
-/// assert!(es_entity::is_connection_lost(&lost));
-/// assert!(!es_entity::is_connection_lost(&sqlx::Error::PoolTimedOut));
-/// ```
-pub fn is_connection_lost(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|c| {
-            c.starts_with("08") || matches!(c.as_ref(), "57P01" | "57P02" | "57P03")
-        }),
-        _ => false,
-    }
-}
-
-#[doc(hidden)]
 /// `autocommit`: the statement ran outside a transaction, so it committed by
 /// itself if the server got to its end.
 pub fn create_error<C: EntityColumn>(
@@ -183,7 +156,6 @@ pub fn create_error<C: EntityColumn>(
     }
 }
 
-#[doc(hidden)]
 pub fn modify_error<C: EntityColumn>(
     err: sqlx::Error,
     events_table: &str,
@@ -207,7 +179,6 @@ pub fn modify_error<C: EntityColumn>(
 /// Classifies the error of a last-writer-wins write. It has no conflict: the
 /// `(id, sequence)` key can only be hit when the stored stream has a gap,
 /// which is reported as the database error it is.
-#[doc(hidden)]
 pub fn unchecked_modify_error<C: EntityColumn>(
     err: sqlx::Error,
     events_table: &str,
@@ -232,7 +203,6 @@ const MISSING_ROW: &str = "es_entity: index row missing for ";
 /// given test, if any.
 pub type BatchLookup<'a, Id> = &'a dyn Fn(&dyn Fn(&str) -> bool) -> Option<(Id, usize)>;
 
-#[doc(hidden)]
 /// Classifies the error of a bulk write; `entity` finds an entity of the
 /// batch by its id's text.
 pub fn bulk_modify_error<C: EntityColumn>(

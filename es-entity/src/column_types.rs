@@ -9,7 +9,6 @@
 //! while one does not fit.
 
 use std::collections::BTreeSet;
-use std::fmt;
 use std::sync::Mutex;
 
 use sqlx::postgres::{PgTypeInfo, Postgres};
@@ -32,7 +31,10 @@ use sqlx::{Type, TypeInfo};
 ///     "Book column `status` is declared `Isbn`, which does not fit books.status (book_status)"
 /// );
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{entity} column `{column}` is declared `{rust_type}`, which does not fit {table}.{column} ({sql_type})"
+)]
 pub struct ColumnTypeMismatch {
     /// The entity the repository stores.
     pub entity: &'static str,
@@ -46,62 +48,26 @@ pub struct ColumnTypeMismatch {
     pub sql_type: String,
 }
 
-impl fmt::Display for ColumnTypeMismatch {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} column `{}` is declared `{}`, which does not fit {}.{} ({})",
-            self.entity, self.column, self.rust_type, self.table, self.column, self.sql_type
-        )
-    }
-}
-
-impl std::error::Error for ColumnTypeMismatch {}
-
 /// Why a repository's first-use column check failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ColumnTypeError {
     /// Reading the catalog failed.
-    Sqlx(sqlx::Error),
+    #[error("reading the column types: {0}")]
+    Sqlx(#[from] sqlx::Error),
     /// Declared column types that do not fit the table, all of them.
+    #[error("{}", join(.0))]
     Mismatch(Vec<ColumnTypeMismatch>),
 }
 
-impl fmt::Display for ColumnTypeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlx(e) => write!(f, "reading the column types: {e}"),
-            Self::Mismatch(m) => {
-                for (i, m) in m.iter().enumerate() {
-                    if i > 0 {
-                        f.write_str("; ")?;
-                    }
-                    write!(f, "{m}")?;
-                }
-                Ok(())
-            }
-        }
-    }
-}
-
-impl std::error::Error for ColumnTypeError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Sqlx(e) => Some(e),
-            Self::Mismatch(_) => None,
-        }
-    }
-}
-
-impl From<sqlx::Error> for ColumnTypeError {
-    fn from(e: sqlx::Error) -> Self {
-        Self::Sqlx(e)
-    }
+/// The mismatches, separated by `; `.
+fn join(mismatches: &[ColumnTypeMismatch]) -> String {
+    let texts: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+    texts.join("; ")
 }
 
 /// One column of the index table as the catalog describes it (the row of
 /// the repository's catalog query).
-#[doc(hidden)]
 pub struct CatalogColumn {
     pub column: String,
     /// `pg_type.typname` of the column's type; for a domain, of its base type.
@@ -111,7 +77,6 @@ pub struct CatalogColumn {
 }
 
 /// A column whose declared type the repository checks on first use.
-#[doc(hidden)]
 pub struct DeclaredColumn {
     pub column: &'static str,
     pub rust_type: &'static str,
@@ -120,7 +85,6 @@ pub struct DeclaredColumn {
 
 /// Whether a value of `T` can be written to (and compared with) a column
 /// of the catalog type `col`, as sqlx judges it (`Type::compatible`).
-#[doc(hidden)]
 pub fn fits<T: Type<Postgres> + ?Sized>(col: &CatalogColumn) -> bool {
     let declared = T::type_info();
     if declared.oid().is_none() {
@@ -160,7 +124,6 @@ fn same_name(declared: &str, catalog: &str) -> bool {
 
 /// Checks the declared columns against the catalog's; a column the catalog
 /// lacks is left to the statements (they name it, and fail to prepare).
-#[doc(hidden)]
 pub fn check_columns(
     entity: &'static str,
     table: &str,

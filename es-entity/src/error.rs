@@ -49,6 +49,10 @@ pub enum HydrationFailure {
         /// The sequence that was stored.
         found: i64,
     },
+    /// A stored `sequence` that is negative, read where no other sequence
+    /// was expected (the feed).
+    #[error("sequence {0} is negative")]
+    BadSequence(i64),
     /// The events never set a field the entity needs.
     #[error("no event sets `{0}`")]
     MissingField(&'static str),
@@ -134,6 +138,7 @@ impl std::error::Error for EntityHydrationError {
 
 /// The kind of constraint a write violated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ConstraintKind {
     /// `UNIQUE` or primary key (SQLSTATE 23505).
     Unique,

@@ -1,10 +1,55 @@
-//! [`EntityEvents`]: the event history of one entity, persisted and new.
+//! [`EsEvent`] and [`EntityEvents`]: the events of one entity, persisted
+//! and new. Rebuilding entities from stored rows is in `hydrate`.
+
+use std::fmt::{Debug, Display};
+use std::hash::Hash;
 
 use chrono::{DateTime, Utc};
+use serde::{Serialize, de::DeserializeOwned};
 
 use crate::error::{EntityHydrationError, HydrationFailure};
-use crate::event_json::EventPayload;
-use crate::traits::{EsEntity, EsEvent};
+
+/// An event enum of one entity type. Derive it with `#[derive(EsEvent)]`.
+///
+/// ```
+/// use es_entity::*;
+/// use serde::{Deserialize, Serialize};
+///
+/// entity_id! { UserId }
+///
+/// #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
+/// #[serde(tag = "type", rename_all = "snake_case")]
+/// #[es_event(id = "UserId")]
+/// pub enum UserEvent {
+///     Initialized { id: UserId, name: String },
+///     NameUpdated { name: String },
+/// }
+///
+/// let event = UserEvent::NameUpdated { name: "Alice".into() };
+/// assert_eq!(event.event_type(), "name_updated");
+/// assert_eq!(UserEvent::EVENT_TYPES, &["initialized", "name_updated"]);
+/// ```
+pub trait EsEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The id type of the entity these events belong to.
+    type EntityId: Clone
+        + PartialEq
+        + Eq
+        + Hash
+        + Debug
+        + Display
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + Unpin
+        + 'static;
+
+    /// Every `event_type` this enum can produce, in declaration order.
+    const EVENT_TYPES: &'static [&'static str];
+
+    /// The snake_case name of this event's variant, stored in `event_type`.
+    fn event_type(&self) -> &'static str;
+}
 
 /// One event that has been stored, with its position and time.
 #[derive(Debug, Clone)]
@@ -59,6 +104,21 @@ pub struct GenericEvent<Id, P = crate::event_json::EventJson> {
 /// assert!(events.any_new());
 /// assert_eq!(events.iter_all().count(), 2);
 /// ```
+///
+/// Only a repository's write marks events stored, once its statement
+/// stored them; your code cannot:
+///
+/// ```compile_fail,E0624
+/// use es_entity::*;
+/// # use serde::{Deserialize, Serialize};
+/// # entity_id! { UserId }
+/// # #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
+/// # #[serde(tag = "type", rename_all = "snake_case")]
+/// # #[es_event(id = "UserId")]
+/// # pub enum UserEvent { Initialized { name: String } }
+/// let mut events = EntityEvents::init(UserId::new(), [UserEvent::Initialized { name: "a".into() }]);
+/// events.mark_new_events_persisted_at(es_entity::prelude::Utc::now()); // error: private method
+/// ```
 #[derive(Debug, Clone)]
 pub struct EntityEvents<E: EsEvent> {
     entity_id: E::EntityId,
@@ -77,6 +137,23 @@ impl<E: EsEvent> EntityEvents<E> {
             persisted,
             new: Vec::new(),
         }
+    }
+
+    /// An empty history with room for `capacity` persisted events, which
+    /// `hydrate` fills with [`Self::push_persisted`].
+    pub(crate) fn with_capacity(entity_id: E::EntityId, capacity: usize) -> Self {
+        Self {
+            entity_id,
+            persisted: Vec::with_capacity(capacity),
+            new: Vec::new(),
+        }
+    }
+
+    /// Appends a stored event (before any new one); the caller checked
+    /// that it continues the sequence.
+    pub(crate) fn push_persisted(&mut self, event: PersistedEvent<E>) {
+        debug_assert_eq!(event.sequence, self.persisted.len() + 1);
+        self.persisted.push(event);
     }
 
     /// A new history with `initial` events, none of them persisted yet.
@@ -173,8 +250,7 @@ impl<E: EsEvent> EntityEvents<E> {
     }
 
     /// The new events with their sequence numbers, for a repository to write.
-    #[doc(hidden)]
-    pub fn new_events_for_insert(
+    pub(crate) fn new_events_for_insert(
         &self,
     ) -> impl ExactSizeIterator<Item = (i32, &E, Option<&serde_json::Value>)> {
         let base = self.persisted.len();
@@ -184,9 +260,10 @@ impl<E: EsEvent> EntityEvents<E> {
             .map(move |(i, (e, c))| (sequence_to_i32(base + i + 1), e, c.as_ref()))
     }
 
-    /// Marks every new event as stored at `recorded_at`; returns how many there were.
-    #[doc(hidden)]
-    pub fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize {
+    /// Marks every new event as stored at `recorded_at`; returns how many
+    /// there were. Only a repository's write may call it, after its
+    /// statement stored them (`__private::EntityEventsExt`).
+    pub(crate) fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize {
         let n = self.new.len();
         let base = self.persisted.len();
         for (i, (event, context)) in self.new.drain(..).enumerate() {
@@ -205,8 +282,7 @@ impl<E: EsEvent> EntityEvents<E> {
     /// new event, as they were before [`Self::mark_new_events_persisted_at`]:
     /// a repository undoes that marking when the transaction that stored
     /// them does not commit (a post-persist hook failed, or the commit did).
-    #[doc(hidden)]
-    pub fn unmark_last_persisted(&mut self, n: usize) {
+    pub(crate) fn unmark_last_persisted(&mut self, n: usize) {
         let start = self.persisted.len().saturating_sub(n);
         let back: Vec<_> = self
             .persisted
@@ -214,131 +290,6 @@ impl<E: EsEvent> EntityEvents<E> {
             .map(|p| (p.event, p.context))
             .collect();
         self.new.splice(0..0, back);
-    }
-
-    /// Hydrates the first entity from rows ordered by `(id, sequence)`.
-    ///
-    /// Fails with [`HydrationFailure::NotFound`] when there is no row.
-    pub fn load_first<T: EsEntity<Event = E>>(
-        rows: impl IntoIterator<Item = GenericEvent<E::EntityId, impl EventPayload<E>>>,
-    ) -> Result<T, EntityHydrationError> {
-        match Self::load_n::<T>(rows, 1)?.0.pop() {
-            Some(entity) => Ok(entity),
-            None => Err(EntityHydrationError::new(
-                None,
-                None,
-                HydrationFailure::NotFound,
-            )),
-        }
-    }
-
-    /// Hydrates up to `n` entities from rows grouped by entity (each group
-    /// ordered by `sequence`). The flag says whether rows of more entities followed.
-    pub fn load_n<T: EsEntity<Event = E>>(
-        rows: impl IntoIterator<Item = GenericEvent<E::EntityId, impl EventPayload<E>>>,
-        n: usize,
-    ) -> Result<(Vec<T>, bool), EntityHydrationError> {
-        let rows: Vec<_> = rows.into_iter().collect();
-        // Each entity's events are one run of rows with its id: knowing the
-        // runs sizes every history once instead of growing it event by event.
-        let mut runs = Vec::new();
-        let mut start = 0;
-        while start < rows.len() {
-            let id = &rows[start].entity_id;
-            let len = rows[start..]
-                .iter()
-                .take_while(|r| &r.entity_id == id)
-                .count();
-            runs.push(len);
-            start += len;
-        }
-        let mut runs = runs.into_iter();
-        let mut out = Vec::new();
-        let mut current: Option<Self> = None;
-        for row in rows {
-            let starts_new = current
-                .as_ref()
-                .is_none_or(|c| c.entity_id != row.entity_id);
-            if starts_new {
-                if let Some(done) = current.take() {
-                    out.push(T::try_from_events(done)?);
-                }
-                if out.len() == n {
-                    return Ok((out, true));
-                }
-                let run = runs.next().unwrap_or(0);
-                current = Some(Self {
-                    entity_id: row.entity_id.clone(),
-                    persisted: Vec::with_capacity(run),
-                    new: Vec::new(),
-                });
-            }
-            let events = current.as_mut().expect("set above");
-            events.push_row(row)?;
-        }
-        if let Some(done) = current.take() {
-            out.push(T::try_from_events(done)?);
-        }
-        Ok((out, false))
-    }
-
-    /// Appends stored events this history had missed (the rows after its
-    /// last persisted event, in sequence order), checking that each one
-    /// continues the sequence and reads back.
-    pub(crate) fn push_missed(
-        &mut self,
-        rows: impl IntoIterator<Item = GenericEvent<E::EntityId, impl EventPayload<E>>>,
-    ) -> Result<(), EntityHydrationError> {
-        rows.into_iter().try_for_each(|row| self.push_row(row))
-    }
-
-    fn push_row(
-        &mut self,
-        row: GenericEvent<E::EntityId, impl EventPayload<E>>,
-    ) -> Result<(), EntityHydrationError> {
-        let expected = self.persisted.len() + 1;
-        let fail = |failure| {
-            Err(EntityHydrationError::new(
-                Some(row.entity_id.to_string()),
-                Some(i64::from(row.sequence)),
-                failure,
-            ))
-        };
-        if row.sequence == 0 && expected == 1 {
-            // The read's LEFT JOIN found an index row without events.
-            return Err(EntityHydrationError::new(
-                Some(row.entity_id.to_string()),
-                None,
-                HydrationFailure::NoEvents,
-            ));
-        }
-        if usize::try_from(row.sequence).ok() != Some(expected) {
-            return fail(HydrationFailure::SequenceGap {
-                expected,
-                found: i64::from(row.sequence),
-            });
-        }
-        let event = match row.event.into_event() {
-            Ok(event) if event.event_type() == row.event_type => event,
-            Ok(event) => {
-                return fail(HydrationFailure::EventTypeMismatch {
-                    stored: row.event_type,
-                    decoded: event.event_type(),
-                });
-            }
-            Err(_) if !E::EVENT_TYPES.contains(&row.event_type.as_str()) => {
-                return fail(HydrationFailure::UnknownEventType(row.event_type));
-            }
-            Err(err) => return fail(HydrationFailure::BadEvent(err)),
-        };
-        self.persisted.push(PersistedEvent {
-            entity_id: row.entity_id,
-            sequence: expected,
-            recorded_at: row.recorded_at,
-            event,
-            context: row.context,
-        });
-        Ok(())
     }
 
     /// An error for `try_from_events` when the events never set `field`.
@@ -371,6 +322,7 @@ fn sequence_to_i32(sequence: usize) -> i32 {
 /// # let mut events = EntityEvents::init(NoteId::new(), [NoteEvent::Written { text: "a".into() }]);
 /// # events.push(NoteEvent::Written { text: "b".into() });
 /// # events.push(NoteEvent::Written { text: "c".into() });
+/// # use es_entity::__private::EntityEventsExt as _;
 /// # events.mark_new_events_persisted_at(es_entity::prelude::Utc::now());
 /// // `events` holds three stored events.
 /// let last = events.last_persisted(2);

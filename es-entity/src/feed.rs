@@ -58,8 +58,9 @@ pub struct FeedCheckpoint {
 pub struct FeedEvent<Id, E> {
     /// The entity the event belongs to.
     pub entity_id: Id,
-    /// The entity's version after this event (its `sequence` column, from 1).
-    pub sequence: i32,
+    /// The entity's version after this event (its `sequence` column, from
+    /// 1), the same number as [`PersistedEvent::sequence`](crate::PersistedEvent::sequence).
+    pub sequence: usize,
     /// The event's place in the shared sequence of all events tables.
     pub position: i64,
     /// The writing transaction's id (`xid8`, read as a number).
@@ -99,7 +100,7 @@ pub struct FeedOrigin {
     /// The entity's id, as text.
     pub entity_id: String,
     /// The entity's version after the event.
-    pub sequence: i32,
+    pub sequence: usize,
 }
 
 impl std::fmt::Display for FeedOrigin {

@@ -27,7 +27,7 @@ impl FeedReadError {
     /// failure or a deadlock (see [`crate::is_transient_sqlx`]).
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Database(e) => crate::retry::is_transient_sqlx(e),
+            Self::Database(e) => crate::sqlx_errors::is_transient_sqlx(e),
             Self::Decode(_) => false,
         }
     }

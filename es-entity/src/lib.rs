@@ -8,7 +8,6 @@
 
 mod classify;
 mod column_types;
-mod commit_hooks;
 mod create_or_find;
 mod error;
 mod event_context;
@@ -16,19 +15,25 @@ mod event_json;
 mod events;
 mod expected_version;
 mod feed;
+mod feed_rows;
 mod feed_source;
+mod hydrate;
 mod idempotent;
+mod instrument;
 mod macros;
 mod one_time_executor;
 mod operation;
 mod pagination;
 mod post_persist;
 mod query;
+mod read;
+mod refresh;
 mod repo_error;
 mod retry;
-mod savepoint;
+mod sqlx_errors;
 mod traits;
 mod update_with_retry;
+mod write;
 
 pub mod batch;
 #[cfg(feature = "graphql")]
@@ -40,21 +45,22 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use classify::is_connection_lost;
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
-pub use commit_hooks::{CommitError, CommitHook, CommitHooks, HookError};
 pub use create_or_find::CreateOrFind;
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};
 pub use es_entity_macros::{EsEntity, EsEvent, EsRepo, es_query, retry_on_concurrent_modification};
 pub use event_context::EventContext;
 pub use event_json::{EventJson, EventPayload, ParsedEvent};
-pub use events::{EntityEvents, GenericEvent, LastPersisted, PersistedEvent};
+pub use events::{EntityEvents, EsEvent, GenericEvent, LastPersisted, PersistedEvent};
 pub use expected_version::{ExpectedVersion, UncheckedWrite};
 pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, FeedOrigin, merge_feeds};
 pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
 pub use idempotent::{FromAlreadyApplied, Idempotent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
-pub use operation::{AtomicOperation, DbOp, DbOpWithTime};
+pub use operation::{
+    AtomicOperation, CommitError, CommitHook, CommitHooks, DbOp, DbOpWithTime, HookError,
+    Savepoint, with_savepoint,
+};
 pub use pagination::{ListDirection, PaginatedQueryArgs, PaginatedQueryRet, Sort};
 pub use post_persist::PostPersistHookError;
 pub use query::EsQuery;
@@ -62,10 +68,7 @@ pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
     UncheckedModifyError,
 };
-pub use retry::{
-    Conflict, Retried, RetryPolicy, RetryableError, is_transient_sqlx,
-    retry_on_concurrent_modification,
-};
-pub use savepoint::{Savepoint, with_savepoint};
-pub use traits::{EsEntity, EsEvent, EsRepo, IntoEvents, TryFromEvents};
+pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
+pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
+pub use traits::{EsEntity, EsRepo, IntoEvents, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

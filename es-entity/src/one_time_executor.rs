@@ -155,10 +155,7 @@ impl<'c> IntoOneTimeExecutor<'c> for OneTimeExecutor<'c> {
 /// An executor on a bare connection, for generated code that holds one
 /// (reached through `__private`: a connection outside a transaction is no
 /// `AtomicOperation`).
-pub(crate) fn on_connection(
-    conn: &mut PgConnection,
-    now: Option<DateTime<Utc>>,
-) -> OneTimeExecutor<'_> {
+pub fn on_connection(conn: &mut PgConnection, now: Option<DateTime<Utc>>) -> OneTimeExecutor<'_> {
     OneTimeExecutor {
         target: Target::Connection(conn),
         now,

@@ -1,7 +1,20 @@
-//! [`PostPersistHookError`]: a repository's post-persist hook failed.
+//! [`PostPersistHookError`]: a repository's post-persist hook failed; and
+//! the transaction a repository with a `post_persist_hook` runs each pool
+//! variant's write in.
+//!
+//! Such a repository's pool variants (`create`, `update`, ...) open a
+//! transaction on the connection they acquire ([`begin_write`]), run their
+//! `_in_op` variant in it (the write's statement, then the hook), and commit
+//! or roll back ([`finish_write`]). Repositories without a hook do none of
+//! this: their pool variants send the write's statement alone.
 
 use std::error::Error as StdError;
 use std::fmt;
+
+use sqlx::PgConnection;
+
+use crate::operation::CommitError;
+use crate::operation::DbOp;
 
 /// The error a repository's `post_persist_hook` returned, boxed, with the
 /// hook's name. Repository writes report it as the `PostPersistHook`
@@ -28,6 +41,8 @@ use std::fmt;
 /// assert_eq!(err.to_string(), "post-persist hook `project` failed: out of stock");
 /// let _original: OutOfStock = err.downcast().unwrap();
 /// ```
+#[derive(thiserror::Error)]
+#[error("post-persist hook `{hook}` failed: {source}")]
 pub struct PostPersistHookError {
     hook: &'static str,
     source: Box<dyn StdError + Send + Sync + 'static>,
@@ -79,7 +94,7 @@ impl PostPersistHookError {
     /// Retry policies that opt in to transient errors retry those.
     pub fn is_transient(&self) -> bool {
         self.downcast_ref::<sqlx::Error>()
-            .is_some_and(crate::retry::is_transient_sqlx)
+            .is_some_and(crate::sqlx_errors::is_transient_sqlx)
     }
 }
 
@@ -92,18 +107,62 @@ impl fmt::Debug for PostPersistHookError {
     }
 }
 
-impl fmt::Display for PostPersistHookError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "post-persist hook `{}` failed: {}",
-            self.hook, self.source
-        )
-    }
+/// What a post-persist hook may fail with: any error type that can be
+/// boxed into a [`PostPersistHookError`] and downcast back.
+#[diagnostic::on_unimplemented(
+    message = "a post-persist hook's error type must implement `std::error::Error + Send + Sync + 'static`; `{Self}` does not",
+    label = "the hook's error type is `{Self}`",
+    note = "the hook returns `Result<(), E>`; use `sqlx::Error` or an error type of your own, which the write's error holds as `PostPersistHook(PostPersistHookError)`"
+)]
+pub trait HookError: StdError + Send + Sync + 'static {}
+
+impl<E: StdError + Send + Sync + 'static> HookError for E {}
+
+/// The outcome of the hook method named `hook`, its error boxed.
+pub fn post_persist<E: HookError>(
+    hook: &'static str,
+    result: Result<(), E>,
+) -> Result<(), PostPersistHookError> {
+    result.map_err(|e| PostPersistHookError::new(hook, e))
 }
 
-impl StdError for PostPersistHookError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        Some(&*self.source)
+/// Begins the transaction of a pool variant's write on `conn`.
+pub async fn begin_write(conn: &mut PgConnection) -> Result<DbOp<'_>, sqlx::Error> {
+    Ok(DbOp::from(sqlx::Connection::begin(conn).await?))
+}
+
+/// The errors of the writes a pool variant commits itself.
+pub trait WriteError: Sized {
+    /// The write and its hook succeeded, and then the commit failed: a lost
+    /// connection leaves the outcome unknown; otherwise nothing was stored.
+    /// A commit hook the post-persist hook added that fails before `COMMIT`
+    /// is reported like a failing post-persist hook.
+    fn commit_failed(err: CommitError) -> Self;
+}
+
+/// Ends the transaction of a pool variant's write: commits it when the
+/// write (and its hook) succeeded, rolls it back otherwise. When the commit
+/// fails, `undo` gets the write's value, to put the entity's events back
+/// among the new ones (`unmark`): they were not stored.
+pub async fn finish_write<T, E: WriteError>(
+    op: DbOp<'_>,
+    result: Result<T, E>,
+    undo: impl FnOnce(&T),
+) -> Result<T, E> {
+    match result {
+        Ok(value) => match op.commit().await {
+            Ok(()) => Ok(value),
+            Err(err) => {
+                undo(&value);
+                Err(E::commit_failed(err))
+            }
+        },
+        Err(err) => {
+            // The write's own error is the one to report; a rollback that
+            // fails leaves the transaction to the server, which ends it
+            // when the connection goes.
+            let _ = op.rollback().await;
+            Err(err)
+        }
     }
 }

@@ -7,9 +7,10 @@ use sqlx::{IntoArguments, Postgres};
 
 use crate::error::EntityHydrationError;
 use crate::event_json::ParsedEvent;
+use crate::events::EsEvent;
 use crate::events::{EntityEvents, GenericEvent};
 use crate::one_time_executor::IntoOneTimeExecutor;
-use crate::traits::{EsEntity, EsEvent, EsRepo};
+use crate::traits::{EsEntity, EsRepo};
 
 type IdOf<R> = <<<R as EsRepo>::Entity as EsEntity>::Event as EsEvent>::EntityId;
 type EntityOf<R> = <R as EsRepo>::Entity;
@@ -45,8 +46,9 @@ where
         + 'q,
     A: IntoArguments<Postgres> + Send + 'q,
 {
-    #[doc(hidden)]
-    pub fn new(query: sqlx::query::Map<'q, Postgres, F, A>) -> Self {
+    /// Wraps the checked query `es_query!` expands to; generated code
+    /// reaches it through `__private::es_query`.
+    pub(crate) fn new(query: sqlx::query::Map<'q, Postgres, F, A>) -> Self {
         Self {
             query,
             _repo: PhantomData,
@@ -73,4 +75,18 @@ where
         let rows = op.into_executor().fetch_all(self.query).await?;
         Ok(EntityEvents::load_n::<EntityOf<R>>(rows, first)?)
     }
+}
+
+/// The [`EsQuery`] of the checked query an `es_query!` in repository `R`
+/// expands to.
+pub fn es_query<'q, R, F, A>(query: sqlx::query::Map<'q, Postgres, F, A>) -> EsQuery<'q, R, F, A>
+where
+    R: EsRepo,
+    R::QueryError: From<sqlx::Error> + From<EntityHydrationError>,
+    F: FnMut(PgRow) -> Result<GenericEvent<IdOf<R>, ParsedEvent<EventOf<R>>>, sqlx::Error>
+        + Send
+        + 'q,
+    A: IntoArguments<Postgres> + Send + 'q,
+{
+    EsQuery::new(query)
 }

@@ -8,7 +8,9 @@ use std::fmt;
 
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
 use crate::error::{ConstraintKind, EntityHydrationError};
-use crate::post_persist::PostPersistHookError;
+use crate::operation::CommitError;
+use crate::post_persist::{PostPersistHookError, WriteError};
+use crate::sqlx_errors::is_connection_lost;
 
 /// The index-table columns of one entity; generated as `<Entity>Column`.
 pub trait EntityColumn:
@@ -109,6 +111,7 @@ macro_rules! constraint_helpers {
 
 /// Error of `create` / `create_in_op`.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum CreateError<C: EntityColumn> {
     /// The database failed (connection, I/O, ...).
     Sqlx(sqlx::Error),
@@ -148,6 +151,7 @@ constraint_helpers!(CreateError);
 
 /// Error of `update` / `update_in_op`.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum ModifyError<C: EntityColumn> {
     /// The database failed (connection, I/O, ...).
     Sqlx(sqlx::Error),
@@ -217,8 +221,7 @@ impl<C: EntityColumn> ModifyError<C> {
 
     /// A conflict for `entity_id` expecting `expected_version`, the actual
     /// version not (yet) known.
-    #[doc(hidden)]
-    pub fn conflict(entity_id: C::EntityId, expected_version: usize) -> Self {
+    pub(crate) fn conflict(entity_id: C::EntityId, expected_version: usize) -> Self {
         Self::ConcurrentModification {
             entity_id,
             expected_sequence: expected_version + 1,
@@ -244,7 +247,26 @@ impl<C: EntityColumn> ModifyError<C> {
 /// Error of `update_unchecked` / `update_unchecked_in_op` (last writer
 /// wins). It has no conflict variant: such a write appends after whatever
 /// the stream holds and cannot lose a race.
+///
+/// ```compile_fail,E0599
+/// # use es_entity::*;
+/// # #[derive(Clone, Copy, Debug, PartialEq)]
+/// # struct Col;
+/// # impl std::fmt::Display for Col {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("id") }
+/// # }
+/// # impl EntityColumn for Col {
+/// #     type EntityId = String;
+/// #     const ENTITY: &'static str = "Note";
+/// #     fn from_column_name(_: &str) -> Option<Self> { None }
+/// #     fn column_name(&self) -> &'static str { "id" }
+/// # }
+/// fn lost_race(err: &UncheckedModifyError<Col>) -> bool {
+///     matches!(err, UncheckedModifyError::ConcurrentModification { .. }) // no such variant
+/// }
+/// ```
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum UncheckedModifyError<C: EntityColumn> {
     /// The database failed (connection, I/O, ...).
     Sqlx(sqlx::Error),
@@ -304,11 +326,14 @@ impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
 }
 
 /// Error of `find_by_*`.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum FindError<C: EntityColumn> {
     /// The database failed.
-    Sqlx(sqlx::Error),
+    #[error("finding {entity}: {0}", entity = C::ENTITY)]
+    Sqlx(#[from] sqlx::Error),
     /// No entity has that value.
+    #[error("{entity} with {col} = {value} not found", col = .column.column_name())]
     NotFound {
         /// The entity type.
         entity: &'static str,
@@ -318,6 +343,7 @@ pub enum FindError<C: EntityColumn> {
         value: String,
     },
     /// Several entities have that value, so none is returned.
+    #[error("several {entity} entities have {col} = {value}", entity = C::ENTITY, col = .column.column_name())]
     MultipleFound {
         /// The column searched.
         column: C,
@@ -325,7 +351,8 @@ pub enum FindError<C: EntityColumn> {
         value: String,
     },
     /// The stored events do not hydrate.
-    HydrationError(EntityHydrationError),
+    #[error("finding {entity}: {0}", entity = C::ENTITY)]
+    HydrationError(#[from] EntityHydrationError),
 }
 
 impl<C: EntityColumn> FindError<C> {
@@ -365,7 +392,7 @@ impl<C: EntityColumn> ModifyError<C> {
     /// [`is_concurrent_modification`](Self::is_concurrent_modification)):
     /// another writer stored the entity's next event first. Load the entity
     /// again and rerun the command; see
-    /// [`retry_on_concurrent_modification`](crate::retry_on_concurrent_modification).
+    /// [`retry_on_concurrent_modification`](fn@crate::retry_on_concurrent_modification).
     pub fn was_concurrent_modification(&self) -> bool {
         self.is_concurrent_modification()
     }
@@ -379,11 +406,14 @@ impl<C: EntityColumn> ModifyError<C> {
 
 /// Error of queries that may return nothing or many (`maybe_find_by_*`,
 /// listings, `find_all`, `es_query!`).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum QueryError<C: EntityColumn> {
     /// The database failed.
-    Sqlx(sqlx::Error),
+    #[error("querying {entity}: {0}", entity = C::ENTITY)]
+    Sqlx(#[from] sqlx::Error),
     /// A listing got a cursor made for another order.
+    #[error("listing {entity} by {expected} got a cursor for listing by {found}", entity = C::ENTITY)]
     CursorMismatch {
         /// The order the listing uses.
         expected: &'static str,
@@ -391,6 +421,7 @@ pub enum QueryError<C: EntityColumn> {
         found: &'static str,
     },
     /// Several entities match a lookup that expects at most one.
+    #[error("several {entity} entities have {col} = {value}", entity = C::ENTITY, col = .column.column_name())]
     MultipleFound {
         /// The column searched.
         column: C,
@@ -398,7 +429,8 @@ pub enum QueryError<C: EntityColumn> {
         value: String,
     },
     /// The stored events do not hydrate.
-    HydrationError(EntityHydrationError),
+    #[error("querying {entity}: {0}", entity = C::ENTITY)]
+    HydrationError(#[from] EntityHydrationError),
 }
 
 impl<C: EntityColumn> fmt::Display for CreateError<C> {
@@ -512,52 +544,6 @@ impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
     }
 }
 
-impl<C: EntityColumn> fmt::Display for FindError<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlx(e) => write!(f, "finding {}: {e}", C::ENTITY),
-            Self::NotFound {
-                entity,
-                column,
-                value,
-            } => {
-                write!(
-                    f,
-                    "{entity} with {} = {value} not found",
-                    column.column_name()
-                )
-            }
-            Self::MultipleFound { column, value } => write!(
-                f,
-                "several {} entities have {} = {value}",
-                C::ENTITY,
-                column.column_name()
-            ),
-            Self::HydrationError(e) => write!(f, "finding {}: {e}", C::ENTITY),
-        }
-    }
-}
-
-impl<C: EntityColumn> fmt::Display for QueryError<C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Sqlx(e) => write!(f, "querying {}: {e}", C::ENTITY),
-            Self::CursorMismatch { expected, found } => write!(
-                f,
-                "listing {} by {expected} got a cursor for listing by {found}",
-                C::ENTITY
-            ),
-            Self::MultipleFound { column, value } => write!(
-                f,
-                "several {} entities have {} = {value}",
-                C::ENTITY,
-                column.column_name()
-            ),
-            Self::HydrationError(e) => write!(f, "querying {}: {e}", C::ENTITY),
-        }
-    }
-}
-
 macro_rules! from_sqlx {
     ($($ty:ident),*) => {$(
         impl<C: EntityColumn> From<sqlx::Error> for $ty<C> {
@@ -567,13 +553,7 @@ macro_rules! from_sqlx {
         }
     )*};
 }
-from_sqlx!(
-    CreateError,
-    ModifyError,
-    UncheckedModifyError,
-    FindError,
-    QueryError
-);
+from_sqlx!(CreateError, ModifyError, UncheckedModifyError);
 
 impl<C: EntityColumn> From<EntityHydrationError> for CreateError<C> {
     fn from(e: EntityHydrationError) -> Self {
@@ -588,18 +568,6 @@ impl<C: EntityColumn> From<EntityHydrationError> for ModifyError<C> {
 }
 
 impl<C: EntityColumn> From<EntityHydrationError> for UncheckedModifyError<C> {
-    fn from(e: EntityHydrationError) -> Self {
-        Self::HydrationError(e)
-    }
-}
-
-impl<C: EntityColumn> From<EntityHydrationError> for FindError<C> {
-    fn from(e: EntityHydrationError) -> Self {
-        Self::HydrationError(e)
-    }
-}
-
-impl<C: EntityColumn> From<EntityHydrationError> for QueryError<C> {
     fn from(e: EntityHydrationError) -> Self {
         Self::HydrationError(e)
     }
@@ -661,36 +629,38 @@ impl<C: EntityColumn> std::error::Error for UncheckedModifyError<C> {
     }
 }
 
-impl<C: EntityColumn> std::error::Error for FindError<C> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Sqlx(e) => Some(e),
-            Self::HydrationError(e) => Some(e),
-            _ => None,
-        }
-    }
+/// A lost race of a write expecting `entity_id` at `expected_version`, the
+/// actual version not (yet) known: what a generated `expect_version` check
+/// returns.
+pub fn modify_conflict<C: EntityColumn>(
+    entity_id: C::EntityId,
+    expected_version: usize,
+) -> ModifyError<C> {
+    ModifyError::conflict(entity_id, expected_version)
 }
 
-impl<C: EntityColumn> std::error::Error for QueryError<C> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Sqlx(e) => Some(e),
-            Self::HydrationError(e) => Some(e),
-            _ => None,
-        }
-    }
-}
-
-macro_rules! from_commit_error {
+macro_rules! commit_errors {
     ($($ty:ident),*) => {$(
+        impl<C: EntityColumn> WriteError for $ty<C> {
+            fn commit_failed(err: CommitError) -> Self {
+                match err {
+                    CommitError::Sqlx(err) if is_connection_lost(&err) => Self::OutcomeUnknown(err),
+                    CommitError::Sqlx(err) => Self::Sqlx(err),
+                    CommitError::PreCommitHook { hook, .. } => {
+                        Self::PostPersistHook(PostPersistHookError::new(hook, err))
+                    }
+                }
+            }
+        }
+
         /// So `op.commit().await?` works in a function returning this error:
         /// a failed `COMMIT` is `Sqlx` (`OutcomeUnknown` when the connection
         /// was lost), a failing pre-commit hook is `PostPersistHook`.
-        impl<C: EntityColumn> From<crate::commit_hooks::CommitError> for $ty<C> {
-            fn from(err: crate::commit_hooks::CommitError) -> Self {
-                <Self as crate::__private::post_persist::WriteError>::commit_failed(err)
+        impl<C: EntityColumn> From<CommitError> for $ty<C> {
+            fn from(err: CommitError) -> Self {
+                <Self as WriteError>::commit_failed(err)
             }
         }
     )*};
 }
-from_commit_error!(CreateError, ModifyError, UncheckedModifyError);
+commit_errors!(CreateError, ModifyError, UncheckedModifyError);

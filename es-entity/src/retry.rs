@@ -4,6 +4,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::repo_error::{EntityColumn, ModifyError};
+use crate::sqlx_errors::is_transient_sqlx;
 
 /// How often and how patiently to retry. Delays grow exponentially from
 /// `base_delay` up to `max_delay`, with full jitter (a uniformly random delay
@@ -185,25 +186,6 @@ pub trait RetryableError {
     /// opts in with [`RetryPolicy::retry_transient`]).
     fn is_transient(&self) -> bool {
         false
-    }
-}
-
-/// Whether a database error is transient: the same call may succeed later.
-///
-/// A lost connection counts, which is right for a statement inside a
-/// transaction (the server rolls the transaction back) and for one that was
-/// never sent. A repository write outside a transaction whose connection is
-/// lost is not `Sqlx` but `OutcomeUnknown`, which is never transient; so is,
-/// for your own code, a `COMMIT` that fails with
-/// [`is_connection_lost`](crate::is_connection_lost).
-pub fn is_transient_sqlx(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
-        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
-            // serialization_failure, deadlock_detected, admin shutdown, connection exceptions
-            matches!(code.as_ref(), "40001" | "40P01" | "57P01") || code.starts_with("08")
-        }),
-        _ => false,
     }
 }
 

@@ -1,54 +1,7 @@
 //! The traits that tie events, entities and repositories together.
 
-use std::fmt::{Debug, Display};
-use std::hash::Hash;
-
-use serde::{Serialize, de::DeserializeOwned};
-
 use crate::error::EntityHydrationError;
-use crate::events::EntityEvents;
-
-/// An event enum of one entity type. Derive it with `#[derive(EsEvent)]`.
-///
-/// ```
-/// use es_entity::*;
-/// use serde::{Deserialize, Serialize};
-///
-/// entity_id! { UserId }
-///
-/// #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
-/// #[serde(tag = "type", rename_all = "snake_case")]
-/// #[es_event(id = "UserId")]
-/// pub enum UserEvent {
-///     Initialized { id: UserId, name: String },
-///     NameUpdated { name: String },
-/// }
-///
-/// let event = UserEvent::NameUpdated { name: "Alice".into() };
-/// assert_eq!(event.event_type(), "name_updated");
-/// assert_eq!(UserEvent::EVENT_TYPES, &["initialized", "name_updated"]);
-/// ```
-pub trait EsEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
-    /// The id type of the entity these events belong to.
-    type EntityId: Clone
-        + PartialEq
-        + Eq
-        + Hash
-        + Debug
-        + Display
-        + Serialize
-        + DeserializeOwned
-        + Send
-        + Sync
-        + Unpin
-        + 'static;
-
-    /// Every `event_type` this enum can produce, in declaration order.
-    const EVENT_TYPES: &'static [&'static str];
-
-    /// The snake_case name of this event's variant, stored in `event_type`.
-    fn event_type(&self) -> &'static str;
-}
+use crate::events::{EntityEvents, EsEvent};
 
 /// Turns a `New<Entity>` value into the entity's first events.
 pub trait IntoEvents<E: EsEvent> {

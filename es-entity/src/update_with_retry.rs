@@ -2,11 +2,11 @@
 //! (what the command may return) and [`UpdateWithRetryError`].
 
 use std::convert::Infallible;
-use std::fmt;
 
 use crate::idempotent::Idempotent;
 use crate::repo_error::{EntityColumn, FindError, ModifyError};
-use crate::retry::{Conflict, RetryableError, is_transient_sqlx};
+use crate::retry::{Conflict, RetryableError};
+use crate::sqlx_errors::is_transient_sqlx;
 
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not something a command passed to `update_with_retry` can return",
@@ -66,17 +66,21 @@ impl CommandOutcome for () {
 /// column enum (so `UpdateWithRetryError<MyError, AccountColumn>`).
 ///
 /// Display and `source` are the inner error's.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum UpdateWithRetryError<E, C: EntityColumn> {
     /// The command refused. Returned as it is, never retried; nothing was saved.
+    #[error(transparent)]
     Command(E),
     /// Loading the entity failed: not found, a database error, or events
     /// that do not hydrate. Retried only when it is transient and the policy
     /// opts in to transient errors.
-    Load(FindError<C>),
+    #[error(transparent)]
+    Load(#[from] FindError<C>),
     /// Saving failed. A `ConcurrentModification` here means the policy's
     /// attempts were used up by lost races.
-    Save(ModifyError<C>),
+    #[error(transparent)]
+    Save(#[from] ModifyError<C>),
 }
 
 impl<E, C: EntityColumn> UpdateWithRetryError<E, C> {
@@ -125,38 +129,6 @@ impl<E, C: EntityColumn> UpdateWithRetryError<E, C> {
     /// Whether a `CHECK` constraint rejected the save.
     pub fn was_check_violation(&self) -> bool {
         matches!(self, Self::Save(e) if e.was_check_violation())
-    }
-}
-
-impl<E, C: EntityColumn> From<FindError<C>> for UpdateWithRetryError<E, C> {
-    fn from(e: FindError<C>) -> Self {
-        Self::Load(e)
-    }
-}
-
-impl<E, C: EntityColumn> From<ModifyError<C>> for UpdateWithRetryError<E, C> {
-    fn from(e: ModifyError<C>) -> Self {
-        Self::Save(e)
-    }
-}
-
-impl<E: fmt::Display, C: EntityColumn> fmt::Display for UpdateWithRetryError<E, C> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Command(e) => e.fmt(f),
-            Self::Load(e) => e.fmt(f),
-            Self::Save(e) => e.fmt(f),
-        }
-    }
-}
-
-impl<E: std::error::Error, C: EntityColumn> std::error::Error for UpdateWithRetryError<E, C> {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Self::Command(e) => e.source(),
-            Self::Load(e) => e.source(),
-            Self::Save(e) => e.source(),
-        }
     }
 }
 

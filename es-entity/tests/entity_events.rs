@@ -5,6 +5,9 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use es_entity::*;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+// What a repository's write does with the events, reached as generated
+// code reaches it.
+use es_entity::__private::EntityEventsExt as _;
 
 entity_id! { AccountId }
 

@@ -19,6 +19,9 @@ enum DoorEvent {
 }
 
 use DoorEvent::*;
+// What a repository's write does with the events, reached as generated
+// code reaches it.
+use es_entity::__private::EntityEventsExt as _;
 
 fn lock(events: &mut EntityEvents<DoorEvent>, by: &str) -> Idempotent<usize> {
     idempotency_guard!(

@@ -2,6 +2,9 @@
 
 use es_entity::*;
 use serde::{Deserialize, Serialize};
+// What a repository's write does with the events, reached as generated
+// code reaches it.
+use es_entity::__private::EntityEventsExt as _;
 
 // ANCHOR: id
 entity_id! { UserId }

@@ -3,6 +3,9 @@
 use es_entity::{EsEntity, Idempotent, idempotency_guard};
 
 use crate::book_entity::{User, UserEvent, created_user};
+// What a repository's write does with the events, reached as generated
+// code reaches it.
+use es_entity::__private::EntityEventsExt as _;
 
 // ANCHOR: guards
 impl User {

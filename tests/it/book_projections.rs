@@ -41,7 +41,7 @@ impl Projection for Balances {
              SET balance = ledger_balances.balance + EXCLUDED.balance, version = EXCLUDED.version",
             uuid::Uuid::from(item.entity_id),
             amount,
-            item.sequence,
+            i32::try_from(item.sequence).expect("a sequence fits the INT4 column"),
         )
         .execute(op.as_executor())
         .await?;

@@ -381,7 +381,7 @@ async fn every_write_appears_once_in_feed_order() -> Result<(), BoxError> {
         let mine: Vec<_> = events.iter().filter(|x| x.entity_id == entity.id).collect();
         let sequences: Vec<_> = mine.iter().map(|x| x.sequence).collect();
         let version = entity.events().len_persisted();
-        assert_eq!(sequences, (1..=version as i32).collect::<Vec<_>>());
+        assert_eq!(sequences, (1..=version).collect::<Vec<_>>());
         let stored: Vec<_> = entity.events().iter_all().cloned().collect();
         let fed: Vec<_> = mine.iter().map(|x| x.event.clone()).collect();
         assert_eq!(fed, stored);

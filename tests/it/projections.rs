@@ -85,9 +85,10 @@ async fn track(
     op: &mut impl AtomicOperation,
     projection: &str,
     entity: Uuid,
-    sequence: i32,
+    sequence: usize,
     amount: i64,
 ) -> Result<(), TrackError> {
+    let sequence = i32::try_from(sequence).expect("a sequence fits the INT4 column");
     let last: Option<i32> = sqlx::query_scalar(
         "SELECT last_sequence FROM projection_entities WHERE projection = $1 AND entity_id = $2",
     )

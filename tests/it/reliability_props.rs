@@ -15,6 +15,9 @@ use crate::book_list::{
     TaskId,
 };
 use crate::book_retry::{Account, AccountByIdCursor, AccountEvent, AccountId};
+// What a repository's write does with the events, reached as generated
+// code reaches it.
+use es_entity::__private::EntityEventsExt as _;
 
 // ---------------------------------------------------------------------------
 // EntityEvents

@@ -381,18 +381,9 @@ async fn concurrent_writers_retrying_lose_no_update() {
     );
 }
 
-/// BUG (es-entity/src/one_time_executor.rs + es-entity-macros/src/repo/find_by.rs):
-/// the future of every generated `find_by_*` / `maybe_find_by_*` (and their
-/// `_in_op` variants) is not `Send`, so it cannot be `tokio::spawn`ed or used
-/// in a handler that needs `Send` futures. rustc: "implementation of
-/// `IntoOneTimeExecutor` is not general enough: `IntoOneTimeExecutor<'_>` would
-/// have to be implemented for the type `&'0 Pool<Postgres>`, for any lifetime
-/// `'0`, but `IntoOneTimeExecutor<'1>` is actually implemented for the type
-/// `&'1 Pool<Postgres>`, for some specific lifetime `'1`". The future holds the
-/// projection `<impl IntoOneTimeExecutor<'a>>::Executor` across an await; any
-/// async fn generic over `impl IntoOneTimeExecutor<'_>` has the same problem
-/// (calling `(&pool).into_executor()` on the concrete type is fine).
-/// Compiled out (`cfg(any())`) so the binary builds; delete the `cfg` once fixed.
+/// The future of every generated `find_by_*` / `maybe_find_by_*` (and
+/// their `_in_op` variants, on a pool or a transaction) is `Send`: it can be
+/// `tokio::spawn`ed and used in handlers that need `Send` futures.
 mod find_by_futures_are_send {
     use super::*;
 

@@ -54,16 +54,9 @@ async fn update_accessor_reads_another_field_of_the_entity() {
     assert_eq!(loaded.email, typed);
 }
 
-/// BUG (es-entity-macros/src/repo/update.rs): an update accessor that is a
-/// method call does not compile. The generated
-/// `let __c0: &String = Borrow::<String>::borrow(&(entity.email_key()));`
-/// borrows a temporary that is dropped at the end of the `let`, and `__c0` is
-/// used later in `query!` (error[E0716]: temporary value dropped while borrowed,
-/// pointing at `#[derive(EsRepo)]`). Create accessors work because they clone
-/// within the statement. This module is compiled out (`cfg(any())`) so the
-/// test binary builds; delete the `cfg` once the macro binds the value first
-/// (`let __t = &(entity.email_key()); let __c0: &String = Borrow::borrow(__t);`
-/// extends the temporary and still works for field paths).
+/// An update accessor that is a method call (`email.to_lowercase()`)
+/// compiles and its value is what the update stores: the value it returns,
+/// a temporary, lives as long as the statement that binds it.
 mod update_accessor_method_call {
     use super::*;
 

@@ -508,7 +508,8 @@ async fn unchecked_errors_have_no_conflict() {
     let tallies = Tallies::new(&pool);
     let mut unsaved = unsaved_tally();
     let err = tallies.update_unchecked(&mut unsaved).await.unwrap_err();
-    // The match is exhaustive: a conflict variant would not compile here.
+    // The error has no conflict variant (a `compile_fail` doctest on
+    // `UncheckedModifyError` checks that).
     let not_found = match err {
         UncheckedModifyError::EntityNotFound { entity_id } => entity_id == unsaved.id,
         UncheckedModifyError::Sqlx(_)
@@ -518,6 +519,7 @@ async fn unchecked_errors_have_no_conflict() {
         | UncheckedModifyError::ColumnTypeMismatch(_)
         | UncheckedModifyError::OutcomeUnknown(_)
         | UncheckedModifyError::PostPersistHook(_) => false,
+        _ => false,
     };
     assert!(not_found);
 }

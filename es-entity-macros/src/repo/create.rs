@@ -147,7 +147,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 .await
                 .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?
             };
-            __events.mark_new_events_persisted_at(__row.now);
+            ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(&mut __events, __row.now);
             ::core::result::Result::Ok(
                 <#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?,
             )
@@ -317,7 +317,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             };
             let mut __out = ::std::vec::Vec::with_capacity(__histories.len());
             for mut __events in __histories {
-                __events.mark_new_events_persisted_at(__done.now);
+                ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(&mut __events, __done.now);
                 __out.push(<#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?);
             }
             ::core::result::Result::Ok(__out)

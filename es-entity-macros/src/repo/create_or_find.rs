@@ -156,7 +156,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?;
             if let ::core::option::Option::Some(__row) = __row {
                 ::core::mem::drop(#batch);
-                __events.mark_new_events_persisted_at(__row.now);
+                ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(&mut __events, __row.now);
                 return ::core::result::Result::Ok(::es_entity::CreateOrFind::Created(
                     <#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?,
                 ));
@@ -195,7 +195,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                         ::core::result::Result::Ok(__row) => {
                             __sp.commit().await?;
                             ::core::mem::drop(#batch);
-                            __events.mark_new_events_persisted_at(__row.now);
+                            ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(&mut __events, __row.now);
                             ::core::result::Result::Ok(::es_entity::CreateOrFind::Created(
                                 <#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?,
                             ))

@@ -178,7 +178,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             let __events = ::es_entity::EsEntity::events(entity);
             match expected.exact() {
                 ::core::option::Option::Some(__version) if __version != __events.len_persisted() => {
-                    ::core::result::Result::Err(::es_entity::ModifyError::conflict(
+                    ::core::result::Result::Err(::es_entity::__private::modify_conflict(
                         ::core::clone::Clone::clone(__events.id()),
                         __version,
                     ))

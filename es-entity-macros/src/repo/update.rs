@@ -150,7 +150,7 @@ pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
                 __row.now
             };
             ::core::result::Result::Ok(
-                ::es_entity::EsEntity::events_mut(#var).mark_new_events_persisted_at(__row),
+                ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(::es_entity::EsEntity::events_mut(#var), __row),
             )
         }
     }
@@ -359,8 +359,10 @@ fn update_all(repo: &Repo) -> TokenStream {
             };
             let mut __written = 0;
             for #var in __entities.iter_mut() {
-                __written += ::es_entity::EsEntity::events_mut(#var)
-                    .mark_new_events_persisted_at(__done.now);
+                __written += ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(
+                    ::es_entity::EsEntity::events_mut(#var),
+                    __done.now,
+                );
             }
             ::core::result::Result::Ok(__written)
         }

@@ -63,7 +63,7 @@ pub enum ProjectionError<E: std::error::Error + 'static> {
         projection: String,
         /// The error.
         #[source]
-        source: crate::commit_hooks::CommitError,
+        source: crate::operation::CommitError,
     },
     /// The runner's task ended without a result (it panicked or was
     /// cancelled).
@@ -164,7 +164,7 @@ pub fn is_transient_error(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut next = Some(err);
     while let Some(e) = next {
         if let Some(sqlx) = e.downcast_ref::<sqlx::Error>() {
-            return crate::retry::is_transient_sqlx(sqlx);
+            return crate::sqlx_errors::is_transient_sqlx(sqlx);
         }
         if let Some(feed) = e.downcast_ref::<FeedReadError>() {
             return feed.is_transient();

@@ -12,9 +12,9 @@ use super::Projection;
 use super::error::{ProjectionError, WaitError};
 use super::store;
 use super::wake::{Wake, Woken};
-use crate::commit_hooks::CommitError;
 use crate::feed::{FeedCheckpoint, FeedItem};
 use crate::feed_source::FeedSources;
+use crate::operation::CommitError;
 use crate::operation::DbOp;
 
 /// Where a projection that has no stored checkpoint yet starts. A stored
@@ -278,7 +278,7 @@ enum Failure<E: std::error::Error + 'static> {
 
 fn database<E: std::error::Error + 'static>(name: &str) -> impl Fn(sqlx::Error) -> Failure<E> + '_ {
     move |source| {
-        if crate::retry::is_transient_sqlx(&source) {
+        if crate::sqlx_errors::is_transient_sqlx(&source) {
             Failure::Transient(source.to_string())
         } else {
             Failure::Fatal(ProjectionError::Database {

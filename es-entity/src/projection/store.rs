@@ -13,8 +13,8 @@ use sqlx::{PgConnection, PgPool};
 
 use super::Projection;
 use super::error::{ProjectionError, WaitError};
-use crate::commit_hooks::CommitError;
 use crate::feed::FeedCheckpoint;
+use crate::operation::CommitError;
 use crate::operation::DbOp;
 
 /// The key namespace of the runners' advisory locks: the lock is

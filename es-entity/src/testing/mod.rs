@@ -88,8 +88,9 @@ use chrono::{DateTime, Utc};
 
 use crate::error::EntityHydrationError;
 use crate::event_json::EventJson;
+use crate::events::EsEvent;
 use crate::events::{EntityEvents, GenericEvent};
-use crate::traits::{EsEntity, EsEvent, IntoEvents};
+use crate::traits::{EsEntity, IntoEvents};
 
 use outcome::Outcome;
 use report::{Recorded, fail};
@@ -670,7 +671,7 @@ impl<T: EsEntity, R> When<T, R> {
     {
         let actual = self.recorded();
         let first = self.first_sequence();
-        match self.result.outcome() {
+        match outcome::outcome(&self.result) {
             Outcome::AlreadyApplied if actual.is_empty() => {}
             Outcome::AlreadyApplied => fail(format!(
                 "the command returned `AlreadyApplied` but recorded {}:\n{}",

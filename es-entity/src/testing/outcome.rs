@@ -45,13 +45,13 @@ use crate::idempotent::Idempotent;
     label = "this command returns `{Self}`",
     note = "to check that a command recorded no events whatever it returned, use `then_no_new_events`"
 )]
-pub trait IdempotentOutcome: sealed::Sealed {
-    #[doc(hidden)]
-    fn outcome(&self) -> Outcome;
-}
+pub trait IdempotentOutcome: sealed::Sealed {}
 
-/// What [`IdempotentOutcome::outcome`] found.
-#[doc(hidden)]
+impl<T> IdempotentOutcome for Idempotent<T> {}
+
+impl<T, E: std::fmt::Debug> IdempotentOutcome for Result<Idempotent<T>, E> {}
+
+/// What a command's result says, for `then_already_applied`.
 pub enum Outcome {
     Executed,
     AlreadyApplied,
@@ -59,7 +59,12 @@ pub enum Outcome {
     Failed(String),
 }
 
-impl<T> IdempotentOutcome for Idempotent<T> {
+/// The [`Outcome`] of `result`.
+pub(crate) fn outcome<R: IdempotentOutcome>(result: &R) -> Outcome {
+    sealed::Sealed::outcome(result)
+}
+
+impl<T> sealed::Sealed for Idempotent<T> {
     fn outcome(&self) -> Outcome {
         match self {
             Idempotent::Executed(_) => Outcome::Executed,
@@ -68,17 +73,19 @@ impl<T> IdempotentOutcome for Idempotent<T> {
     }
 }
 
-impl<T, E: std::fmt::Debug> IdempotentOutcome for Result<Idempotent<T>, E> {
+impl<T, E: std::fmt::Debug> sealed::Sealed for Result<Idempotent<T>, E> {
     fn outcome(&self) -> Outcome {
         match self {
-            Ok(idempotent) => idempotent.outcome(),
+            Ok(idempotent) => sealed::Sealed::outcome(idempotent),
             Err(err) => Outcome::Failed(format!("{err:?}")),
         }
     }
 }
 
 mod sealed {
-    pub trait Sealed {}
-    impl<T> Sealed for crate::Idempotent<T> {}
-    impl<T, E> Sealed for Result<crate::Idempotent<T>, E> {}
+    /// Unnameable outside the crate: only its implementations here exist,
+    /// and only the crate can call `outcome`.
+    pub trait Sealed {
+        fn outcome(&self) -> super::Outcome;
+    }
 }

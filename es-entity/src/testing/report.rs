@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use crate::traits::EsEvent;
+use crate::events::EsEvent;
 
 /// At most this many differing fields are named for one event.
 const MAX_FIELD_DIFFERENCES: usize = 8;

@@ -2,8 +2,8 @@ use es_entity::AtomicOperation;
 
 async fn write(_op: &mut impl AtomicOperation) {}
 
-async fn caller(pool: sqlx::PgPool) {
-    write(&pool).await;
+async fn caller(pool: &mut sqlx::PgPool) {
+    write(pool).await;
 }
 
 fn main() {}

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-use crate::operation::AtomicOperation;
+use super::AtomicOperation;
 
 /// The error a pre-commit hook fails with.
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
 
-use crate::commit_hooks::CommitHooks;
-use crate::operation::AtomicOperation;
+use super::AtomicOperation;
+use super::commit_hooks::CommitHooks;
 
 /// A savepoint inside a transaction, from
 /// [`AtomicOperation::begin_savepoint`]. It is an [`AtomicOperation`]

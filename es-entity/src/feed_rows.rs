@@ -1,6 +1,7 @@
-//! Helpers of the generated `feed_after` (see `crate::feed`).
+//! The rows of a generated `feed_after` read, decoded into a
+//! [`FeedBatch`](crate::FeedBatch), and the values that read binds.
 
-use crate::traits::EsEvent;
+use crate::events::EsEvent;
 
 /// One row of a generated `feed_after` statement: the horizon, and the
 /// columns of one event (all `NULL` in the single row of an empty read, so
@@ -69,6 +70,11 @@ pub fn feed_batch<E: EsEvent>(
                 failure,
             )
             .at_position(position)
+        };
+        // A sequence counts events: a negative one (never written by a
+        // repository) has no `usize`.
+        let Ok(sequence) = usize::try_from(sequence) else {
+            return Err(fail(HydrationFailure::BadSequence(i64::from(sequence))));
         };
         let event = match event.into_event() {
             Ok(event) if event.event_type() == event_type => event,
