@@ -34,6 +34,7 @@ mod update_with_retry;
 pub mod graphql;
 pub mod prelude;
 pub mod projection;
+pub mod schema;
 pub mod testing;
 
 #[doc(hidden)]

@@ -58,4 +58,5 @@ mod repo_fixtures;
 mod repo_options;
 mod repo_round_trips;
 mod repo_versions;
+mod schema;
 mod sql_names;

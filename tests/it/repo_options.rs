@@ -64,7 +64,7 @@ async fn update_accessor_reads_another_field_of_the_entity() {
 /// test binary builds; delete the `cfg` once the macro binds the value first
 /// (`let __t = &(entity.email_key()); let __c0: &String = Borrow::borrow(__t);`
 /// extends the temporary and still works for field paths).
-mod update_accessor_method_call {
+pub(crate) mod update_accessor_method_call {
     use super::*;
 
     #[derive(EsRepo, Debug)]
