@@ -13,6 +13,7 @@ mod book_projections;
 mod book_repo;
 mod book_retry;
 mod book_savepoints;
+mod book_schema;
 mod book_testing;
 mod book_transactions;
 mod book_update_with_retry;
