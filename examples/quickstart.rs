@@ -165,8 +165,8 @@ pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use sqlx::migrate::MigrateDatabase;
 
-    // `cargo run --example quickstart -- --schema` prints the tables
-    // `Users` needs: the first migration (book: Schema).
+    // With `--schema`, prints the tables `Users` needs instead: the first
+    // migration (book: Schema).
     if std::env::args().any(|arg| arg == "--schema") {
         print!("{}", Users::schema().to_sql());
         return Ok(());
