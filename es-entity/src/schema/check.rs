@@ -624,3 +624,106 @@ fn unique_on<'f>(found: &'f FoundTable, columns: &[String]) -> Option<&'f FoundI
         .iter()
         .find(|i| i.unique && i.valid && !i.partial && i.keys == columns)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Difference, DifferenceKind};
+
+    fn shown(kind: DifferenceKind, extra: bool) -> String {
+        Difference {
+            entity: "Task",
+            table: "tasks".into(),
+            kind,
+            fix: "FIX;".into(),
+            extra,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn each_difference_says_what_where_and_the_fix() {
+        let col = || "title".to_owned();
+        let cols = || vec!["title".to_owned(), "id".to_owned()];
+        for (kind, what) in [
+            (DifferenceKind::MissingSequence, "sequence tasks is missing"),
+            (DifferenceKind::MissingTable, "table tasks is missing"),
+            (
+                DifferenceKind::MissingColumn { column: col() },
+                "tasks.title is missing",
+            ),
+            (
+                DifferenceKind::WrongType {
+                    column: col(),
+                    expected: "TEXT".into(),
+                    found: "integer".into(),
+                },
+                "tasks.title is integer, which does not fit the declared type (TEXT)",
+            ),
+            (
+                DifferenceKind::Nullable { column: col() },
+                "tasks.title allows NULL; it must be NOT NULL",
+            ),
+            (
+                DifferenceKind::NotNullable { column: col() },
+                "tasks.title is NOT NULL without a default, but the repository stores NULL in it",
+            ),
+            (
+                DifferenceKind::MissingDefault { column: col() },
+                "tasks.title has no default; writes rely on it",
+            ),
+            (
+                DifferenceKind::BlocksInserts { column: col() },
+                "tasks.title is not the repository's, and is NOT NULL without a default: every insert fails",
+            ),
+            (
+                DifferenceKind::MissingPrimaryKey { columns: cols() },
+                "tasks has no primary key on (title, id)",
+            ),
+            (
+                DifferenceKind::MissingUnique { columns: cols() },
+                "tasks has no unique constraint or unique index on (title, id)",
+            ),
+            (
+                DifferenceKind::MissingIndex {
+                    columns: cols(),
+                    purpose: "list_by_title".into(),
+                },
+                "tasks has no index leading with (title, id), which list_by_title needs",
+            ),
+        ] {
+            assert_eq!(shown(kind, false), format!("{what} [Task]\n    fix: FIX;"));
+        }
+        for (kind, what) in [
+            (
+                DifferenceKind::MissingForeignKey {
+                    columns: vec!["id".into()],
+                    references: "projects".into(),
+                },
+                "tasks has no foreign key (id) to projects",
+            ),
+            (
+                DifferenceKind::ExtraColumn { column: col() },
+                "tasks.title is not used by the repository",
+            ),
+            (
+                DifferenceKind::ExtraIndex {
+                    name: "t_idx".into(),
+                },
+                "tasks has index t_idx, which the repository does not need",
+            ),
+        ] {
+            assert_eq!(
+                shown(kind, true),
+                format!("{what} (strict) [Task]\n    fix: FIX;")
+            );
+        }
+    }
+
+    #[test]
+    fn catalog_names_are_quoted_unless_plain() {
+        assert_eq!(super::ident("users_name_key"), "users_name_key");
+        assert_eq!(super::ident("Users"), "\"Users\"");
+        assert_eq!(super::ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(super::ident("1st"), "\"1st\"");
+    }
+}

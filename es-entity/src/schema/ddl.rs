@@ -159,3 +159,38 @@ pub(super) fn ident(name: &str) -> String {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::schema::{Column, ForeignKey, Index, Need, Table};
+
+    #[test]
+    fn composite_keys_are_table_constraints_and_indexes_print_once() {
+        let index = |cols: &[&str]| Index {
+            leading: cols.iter().map(|c| (*c).to_owned()).collect(),
+            columns: cols.iter().map(|c| (*c).to_owned()).collect(),
+            purpose: "test".into(),
+        };
+        let table = Table::new("app.lines")
+            .column(Column::of::<i64>("order_id", Need::NotNull))
+            .column(Column::of::<i32>("line", Need::NotNull))
+            .column(Column::of::<Option<String>>("note", Need::Nullable))
+            .column(Column::of::<bool>("done", Need::NotNull).default("FALSE"))
+            .primary_key(&["order_id", "line"])
+            .unique(&["note", "line"])
+            .foreign_key(ForeignKey {
+                columns: vec!["order_id".into(), "line".into()],
+                references: "app.plans".into(),
+                referenced_columns: vec!["order_id".into(), "line".into()],
+            })
+            .index(index(&["note", "order_id"]))
+            .index(index(&["note", "order_id"]));
+        assert_eq!(
+            super::create_table(&table),
+            "CREATE TABLE app.lines (\n  order_id INT8 NOT NULL,\n  line INT4 NOT NULL,\n  \
+             note TEXT,\n  done BOOL NOT NULL DEFAULT FALSE,\n  PRIMARY KEY (order_id, line),\n  \
+             UNIQUE (note, line),\n  FOREIGN KEY (order_id, line) REFERENCES app.plans (order_id, line)\n);\n\
+             CREATE INDEX lines_note_order_id_idx ON app.lines (note, order_id);\n"
+        );
+    }
+}
