@@ -184,12 +184,13 @@ impl Scratch {
             .execute(&admin)
             .await
             .unwrap();
+        // Straight to the server, also when the suite runs through a
+        // pooler: `search_path` is a startup option of these connections.
+        let options: sqlx::postgres::PgConnectOptions =
+            es_entity_tests::database_url().parse().unwrap();
         let pool = PgPoolOptions::new()
             .max_connections(4)
-            .connect_with(
-                es_entity_tests::connect_options()
-                    .options([("search_path", format!("{name}, public"))]),
-            )
+            .connect_with(options.options([("search_path", format!("{name}, public"))]))
             .await
             .unwrap();
         Self { name, pool }
