@@ -40,6 +40,7 @@ pub mod batch;
 pub mod graphql;
 pub mod prelude;
 pub mod projection;
+pub mod schema;
 pub mod testing;
 
 #[doc(hidden)]

@@ -194,7 +194,7 @@ pub struct Books {
 /// column does not take it, and sqlx cannot tell at compile time. (In a
 /// module of its own: a repository's generated types are named after its
 /// entity.)
-mod misdeclared {
+pub(crate) mod misdeclared {
     use super::*;
 
     #[derive(EsRepo, Debug)]

@@ -174,7 +174,7 @@ pub struct Badges {
 
 /// The same table with `label` declared nullable: a NULL reaches the NOT
 /// NULL column, and the error names it from PostgreSQL's column field.
-mod unlabelled {
+pub(crate) mod unlabelled {
     use super::*;
 
     #[derive(EsRepo, Debug)]

@@ -222,6 +222,8 @@ async fn a_conflict_no_unique_column_names_is_the_plain_duplicate_error() {
         pool: PgPool,
     }
     let pool = es_entity_tests::pool().await;
+    // Its schema fits the migrations too: a key it does not declare is an extra.
+    es_entity::schema::assert_no_drift(&pool, &[Undeclared::schema()]).await;
     let name = unique("plain");
     let handles = Handles::new(&pool);
     assert!(

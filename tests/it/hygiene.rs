@@ -105,7 +105,7 @@ async fn derives_work_with_shadowed_names() {
 /// `feed` under the same shadowing (brought in by the glob import), over
 /// tables that have the feed columns, in a module of its own because it
 /// derives a second repository of `User`.
-mod feed {
+pub(crate) mod feed {
     use super::*;
 
     #[derive(::es_entity::EsRepo)]
@@ -137,7 +137,7 @@ mod feed {
 
 /// `post_persist_hook` under the same shadowing: the generated calls of the
 /// hook, its transaction and its error use absolute paths too.
-mod hooked {
+pub(crate) mod hooked {
     use super::*;
 
     #[derive(::es_entity::EsRepo)]

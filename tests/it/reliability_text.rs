@@ -106,7 +106,8 @@ async fn tricky_names_are_stored_and_found_exactly() {
     assert_eq!((composed.len(), decomposed.len()), (1, 1));
     // The tables are still there (the look-alikes were only ever values).
     let tables: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM pg_tables WHERE tablename IN ('accounts', 'account_events')",
+        "SELECT COUNT(*) FROM pg_tables WHERE tablename IN ('accounts', 'account_events') \
+         AND schemaname = current_schema()",
     )
     .fetch_one(&pool)
     .await

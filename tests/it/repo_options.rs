@@ -57,7 +57,7 @@ async fn update_accessor_reads_another_field_of_the_entity() {
 /// An update accessor that is a method call (`email.to_lowercase()`)
 /// compiles and its value is what the update stores: the value it returns,
 /// a temporary, lives as long as the statement that binds it.
-mod update_accessor_method_call {
+pub(crate) mod update_accessor_method_call {
     use super::*;
 
     #[derive(EsRepo, Debug)]

@@ -15,6 +15,7 @@ mod instrument;
 mod list_by;
 mod list_for;
 mod post_persist;
+mod schema;
 mod sqlx_dep;
 mod unchecked;
 mod update;
@@ -67,6 +68,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let feed = feed::expand(repo);
     let feed_source = feed::expand_source(repo);
     let post_persist = post_persist::expand(repo);
+    let schema = schema::expand(repo);
     let inherent = quote! {
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
@@ -100,6 +102,7 @@ fn expand(repo: &Repo) -> TokenStream {
         #cursors
         #feed_source
         #inherent
+        #schema
     }
 }
 

@@ -151,6 +151,13 @@ pub async fn run(pool: sqlx::PgPool) -> Result<Vec<String>, Box<dyn std::error::
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     use sqlx::migrate::MigrateDatabase;
 
+    // With `--schema`, prints the tables `Users` needs instead: the first
+    // migration (book: Schema).
+    if std::env::args().any(|arg| arg == "--schema") {
+        print!("{}", Users::schema().to_sql());
+        return Ok(());
+    }
+
     let url = std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/es_entity_test".to_owned());
     if !sqlx::Postgres::database_exists(&url).await? {
@@ -159,6 +166,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let pool = sqlx::PgPool::connect(&url).await?;
     // Applies ./migrations, embedded into the binary at compile time.
     sqlx::migrate!().run(&pool).await?;
+    // Stops with every difference and its fix if the tables are not what
+    // `Users` needs.
+    let drift = es_entity::schema::check(&pool, &[Users::schema()]).await?;
+    if !drift.is_clean() {
+        return Err(drift.to_string().into());
+    }
 
     for line in run(pool).await? {
         println!("{line}");

@@ -1,0 +1,344 @@
+//! The schema a repository needs, printed as DDL and checked against a
+//! live database.
+//!
+//! `#[derive(EsRepo)]` gives every repository `fn schema() ->
+//! RepoSchema`: its index table (`id`, `created_at`, each declared column,
+//! `deleted` with soft delete), its events table (with the `(id, sequence)`
+//! key and the foreign key to the index table), the feed columns with
+//! `feed`, and the indexes its listings walk. Column types come from sqlx's
+//! own type information for the declared Rust types (`sqlx::Type`), so an
+//! entity id, a `#[derive(sqlx::Type)]` enum or a newtype is named the way
+//! sqlx names it.
+//!
+//! - [`RepoSchema::to_sql`] (or [`to_sql`] for several repositories) prints
+//!   the `CREATE` statements: a first migration.
+//! - [`check`] reads the catalog and returns every [`Difference`] between
+//!   what the repositories need and what the database has, each with the SQL
+//!   that fixes it; [`assert_no_drift`] panics with them, for a test suite.
+//!
+//! ```
+//! use es_entity::schema::{Column, Need, RepoSchema, Table};
+//!
+//! let schema = RepoSchema::new("Note")
+//!     .with_table(
+//!         Table::new("notes")
+//!             .column(Column::of::<uuid::Uuid>("id", Need::NotNull))
+//!             .column(Column::of::<String>("title", Need::NotNull).unique())
+//!             .primary_key(&["id"]),
+//!     );
+//! assert_eq!(
+//!     schema.to_sql(),
+//!     "CREATE TABLE notes (\n  id UUID PRIMARY KEY,\n  title TEXT NOT NULL UNIQUE\n);\n"
+//! );
+//! ```
+
+mod catalog;
+mod check;
+mod ddl;
+
+pub use check::{
+    CheckOptions, Difference, DifferenceKind, Drift, SchemaCheckError, assert_no_drift,
+    assert_no_drift_with, check, check_with,
+};
+pub use ddl::to_sql;
+
+use sqlx::postgres::Postgres;
+use sqlx::{Type, TypeInfo};
+
+use crate::column_types::CatalogColumn;
+
+/// Everything one repository needs from the database: its tables (index
+/// table first, then the events table, then those of any feature that
+/// needs one) and the sequences their defaults draw from.
+#[derive(Debug, Clone)]
+pub struct RepoSchema {
+    entity: &'static str,
+    tables: Vec<Table>,
+    sequences: Vec<String>,
+}
+
+impl RepoSchema {
+    /// An empty description for the repository of `entity`.
+    pub fn new(entity: &'static str) -> Self {
+        Self {
+            entity,
+            tables: Vec::new(),
+            sequences: Vec::new(),
+        }
+    }
+
+    /// Adds a table. Tables are created in the order they were added, so
+    /// add a table before one whose foreign key references it.
+    pub fn with_table(mut self, table: Table) -> Self {
+        self.tables.push(table);
+        self
+    }
+
+    /// Adds a sequence a column default draws from (`nextval('name')`).
+    pub fn with_sequence(mut self, name: impl Into<String>) -> Self {
+        self.sequences.push(name.into());
+        self
+    }
+
+    /// The entity the repository stores.
+    pub fn entity(&self) -> &'static str {
+        self.entity
+    }
+
+    /// Its tables, in creation order.
+    pub fn tables(&self) -> &[Table] {
+        &self.tables
+    }
+
+    /// The sequences its column defaults use.
+    pub fn sequences(&self) -> &[String] {
+        &self.sequences
+    }
+
+    /// The table named `name`.
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.iter().find(|t| t.name == name)
+    }
+
+    /// The `CREATE SEQUENCE`, `CREATE TABLE` and `CREATE INDEX` statements
+    /// of this repository's schema, ready for a migration file.
+    pub fn to_sql(&self) -> String {
+        to_sql(std::slice::from_ref(self))
+    }
+}
+
+/// One table a repository needs.
+#[derive(Debug, Clone)]
+pub struct Table {
+    name: String,
+    columns: Vec<Column>,
+    primary_key: Vec<String>,
+    uniques: Vec<Vec<String>>,
+    foreign_keys: Vec<ForeignKey>,
+    indexes: Vec<Index>,
+}
+
+impl Table {
+    /// A table named as the repository's statements name it (`users`,
+    /// or qualified: `app.users`).
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            columns: Vec::new(),
+            primary_key: Vec::new(),
+            uniques: Vec::new(),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+        }
+    }
+
+    /// Adds a column (a `unique` one also adds its one-column key).
+    pub fn column(mut self, column: Column) -> Self {
+        if column.unique {
+            self.uniques.push(vec![column.name.clone()]);
+        }
+        self.columns.push(column);
+        self
+    }
+
+    /// The primary key.
+    pub fn primary_key(mut self, columns: &[&str]) -> Self {
+        self.primary_key = columns.iter().map(|c| (*c).to_owned()).collect();
+        self
+    }
+
+    /// A unique key over several columns, in this order.
+    pub fn unique(mut self, columns: &[&str]) -> Self {
+        self.uniques
+            .push(columns.iter().map(|c| (*c).to_owned()).collect());
+        self
+    }
+
+    /// A foreign key.
+    pub fn foreign_key(mut self, fk: ForeignKey) -> Self {
+        self.foreign_keys.push(fk);
+        self
+    }
+
+    /// An index whose leading columns some statement needs.
+    pub fn index(mut self, index: Index) -> Self {
+        self.indexes.push(index);
+        self
+    }
+
+    /// The name statements use.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Its columns, in order.
+    pub fn columns(&self) -> &[Column] {
+        &self.columns
+    }
+
+    /// The primary key's columns (empty: none needed).
+    pub fn primary_key_columns(&self) -> &[String] {
+        &self.primary_key
+    }
+
+    /// The unique keys other than the primary key.
+    pub fn unique_keys(&self) -> &[Vec<String>] {
+        &self.uniques
+    }
+
+    /// Its foreign keys.
+    pub fn foreign_keys(&self) -> &[ForeignKey] {
+        &self.foreign_keys
+    }
+
+    /// The indexes the statements rely on.
+    pub fn indexes(&self) -> &[Index] {
+        &self.indexes
+    }
+
+    /// The table name without its schema.
+    pub(crate) fn bare_name(&self) -> &str {
+        self.name.rsplit('.').next().unwrap_or(&self.name)
+    }
+}
+
+/// What a repository's writes need of a column's nullability.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    /// Every write gives it a value: `NOT NULL`.
+    NotNull,
+    /// Writes can store NULL (an `Option`): the column must allow it.
+    Nullable,
+    /// `create` does not write it, `update` does (`create(persist =
+    /// false)`): nullable, or `NOT NULL` with a default.
+    NullOrDefault,
+}
+
+/// One column a table needs.
+#[derive(Debug, Clone)]
+pub struct Column {
+    name: String,
+    sql_type: String,
+    fits: Fits,
+    need: Need,
+    default: Option<String>,
+    unique: bool,
+}
+
+impl Column {
+    /// A column holding values of the Rust type `T`: its SQL type is the
+    /// one sqlx gives `T` (`T::type_info()`), and a database column fits
+    /// when sqlx can write `T` to it (`T::compatible`, so `String` fits
+    /// `VARCHAR` as well as `TEXT`).
+    pub fn of<T: Type<Postgres> + ?Sized>(name: impl Into<String>, need: Need) -> Self {
+        Self {
+            name: name.into(),
+            sql_type: T::type_info().name().to_owned(),
+            fits: Fits::Sqlx(crate::column_types::fits::<T>),
+            need,
+            default: None,
+            unique: false,
+        }
+    }
+
+    /// A column of a type sqlx has no Rust type for (the feed's `xid8`),
+    /// matched by its catalog name (`pg_type.typname`, lower case) and
+    /// written as `sql_type` in the DDL.
+    pub fn named(name: impl Into<String>, sql_type: &'static str, need: Need) -> Self {
+        Self {
+            name: name.into(),
+            sql_type: sql_type.to_owned(),
+            fits: Fits::Name(sql_type),
+            need,
+            default: None,
+            unique: false,
+        }
+    }
+
+    /// Writes rely on the column's default (`DEFAULT FALSE`,
+    /// `DEFAULT pg_current_xact_id()`): the column must have one.
+    pub fn default(mut self, expr: impl Into<String>) -> Self {
+        self.default = Some(expr.into());
+        self
+    }
+
+    /// A one-column unique key.
+    pub fn unique(mut self) -> Self {
+        self.unique = true;
+        self
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The SQL type the DDL gives it.
+    pub fn sql_type(&self) -> &str {
+        &self.sql_type
+    }
+
+    /// What writes need of its nullability.
+    pub fn need(&self) -> Need {
+        self.need
+    }
+
+    /// The default writes rely on, if any.
+    pub fn default_expr(&self) -> Option<&str> {
+        self.default.as_deref()
+    }
+
+    /// Whether it is a one-column unique key.
+    pub fn is_unique(&self) -> bool {
+        self.unique
+    }
+
+    pub(crate) fn fits(&self, col: &CatalogColumn) -> bool {
+        match self.fits {
+            Fits::Sqlx(fits) => fits(col),
+            Fits::Name(name) => col.type_name.eq_ignore_ascii_case(name),
+        }
+    }
+}
+
+/// How a catalog column's type is judged.
+#[derive(Clone, Copy)]
+enum Fits {
+    /// By sqlx (`Type::compatible`, see `column_types::fits`).
+    Sqlx(fn(&CatalogColumn) -> bool),
+    /// By the type's catalog name.
+    Name(&'static str),
+}
+
+impl std::fmt::Debug for Fits {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fits::Sqlx(_) => f.write_str("Sqlx"),
+            Fits::Name(n) => write!(f, "Name({n})"),
+        }
+    }
+}
+
+/// A foreign key of a table.
+#[derive(Debug, Clone)]
+pub struct ForeignKey {
+    /// The referencing columns.
+    pub columns: Vec<String>,
+    /// The referenced table, named as statements name it.
+    pub references: String,
+    /// The referenced columns.
+    pub referenced_columns: Vec<String>,
+}
+
+/// An index whose leading columns a generated statement filters or orders
+/// by. Any valid, non-partial b-tree index whose key starts with these
+/// columns serves it.
+#[derive(Debug, Clone)]
+pub struct Index {
+    /// The columns the statements need first in the key, in order.
+    pub leading: Vec<String>,
+    /// The columns the DDL gives the index it creates (starting with `leading`).
+    pub columns: Vec<String>,
+    /// What needs it (`list_by_title`, `the feed`), for the report.
+    pub purpose: String,
+}

@@ -1,0 +1,15 @@
+CREATE TABLE users (
+  id UUID PRIMARY KEY,
+  created_at TIMESTAMPTZ NOT NULL,
+  name TEXT NOT NULL
+);
+
+CREATE TABLE user_events (
+  id UUID NOT NULL REFERENCES users (id),
+  sequence INT4 NOT NULL,
+  event_type TEXT NOT NULL,
+  event JSONB NOT NULL,
+  context JSONB,
+  recorded_at TIMESTAMPTZ NOT NULL,
+  UNIQUE (id, sequence)
+);
