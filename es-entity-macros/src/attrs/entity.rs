@@ -1,6 +1,7 @@
 use darling::{FromDeriveInput, FromField, ast::Data};
 
 use super::parsed::{Parsed, UnknownKeys};
+use super::quoted::Quoted;
 use super::switch::Switch;
 
 /// `#[es_entity(new = "NewUser", event = "UserEvent")]` on a struct.
@@ -10,8 +11,8 @@ pub(crate) struct EntityOpts {
     pub ident: syn::Ident,
     pub generics: syn::Generics,
     pub data: Data<darling::util::Ignored, EntityField>,
-    pub new: Option<Parsed<syn::LitStr>>,
-    pub event: Option<Parsed<syn::LitStr>>,
+    pub new: Option<Parsed<Quoted>>,
+    pub event: Option<Parsed<Quoted>>,
     #[darling(flatten)]
     pub unknown: UnknownKeys,
 }

@@ -1,6 +1,7 @@
 use darling::{FromDeriveInput, FromVariant, ast::Data};
 
 use super::parsed::{Parsed, UnknownKeys};
+use super::quoted::Quoted;
 
 /// `#[es_event(id = "UserId")]` on an enum.
 #[derive(FromDeriveInput)]
@@ -9,7 +10,7 @@ pub(crate) struct EventOpts {
     pub ident: syn::Ident,
     pub generics: syn::Generics,
     pub data: Data<EventVariant, darling::util::Ignored>,
-    pub id: Option<Parsed<syn::LitStr>>,
+    pub id: Option<Parsed<Quoted>>,
     #[darling(flatten)]
     pub unknown: UnknownKeys,
 }

@@ -6,5 +6,6 @@ pub(crate) mod entity;
 pub(crate) mod event;
 pub(crate) mod method;
 pub(crate) mod parsed;
+pub(crate) mod quoted;
 pub(crate) mod repo;
 pub(crate) mod switch;

@@ -3,6 +3,7 @@ use darling::{FromDeriveInput, FromField, ast::Data};
 use super::column::Columns;
 use super::method::MethodName;
 use super::parsed::{Parsed, UnknownKeys};
+use super::quoted::Quoted;
 use super::switch::Switch;
 
 /// `#[es_repo(entity = "User", columns(...), ...)]` on the repository struct.
@@ -15,14 +16,14 @@ pub(crate) struct RepoOpts {
     pub vis: syn::Visibility,
     pub generics: syn::Generics,
     pub data: Data<darling::util::Ignored, RepoField>,
-    pub entity: Option<Parsed<syn::LitStr>>,
-    pub id: Option<Parsed<syn::LitStr>>,
-    pub event: Option<Parsed<syn::LitStr>>,
-    pub tbl: Option<Parsed<syn::LitStr>>,
-    pub events_tbl: Option<Parsed<syn::LitStr>>,
-    pub tbl_prefix: Option<Parsed<syn::LitStr>>,
+    pub entity: Option<Parsed<Quoted>>,
+    pub id: Option<Parsed<Quoted>>,
+    pub event: Option<Parsed<Quoted>>,
+    pub tbl: Option<Parsed<Quoted>>,
+    pub events_tbl: Option<Parsed<Quoted>>,
+    pub tbl_prefix: Option<Parsed<Quoted>>,
     /// `delete = "soft"`.
-    pub delete: Option<Parsed<syn::LitStr>>,
+    pub delete: Option<Parsed<Quoted>>,
     #[darling(default)]
     pub columns: Columns,
     /// `feed`: generate `feed_after` over the events table's feed columns.

@@ -4,6 +4,7 @@ use quote::format_ident;
 
 use crate::attrs::entity::{ENTITY_KEYS, EntityOpts};
 use crate::attrs::parsed::Parsed;
+use crate::attrs::quoted::Quoted;
 
 /// A validated `EsEntity` derive.
 pub(crate) struct Entity {
@@ -67,8 +68,8 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::E
         );
     }
     let mut parsed = !unknown_keys && !bad_marker;
-    let mut ty_or = |value: Option<Parsed<syn::LitStr>>, default: syn::Ident| match value {
-        Some(Parsed(Ok(lit))) => errs.handle(super::parse_type(&lit)),
+    let mut ty_or = |value: Option<Parsed<Quoted>>, default: syn::Ident| match value {
+        Some(Parsed(Ok(Quoted(lit)))) => errs.handle(super::parse_type(&lit)),
         Some(Parsed(Err(e))) => {
             parsed = false;
             errs.push(e);

@@ -3,6 +3,7 @@ use darling::ast::Data;
 
 use super::naming::snake_case;
 use crate::attrs::event::{EVENT_KEYS, EventOpts};
+use crate::attrs::quoted::Quoted;
 
 /// A validated `EsEvent` derive.
 pub(crate) struct Event {
@@ -24,7 +25,7 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> darling::Result<Event> {
     let id_ty = match opts.id {
         Some(parsed) => errs
             .handle(parsed.0)
-            .and_then(|lit| errs.handle(super::parse_type(&lit))),
+            .and_then(|Quoted(lit)| errs.handle(super::parse_type(&lit))),
         None => {
             errs.push(
                 darling::Error::custom(

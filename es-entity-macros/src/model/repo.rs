@@ -8,6 +8,7 @@ use super::column::{self, Column};
 use super::listing::{self, Filter, IndexColumn, Lookup, Sort};
 use super::tables::{self, Tables};
 use crate::attrs::parsed::Parsed;
+use crate::attrs::quoted::Quoted;
 use crate::attrs::repo::{REPO_KEYS, RepoOpts};
 
 /// A validated `EsRepo` derive: everything the generators need, resolved.
@@ -89,7 +90,7 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     for e in opts.unknown.errors(REPO_KEYS) {
         errs.push(e);
     }
-    let entity = option(opts.entity, errs, |lit, errs| {
+    let entity = option(opts.entity, errs, |Quoted(lit), errs| {
         errs.handle(super::parse_type(&lit).and_then(|ty| {
             last_ident(&ty).map(|name| (ty, name)).ok_or_else(|| {
                 darling::Error::custom("`entity` must name a type such as \"User\"").with_span(&lit)
@@ -119,17 +120,18 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     }
     super::check::columns(&columns, errs);
 
-    let parse_type =
-        |lit: syn::LitStr, errs: &mut Accumulator| errs.handle(super::parse_type(&lit));
+    let parse_type = |Quoted(lit), errs: &mut Accumulator| errs.handle(super::parse_type(&lit));
     let id = option(opts.id, errs, parse_type);
     let event = option(opts.event, errs, parse_type);
 
     // Every name is checked, so all bad names are reported in one compile.
-    let table = |lit: syn::LitStr, errs: &mut Accumulator| errs.handle(tables::checked_name(&lit));
+    let table = |Quoted(lit), errs: &mut Accumulator| errs.handle(tables::checked_name(&lit));
     let prefix = option(opts.tbl_prefix, errs, table);
     let index = option(opts.tbl, errs, table);
     let events = option(opts.events_tbl, errs, table);
-    let soft_delete = option(opts.delete, errs, |lit, errs| delete_mode(&lit, errs));
+    let soft_delete = option(opts.delete, errs, |Quoted(lit), errs| {
+        delete_mode(&lit, errs)
+    });
     let post_persist_hook = option(opts.post_persist_hook, errs, |m, errs| {
         method_name(&m.0, errs)
     });
