@@ -4,25 +4,18 @@
 //! own `::sqlx` is the sqlx es-entity is built with, so the crate must depend
 //! on `sqlx` 0.9 (as every crate using the repository derive has to anyway).
 
-use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::attrs::entity::EntityOpts;
-use crate::model::entity::{Entity, build};
+use crate::model::entity::{Entity, from_input};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     if let Err(e) = crate::shape::require_named_struct(input, "EsEntity") {
         return e.into_compile_error();
     }
-    let opts = match EntityOpts::from_derive_input(input) {
-        Ok(opts) => opts,
-        Err(e) => return e.write_errors(),
-    };
-    let fallback = crate::model::entity::fallback(&opts);
-    match build(opts) {
+    match from_input(input) {
         Ok(model) => expand(&model),
-        Err(e) => {
+        Err((e, fallback)) => {
             // The impl with unreachable bodies keeps the one real error from
             // cascading into "EsEntity is not implemented" everywhere else.
             let mut out = e.write_errors();

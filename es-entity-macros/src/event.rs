@@ -1,17 +1,15 @@
 //! `#[derive(EsEvent)]`.
 
-use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
 use quote::quote;
 
-use crate::attrs::event::EventOpts;
-use crate::model::event::{Event, build};
+use crate::model::event::{Event, from_input};
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     if let Err(e) = crate::shape::require_enum(input, "EsEvent") {
         return e.into_compile_error();
     }
-    match EventOpts::from_derive_input(input).and_then(build) {
+    match from_input(input) {
         Ok(model) => expand(&model),
         Err(e) => e.write_errors(),
     }

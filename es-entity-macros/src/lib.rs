@@ -2,15 +2,15 @@
 //! which re-exports them; generated code names runtime items as `::es_entity::…`.
 //!
 //! Each derive runs three stages: `attrs` parses the attribute syntax with
-//! darling, `model` validates it into resolved names (every error reported at
-//! once, spanned at the offending key), and the generators emit code from the
-//! model only.
+//! darling, `model` validates it into resolved names (parse errors and its
+//! own reported together, each spanned at the offending key), and the
+//! generators emit code from the model only, sharing helpers through
+//! `repo::shared`. `sql` builds every statement's text from the model.
 
 mod attrs;
 mod entity;
 mod event;
 mod model;
-mod naming;
 mod query;
 mod repo;
 mod retry;

@@ -7,7 +7,7 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 
-use crate::naming::singular;
+use crate::model::tables;
 use crate::sql;
 
 /// Parsed input: `[tbl_prefix = "..",] [events_tbl = "..",] "SQL" [, args]*`.
@@ -72,10 +72,22 @@ pub(crate) fn expand(input: QueryInput) -> syn::Result<TokenStream> {
     })
 }
 
-/// `events_tbl`, or `<prefix_><singular of the FROM table>_events`.
+/// `events_tbl`, or the events table the repository derive gives the
+/// index table after `FROM` (`<prefix_><singular>_events`). Names written in
+/// the macro are checked as the derive checks `tbl_prefix` / `events_tbl`.
 fn events_table(input: &QueryInput) -> syn::Result<String> {
-    if let Some(lit) = &input.events_tbl {
-        return Ok(lit.value());
+    let mut errs = darling::Error::accumulator();
+    let prefix = input
+        .tbl_prefix
+        .as_ref()
+        .map(|lit| errs.handle(tables::checked_name(lit)));
+    let events = input
+        .events_tbl
+        .as_ref()
+        .map(|lit| errs.handle(tables::checked_name(lit)));
+    errs.finish()?;
+    if let Some(events) = events {
+        return Ok(events.expect("checked above"));
     }
     let sql = input.sql.value().to_lowercase();
     let words: Vec<&str> = sql.split_whitespace().collect();
@@ -91,22 +103,14 @@ fn events_table(input: &QueryInput) -> syn::Result<String> {
                 "cannot find the index table: expected `SELECT id FROM <table> ...`",
             )
         })?;
-    let (prefix, bare) = match &input.tbl_prefix {
-        Some(p) => {
-            let p = format!("{}_", p.value());
-            match table.strip_prefix(&p) {
-                Some(bare) => (p, bare.to_owned()),
-                None => {
-                    return Err(syn::Error::new(
-                        input.sql.span(),
-                        format!("table `{table}` does not start with the prefix `{p}`"),
-                    ));
-                }
-            }
-        }
-        None => (String::new(), table.to_owned()),
+    let prefix = tables::prefix(prefix.flatten().as_deref());
+    let Some(bare) = table.strip_prefix(&prefix) else {
+        return Err(syn::Error::new(
+            input.sql.span(),
+            format!("table `{table}` does not start with the prefix `{prefix}`"),
+        ));
     };
-    Ok(format!("{prefix}{}_events", singular(&bare)))
+    Ok(tables::events_of_index(&prefix, bare))
 }
 
 /// An argument as sqlx gets it. A variable or a field, borrowed or not

@@ -31,9 +31,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn try_expand(args: TokenStream, item: TokenStream) -> darling::Result<TokenStream> {
-    let opts = RetryOpts::from_list(&NestedMeta::parse_meta_list(args)?)?;
     let func: syn::ImplItemFn = syn::parse2(item)?;
     let mut errs = darling::Error::accumulator();
+    // The options' errors and the method's are reported together.
+    let opts = errs.handle(
+        NestedMeta::parse_meta_list(args)
+            .map_err(darling::Error::from)
+            .and_then(|items| RetryOpts::from_list(&items)),
+    );
     let sig = &func.sig;
     if sig.asyncness.is_none() {
         errs.push(
@@ -86,6 +91,7 @@ fn try_expand(args: TokenStream, item: TokenStream) -> darling::Result<TokenStre
         );
     }
     errs.finish()?;
+    let opts = opts.expect("checked by the accumulator");
 
     let max_attempts = opts.max_retries.unwrap_or(3).saturating_add(1);
     let transient = opts.transient;

@@ -8,8 +8,13 @@ use syn::spanned::Spanned;
 use super::switch::Switch;
 
 /// `columns(name = "String", email(ty = "Option<String>", find_by = false))`.
+/// A column that does not parse is left out and its error kept in `errors`,
+/// so the model reports it with its own errors.
 #[derive(Default)]
-pub(crate) struct Columns(pub Vec<ColumnOpts>);
+pub(crate) struct Columns {
+    pub columns: Vec<ColumnOpts>,
+    pub errors: Vec<darling::Error>,
+}
 
 /// One column: the shorthand `name = "Type"` or the long form `name(...)`.
 pub(crate) struct ColumnOpts {
@@ -46,14 +51,14 @@ pub(crate) struct WriteOpts {
 
 impl FromMeta for Columns {
     fn from_list(items: &[NestedMeta]) -> darling::Result<Self> {
-        let mut errs = darling::Error::accumulator();
-        let mut columns = Vec::new();
+        let mut out = Columns::default();
         for item in items {
-            if let Some(col) = errs.handle(column(item)) {
-                columns.push(col);
+            match column(item) {
+                Ok(col) => out.columns.push(col),
+                Err(e) => out.errors.push(e.at("columns")),
             }
         }
-        errs.finish_with(Columns(columns))
+        Ok(out)
     }
 }
 

@@ -5,5 +5,7 @@ pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
 pub(crate) mod method;
+pub(crate) mod parsed;
+pub(crate) mod quoted;
 pub(crate) mod repo;
 pub(crate) mod switch;

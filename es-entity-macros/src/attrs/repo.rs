@@ -1,11 +1,14 @@
 use darling::{FromDeriveInput, FromField, ast::Data};
 
+use super::column::Columns;
 use super::method::MethodName;
+use super::parsed::{Parsed, UnknownKeys};
+use super::quoted::Quoted;
 use super::switch::Switch;
 
-use super::column::Columns;
-
 /// `#[es_repo(entity = "User", columns(...), ...)]` on the repository struct.
+/// Each option keeps its own parse error ([`Parsed`]), and unknown keys are
+/// collected, so the model reports them with its own errors.
 #[derive(FromDeriveInput)]
 #[darling(attributes(es_repo), supports(struct_named))]
 pub(crate) struct RepoOpts {
@@ -13,28 +16,45 @@ pub(crate) struct RepoOpts {
     pub vis: syn::Visibility,
     pub generics: syn::Generics,
     pub data: Data<darling::util::Ignored, RepoField>,
-    pub entity: Option<syn::LitStr>,
-    pub id: Option<syn::LitStr>,
-    pub event: Option<syn::LitStr>,
-    pub tbl: Option<syn::LitStr>,
-    pub events_tbl: Option<syn::LitStr>,
-    pub tbl_prefix: Option<syn::LitStr>,
+    pub entity: Option<Parsed<Quoted>>,
+    pub id: Option<Parsed<Quoted>>,
+    pub event: Option<Parsed<Quoted>>,
+    pub tbl: Option<Parsed<Quoted>>,
+    pub events_tbl: Option<Parsed<Quoted>>,
+    pub tbl_prefix: Option<Parsed<Quoted>>,
     /// `delete = "soft"`.
-    pub delete: Option<syn::LitStr>,
+    pub delete: Option<Parsed<Quoted>>,
     #[darling(default)]
     pub columns: Columns,
     /// `feed`: generate `feed_after` over the events table's feed columns.
-    pub feed: Switch,
+    pub feed: Parsed<Switch>,
     /// `in_op_only`: generate only the `_in_op` variants (and `begin_op`).
-    pub in_op_only: Switch,
+    pub in_op_only: Parsed<Switch>,
     /// `post_persist_hook = "method"`: a method of the repository that every
     /// write runs in its transaction after its statement.
-    pub post_persist_hook: Option<MethodName>,
+    pub post_persist_hook: Option<Parsed<MethodName>>,
+    #[darling(flatten)]
+    pub unknown: UnknownKeys,
 }
+
+/// The options of `#[es_repo(...)]`, suggested for an unknown key.
+pub(crate) const REPO_KEYS: &[&str] = &[
+    "entity",
+    "id",
+    "event",
+    "tbl",
+    "events_tbl",
+    "tbl_prefix",
+    "delete",
+    "columns",
+    "feed",
+    "in_op_only",
+    "post_persist_hook",
+];
 
 #[derive(FromField)]
 #[darling(attributes(es_repo))]
 pub(crate) struct RepoField {
     pub ident: Option<syn::Ident>,
-    pub pool: Switch,
+    pub pool: Parsed<Switch>,
 }

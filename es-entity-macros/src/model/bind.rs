@@ -85,6 +85,11 @@ pub(crate) fn is_array(ty: &syn::Type) -> bool {
     single_arg(ty, "Vec").is_some() && !is_bytes(ty)
 }
 
+/// `String` (however the path to it is written), whose lookups take `impl AsRef<str>`.
+pub(crate) fn is_string(ty: &syn::Type) -> bool {
+    last_segment(ty).is_some_and(|s| s.ident == "String" && s.arguments.is_empty())
+}
+
 fn scalar(ty: &syn::Type) -> bool {
     let Some(seg) = last_segment(ty) else {
         return false;

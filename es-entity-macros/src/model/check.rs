@@ -1,11 +1,13 @@
-//! Rules spanning several columns.
+//! Rules spanning several columns or options. They only report: the values
+//! they check are built in `column`, `listing` and `repo`.
 
-use super::column::Column;
-use super::repo::{Filter, Sort, filter_sorts};
+use super::column::{Column, ListFor};
+use super::listing::{Sort, sort_named};
 
 /// Column names the index table reserves.
 const IMPLICIT: &[&str] = &["id", "created_at"];
 
+/// No column is implicit or declared twice.
 pub(crate) fn columns(cols: &[Column], errs: &mut darling::error::Accumulator) {
     for (i, col) in cols.iter().enumerate() {
         let name = col.name.to_string();
@@ -26,23 +28,25 @@ pub(crate) fn columns(cols: &[Column], errs: &mut darling::error::Accumulator) {
     }
 }
 
-/// `list_for` columns, each with the listing orders it combines with; a
-/// `list_for(by(x))` must name a `list_by` column (or `id` / `created_at`).
-pub(crate) fn filters(
+/// A `list_for(by(x))` names a listing order: a `list_by` column, `id` or `created_at`.
+pub(crate) fn list_for_orders(
     cols: &[Column],
     sorts: &[Sort],
     errs: &mut darling::error::Accumulator,
-) -> Vec<Filter> {
-    cols.iter()
-        .filter_map(|c| {
-            let list_for = c.list_for.as_ref()?;
-            Some(Filter {
-                name: c.name.clone(),
-                ty: c.ty.clone(),
-                check: c.check,
-                nullable: c.nullable,
-                by: filter_sorts(list_for, sorts, errs),
-            })
-        })
-        .collect()
+) {
+    for col in cols {
+        let Some(ListFor::By(names)) = &col.list_for else {
+            continue;
+        };
+        for n in names {
+            if sort_named(sorts, n).is_none() {
+                errs.push(
+                    darling::Error::custom(format!(
+                        "`{n}` is not a listing order: add `list_by` to column `{n}`"
+                    ))
+                    .with_span(n),
+                );
+            }
+        }
+    }
 }

@@ -7,6 +7,8 @@ use crate::attrs::column::{ColumnOpts, WriteOpts};
 pub(crate) struct Column {
     /// Column name, also the field/accessor default and the `find_by_<name>` suffix.
     pub name: syn::Ident,
+    /// The column's variant in `<Entity>Column`, spanned at `name`.
+    pub variant: syn::Ident,
     pub ty: syn::Type,
     /// Who checks that `ty` fits the SQL column.
     pub check: Check,
@@ -111,6 +113,7 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
     Some(Column {
         unique,
         name: name.clone(),
+        variant: super::listing::variant_of(&name.to_string(), name.span()),
         nullable: is_option(&ty),
         check: bind::check_of(&ty),
         ty,

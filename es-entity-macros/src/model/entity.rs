@@ -1,7 +1,10 @@
+use darling::FromDeriveInput;
 use darling::ast::Data;
 use quote::format_ident;
 
-use crate::attrs::entity::EntityOpts;
+use crate::attrs::entity::{ENTITY_KEYS, EntityOpts};
+use crate::attrs::parsed::Parsed;
+use crate::attrs::quoted::Quoted;
 
 /// A validated `EsEntity` derive.
 pub(crate) struct Entity {
@@ -12,27 +15,51 @@ pub(crate) struct Entity {
     pub new_ty: syn::Type,
 }
 
-pub(crate) fn build(opts: EntityOpts) -> darling::Result<Entity> {
+/// What the fallback impl needs when the model has errors: the types, if
+/// they parse. `events_field` is a placeholder the fallback never reads.
+pub(crate) type Fallback = Option<Box<Entity>>;
+
+/// Parses `#[es_entity(...)]` and builds the model, reporting parse and
+/// model errors together. With errors, also the fallback's model.
+pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::Error, Fallback)> {
+    let opts = EntityOpts::from_derive_input(input).map_err(|e| (e, None))?;
     let mut errs = darling::Error::accumulator();
+    let unknown = opts.unknown.errors(ENTITY_KEYS);
+    let unknown_keys = !unknown.is_empty();
+    for e in unknown {
+        errs.push(e);
+    }
     let fields = match opts.data {
         Data::Struct(fields) => fields.fields,
         Data::Enum(_) => unreachable!("darling `supports(struct_named)` rejects enums"),
     };
-    let marked: Vec<_> = fields.iter().filter(|f| f.events.is_present()).collect();
-    for extra in marked.iter().skip(1) {
+    let mut marked = Vec::new();
+    let mut named_events = None;
+    // A marker that did not parse is reported; "no events field" would repeat it.
+    let mut bad_marker = false;
+    for f in fields {
+        let Some(events) = errs.handle(f.events.0) else {
+            bad_marker = true;
+            continue;
+        };
+        if events.is_present() {
+            marked.push((f.ident, events));
+        } else if f.ident.as_ref().is_some_and(|i| i == "events") {
+            named_events = f.ident;
+        }
+    }
+    for (_, extra) in marked.iter().skip(1) {
         errs.push(
             darling::Error::custom("only one field can be `#[es_entity(events)]`")
-                .with_span(&extra.events.span()),
+                .with_span(&extra.span()),
         );
     }
-    let events_field = marked.first().and_then(|f| f.ident.clone()).or_else(|| {
-        fields
-            .iter()
-            .filter_map(|f| f.ident.as_ref())
-            .find(|i| *i == "events")
-            .cloned()
-    });
-    if events_field.is_none() {
+    let events_field = marked
+        .into_iter()
+        .next()
+        .and_then(|(i, _)| i)
+        .or(named_events);
+    if events_field.is_none() && !bad_marker {
         errs.push(
             darling::Error::custom(
                 "no events field: name a field `events` or mark it `#[es_entity(events)]`",
@@ -40,37 +67,40 @@ pub(crate) fn build(opts: EntityOpts) -> darling::Result<Entity> {
             .with_span(&opts.ident),
         );
     }
-    let or_default = |lit: &Option<syn::LitStr>, default: syn::Ident| match lit {
-        Some(lit) => super::parse_type(lit),
-        None => Ok(syn::parse_quote!(#default)),
+    let mut parsed = !unknown_keys && !bad_marker;
+    let mut ty_or = |value: Option<Parsed<Quoted>>, default: syn::Ident| match value {
+        Some(Parsed(Ok(Quoted(lit)))) => errs.handle(super::parse_type(&lit)),
+        Some(Parsed(Err(e))) => {
+            parsed = false;
+            errs.push(e);
+            None
+        }
+        None => Some(syn::parse_quote!(#default)),
     };
-    let event_ty = errs.handle(or_default(
-        &opts.event,
-        format_ident!("{}Event", opts.ident),
-    ));
-    let new_ty = errs.handle(or_default(&opts.new, format_ident!("New{}", opts.ident)));
-    errs.finish()?;
+    let event_ty = ty_or(opts.event, format_ident!("{}Event", opts.ident));
+    let new_ty = ty_or(opts.new, format_ident!("New{}", opts.ident));
+    if let Err(e) = errs.finish() {
+        // The fallback impl only when the attribute parsed, as before the
+        // model ran: a parse error is reported alone.
+        let fallback = event_ty
+            .zip(new_ty)
+            .filter(|_| parsed)
+            .map(|(event_ty, new_ty)| {
+                Box::new(Entity {
+                    ident: opts.ident,
+                    generics: opts.generics,
+                    events_field: format_ident!("events"),
+                    event_ty,
+                    new_ty,
+                })
+            });
+        return Err((e, fallback));
+    }
     Ok(Entity {
         ident: opts.ident,
         generics: opts.generics,
         events_field: events_field.expect("checked by the accumulator"),
         event_ty: event_ty.expect("checked by the accumulator"),
         new_ty: new_ty.expect("checked by the accumulator"),
-    })
-}
-
-/// What the fallback impl needs when `build` fails: the types, if they parse.
-/// `events_field` is a placeholder and never read by the fallback.
-pub(crate) fn fallback(opts: &EntityOpts) -> Option<Entity> {
-    let ty = |lit: &Option<syn::LitStr>, default: syn::Ident| match lit {
-        Some(lit) => super::parse_type(lit).ok(),
-        None => Some(syn::parse_quote!(#default)),
-    };
-    Some(Entity {
-        ident: opts.ident.clone(),
-        generics: opts.generics.clone(),
-        events_field: format_ident!("events"),
-        event_ty: ty(&opts.event, format_ident!("{}Event", opts.ident))?,
-        new_ty: ty(&opts.new, format_ident!("New{}", opts.ident))?,
     })
 }

@@ -1,7 +1,9 @@
+use darling::FromDeriveInput;
 use darling::ast::Data;
 
-use crate::attrs::event::EventOpts;
-use crate::naming::snake_case;
+use super::naming::snake_case;
+use crate::attrs::event::{EVENT_KEYS, EventOpts};
+use crate::attrs::quoted::Quoted;
 
 /// A validated `EsEvent` derive.
 pub(crate) struct Event {
@@ -12,10 +14,18 @@ pub(crate) struct Event {
     pub variants: Vec<(syn::Ident, String)>,
 }
 
-pub(crate) fn build(opts: EventOpts) -> darling::Result<Event> {
+/// Parses `#[es_event(...)]` and builds the model, reporting parse and
+/// model errors together.
+pub(crate) fn from_input(input: &syn::DeriveInput) -> darling::Result<Event> {
+    let opts = EventOpts::from_derive_input(input)?;
     let mut errs = darling::Error::accumulator();
-    let id_ty = match &opts.id {
-        Some(lit) => errs.handle(super::parse_type(lit)),
+    for e in opts.unknown.errors(EVENT_KEYS) {
+        errs.push(e);
+    }
+    let id_ty = match opts.id {
+        Some(parsed) => errs
+            .handle(parsed.0)
+            .and_then(|Quoted(lit)| errs.handle(super::parse_type(&lit))),
         None => {
             errs.push(
                 darling::Error::custom(

@@ -5,7 +5,10 @@ pub(crate) mod check;
 pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
+pub(crate) mod listing;
+pub(crate) mod naming;
 pub(crate) mod repo;
+pub(crate) mod tables;
 
 /// Parses a type written as a string literal, keeping the literal's span.
 pub(crate) fn parse_type(lit: &syn::LitStr) -> darling::Result<syn::Type> {

@@ -1,10 +1,15 @@
+use darling::FromDeriveInput;
 use darling::ast::Data;
+use darling::error::Accumulator;
 use quote::format_ident;
 
-use super::bind::{Check, check_of};
-use super::column::{self, Accessor, Column, ListFor};
-use crate::attrs::repo::RepoOpts;
-use crate::naming::{plural, snake_case};
+use super::bind::Check;
+use super::column::{self, Column};
+use super::listing::{self, Filter, IndexColumn, Lookup, Sort};
+use super::tables::{self, Tables};
+use crate::attrs::parsed::Parsed;
+use crate::attrs::quoted::Quoted;
+use crate::attrs::repo::{REPO_KEYS, RepoOpts};
 
 /// A validated `EsRepo` derive: everything the generators need, resolved.
 pub(crate) struct Repo {
@@ -23,6 +28,8 @@ pub(crate) struct Repo {
     pub sorts: Vec<Sort>,
     /// `list_for` columns.
     pub filters: Vec<Filter>,
+    /// `find_by_id`, then a `find_by_<col>` per column with `find_by`.
+    pub lookups: Vec<Lookup>,
     /// `delete = "soft"`: the index table has a `deleted` flag.
     pub soft_delete: bool,
     /// `feed`: the events table has `transaction_id` and `position`.
@@ -36,46 +43,12 @@ pub(crate) struct Repo {
     pub names: Names,
 }
 
-/// An order entities can be listed in, with its cursor.
-pub(crate) struct Sort {
-    pub name: syn::Ident,
-    pub ty: syn::Type,
-    pub check: Check,
-    pub nullable: bool,
-    pub source: SortSource,
-    /// `<Entity>By<Col>Cursor`.
-    pub cursor: syn::Ident,
-    /// The variant in `<Entity>SortBy` and `<Entity>Cursor`.
-    pub variant: syn::Ident,
-}
-
-/// Where a cursor reads its value from the entity.
-pub(crate) enum SortSource {
-    Id,
-    CreatedAt,
-    Column(Accessor),
-}
-
-/// A `list_for` column.
-pub(crate) struct Filter {
-    pub name: syn::Ident,
-    pub ty: syn::Type,
-    pub check: Check,
-    pub nullable: bool,
-    /// Indexes into `Repo::sorts`.
-    pub by: Vec<usize>,
-}
-
-/// Table names.
-pub(crate) struct Tables {
-    pub index: String,
-    pub events: String,
-}
-
 /// Generated type names.
 pub(crate) struct Names {
     pub entity: String,
     pub column_enum: syn::Ident,
+    /// The variants of `column_enum`: `id`, `created_at`, then the columns.
+    pub columns: Vec<IndexColumn>,
     pub create_error: syn::Ident,
     pub modify_error: syn::Ident,
     pub unchecked_modify_error: syn::Ident,
@@ -86,95 +59,130 @@ pub(crate) struct Names {
     pub filters_struct: syn::Ident,
 }
 
-pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
+/// Parses `#[es_repo(...)]` and builds the model. darling's parse errors
+/// and the model's own are reported together, in one compile.
+pub(crate) fn from_input(input: &syn::DeriveInput) -> darling::Result<Repo> {
+    let opts = RepoOpts::from_derive_input(input)?;
     let mut errs = darling::Error::accumulator();
+    let repo = build(opts, &mut errs);
+    errs.finish()?;
+    Ok(repo.expect("every failed step reports an error"))
+}
 
-    let entity = match &opts.entity {
-        Some(lit) => errs.handle(super::parse_type(lit).and_then(|ty| {
-            last_ident(&ty).map(|name| (ty, name)).ok_or_else(|| {
-                darling::Error::custom("`entity` must name a type such as \"User\"").with_span(lit)
-            })
-        })),
-        None => {
-            errs.push(
-                darling::Error::custom(
-                    "missing `entity`: add `#[es_repo(entity = \"YourEntity\")]`",
-                )
-                .with_span(&opts.ident),
-            );
-            None
+/// An option's value checked by `check`: `Some(None)` when the option is
+/// absent, `None` when it did not parse or `check` rejected it (the error is
+/// pushed either way).
+fn option<T, U>(
+    value: Option<Parsed<T>>,
+    errs: &mut Accumulator,
+    check: impl FnOnce(T, &mut Accumulator) -> Option<U>,
+) -> Option<Option<U>> {
+    match value {
+        None => Some(None),
+        Some(Parsed(result)) => {
+            let value = errs.handle(result)?;
+            check(value, errs).map(Some)
         }
-    };
+    }
+}
 
-    let pool = pool_field(&opts, &mut errs);
+fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
+    for e in opts.unknown.errors(REPO_KEYS) {
+        errs.push(e);
+    }
+    let entity = option(opts.entity, errs, |Quoted(lit), errs| {
+        errs.handle(super::parse_type(&lit).and_then(|ty| {
+            last_ident(&ty).map(|name| (ty, name)).ok_or_else(|| {
+                darling::Error::custom("`entity` must name a type such as \"User\"").with_span(&lit)
+            })
+        }))
+    });
+    if let Some(None) = entity {
+        errs.push(
+            darling::Error::custom("missing `entity`: add `#[es_repo(entity = \"YourEntity\")]`")
+                .with_span(&opts.ident),
+        );
+    }
 
+    let pool = pool_field(opts.data, &opts.ident, errs);
+
+    // A column that did not parse is missing below: `list_for(by(..))` may
+    // name it, so that check waits until every column parses.
+    let columns_parsed = opts.columns.errors.is_empty();
+    for e in opts.columns.errors {
+        errs.push(e);
+    }
     let mut columns = Vec::new();
-    for col in &opts.columns.0 {
-        if let Some(c) = column::build(col, &mut errs) {
+    for col in &opts.columns.columns {
+        if let Some(c) = column::build(col, errs) {
             columns.push(c);
         }
     }
-    super::check::columns(&columns, &mut errs);
+    super::check::columns(&columns, errs);
 
-    let id = opts
-        .id
-        .as_ref()
-        .map(|lit| errs.handle(super::parse_type(lit)));
-    let event = opts
-        .event
-        .as_ref()
-        .map(|lit| errs.handle(super::parse_type(lit)));
+    let parse_type = |Quoted(lit), errs: &mut Accumulator| errs.handle(super::parse_type(&lit));
+    let id = option(opts.id, errs, parse_type);
+    let event = option(opts.event, errs, parse_type);
 
-    let tables = entity
-        .as_ref()
-        .map(|(_, name)| tables(&opts, name, &mut errs));
-    let soft_delete = delete_mode(&opts, &mut errs);
-    let post_persist_hook = opts
-        .post_persist_hook
-        .as_ref()
-        .and_then(|m| method_name(&m.0, &mut errs));
-    let mut errs = errs.checkpoint()?;
-    let (entity, entity_name) = entity.expect("reported above");
-    let id_ty = match id {
-        Some(ty) => ty.expect("reported above"),
-        None => {
-            let ident = format_ident!("{}Id", entity_name);
-            syn::parse_quote!(#ident)
-        }
+    // Every name is checked, so all bad names are reported in one compile.
+    let table = |Quoted(lit), errs: &mut Accumulator| errs.handle(tables::checked_name(&lit));
+    let prefix = option(opts.tbl_prefix, errs, table);
+    let index = option(opts.tbl, errs, table);
+    let events = option(opts.events_tbl, errs, table);
+    let soft_delete = option(opts.delete, errs, |Quoted(lit), errs| {
+        delete_mode(&lit, errs)
+    });
+    let post_persist_hook = option(opts.post_persist_hook, errs, |m, errs| {
+        method_name(&m.0, errs)
+    });
+    let feed = errs.handle(opts.feed.0);
+    let in_op_only = errs.handle(opts.in_op_only.0);
+
+    let (entity, entity_name) = entity??;
+    let id_ty = id?.unwrap_or_else(|| {
+        let ident = format_ident!("{}Id", entity_name);
+        syn::parse_quote!(#ident)
+    });
+    let event_ty = event?.unwrap_or_else(|| {
+        let ident = format_ident!("{}Event", entity_name);
+        syn::parse_quote!(#ident)
+    });
+    let id_check = super::bind::check_of(&id_ty);
+    let sorts = listing::sorts(&entity_name, &id_ty, &columns);
+    if columns_parsed {
+        super::check::list_for_orders(&columns, &sorts, errs);
+    }
+    let filters = listing::filters(&columns, &sorts);
+    let lookups = listing::lookups(&id_ty, id_check, &columns);
+    let prefix = tables::prefix(prefix?.as_deref());
+    let tables = Tables {
+        index: index?.unwrap_or_else(|| tables::default_index(&prefix, &entity_name)),
+        events: events?.unwrap_or_else(|| tables::default_events(&prefix, &entity_name)),
     };
-    let event_ty = match event {
-        Some(ty) => ty.expect("reported above"),
-        None => {
-            let ident = format_ident!("{}Event", entity_name);
-            syn::parse_quote!(#ident)
-        }
-    };
-    let sorts = sorts(&entity_name, &id_ty, &columns);
-    let filters = super::check::filters(&columns, &sorts, &mut errs);
-    errs.finish()?;
 
-    Ok(Repo {
+    Some(Repo {
         ident: opts.ident,
         vis: opts.vis,
         generics: opts.generics,
-        pool: pool.expect("reported above"),
+        pool: pool?,
         entity,
-        id_check: super::bind::check_of(&id_ty),
+        id_check,
         id_ty,
         event_ty,
-        tables: tables.expect("entity checked").expect("reported above"),
-        columns,
+        tables,
         sorts,
         filters,
-        soft_delete,
-        feed: opts.feed.is_present(),
-        in_op_only: opts.in_op_only.is_present(),
-        post_persist_hook,
+        lookups,
+        soft_delete: soft_delete?.unwrap_or(false),
+        feed: feed?.is_present(),
+        in_op_only: in_op_only?.is_present(),
+        post_persist_hook: post_persist_hook?,
         names: Names {
             cursor_enum: format_ident!("{}Cursor", entity_name),
             sort_by_enum: format_ident!("{}SortBy", entity_name),
             filters_struct: format_ident!("{}Filters", entity_name),
             column_enum: format_ident!("{}Column", entity_name),
+            columns: listing::index_columns(&columns),
             create_error: format_ident!("{}CreateError", entity_name),
             modify_error: format_ident!("{}ModifyError", entity_name),
             unchecked_modify_error: format_ident!("{}UncheckedModifyError", entity_name),
@@ -182,6 +190,7 @@ pub(crate) fn build(opts: RepoOpts) -> darling::Result<Repo> {
             query_error: format_ident!("{}QueryError", entity_name),
             entity: entity_name,
         },
+        columns,
     })
 }
 
@@ -194,110 +203,68 @@ fn last_ident(ty: &syn::Type) -> Option<String> {
     }
 }
 
-fn pool_field(opts: &RepoOpts, errs: &mut darling::error::Accumulator) -> Option<syn::Ident> {
-    let Data::Struct(fields) = &opts.data else {
+fn pool_field(
+    data: Data<darling::util::Ignored, crate::attrs::repo::RepoField>,
+    repo: &syn::Ident,
+    errs: &mut Accumulator,
+) -> Option<syn::Ident> {
+    let Data::Struct(fields) = data else {
         unreachable!("darling `supports(struct_named)` rejects enums")
     };
-    let marked: Vec<_> = fields.iter().filter(|f| f.pool.is_present()).collect();
-    for extra in marked.iter().skip(1) {
+    let mut marked = Vec::new();
+    let mut named_pool = None;
+    // A marker that did not parse is reported; "no pool field" would repeat it.
+    let mut bad_marker = false;
+    for f in fields.fields {
+        let Some(pool) = errs.handle(f.pool.0) else {
+            bad_marker = true;
+            continue;
+        };
+        if pool.is_present() {
+            marked.push((f.ident, pool));
+        } else if f.ident.as_ref().is_some_and(|i| i == "pool") {
+            named_pool = f.ident;
+        }
+    }
+    for (_, extra) in marked.iter().skip(1) {
         errs.push(
             darling::Error::custom("only one field can be `#[es_repo(pool)]`")
-                .with_span(&extra.pool.span()),
+                .with_span(&extra.span()),
         );
     }
-    let found = marked.first().and_then(|f| f.ident.clone()).or_else(|| {
-        fields
-            .iter()
-            .filter_map(|f| f.ident.as_ref())
-            .find(|i| *i == "pool")
-            .cloned()
-    });
-    if found.is_none() {
+    let found = marked
+        .into_iter()
+        .next()
+        .and_then(|(i, _)| i)
+        .or(named_pool);
+    if found.is_none() && !bad_marker {
         errs.push(
             darling::Error::custom(
                 "no pool field: name a `sqlx::PgPool` field `pool` or mark it `#[es_repo(pool)]`",
             )
-            .with_span(&opts.ident),
+            .with_span(repo),
         );
     }
     found
 }
 
-fn tables(
-    opts: &RepoOpts,
-    entity_name: &str,
-    errs: &mut darling::error::Accumulator,
-) -> Option<Tables> {
-    // Every name is checked, so all bad names are reported in one compile.
-    let prefix = opts
-        .tbl_prefix
-        .as_ref()
-        .map(|lit| checked_table_name(lit, errs));
-    let index = opts.tbl.as_ref().map(|lit| checked_table_name(lit, errs));
-    let events = opts
-        .events_tbl
-        .as_ref()
-        .map(|lit| checked_table_name(lit, errs));
-    let prefix = match prefix {
-        Some(p) => format!("{}_", p?),
-        None => String::new(),
-    };
-    let singular = snake_case(entity_name);
-    Some(Tables {
-        index: match index {
-            Some(name) => name?,
-            None => format!("{prefix}{}", plural(&singular)),
-        },
-        events: match events {
-            Some(name) => name?,
-            None => format!("{prefix}{singular}_events"),
-        },
-    })
-}
-
-/// Table names go into SQL text verbatim, so only plain identifiers are allowed.
-fn checked_table_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator) -> Option<String> {
-    let name = lit.value();
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.');
-    if ok {
-        Some(name)
-    } else {
-        errs.push(
-            darling::Error::custom(format!(
-                "`{name}` is not a plain table name (lowercase letters, digits, `_`, optional `schema.`)"
-            ))
-            .with_span(lit),
-        );
-        None
+/// `delete = "soft"`; any other mode is an error.
+fn delete_mode(lit: &syn::LitStr, errs: &mut Accumulator) -> Option<bool> {
+    if lit.value() == "soft" {
+        return Some(true);
     }
-}
-
-fn delete_mode(opts: &RepoOpts, errs: &mut darling::error::Accumulator) -> bool {
-    match &opts.delete {
-        None => false,
-        Some(lit) if lit.value() == "soft" => true,
-        Some(lit) => {
-            errs.push(
-                darling::Error::custom(format!(
-                    "unknown delete mode `{}`: the only mode is `delete = \"soft\"`",
-                    lit.value()
-                ))
-                .with_span(lit),
-            );
-            false
-        }
-    }
+    errs.push(
+        darling::Error::custom(format!(
+            "unknown delete mode `{}`: the only mode is `delete = \"soft\"`",
+            lit.value()
+        ))
+        .with_span(lit),
+    );
+    None
 }
 
 /// The method a string names, spanned at the string.
-fn method_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator) -> Option<syn::Ident> {
+fn method_name(lit: &syn::LitStr, errs: &mut Accumulator) -> Option<syn::Ident> {
     let name = lit.value();
     if name.trim().is_empty() {
         errs.push(
@@ -322,74 +289,8 @@ fn method_name(lit: &syn::LitStr, errs: &mut darling::error::Accumulator) -> Opt
     }
 }
 
-fn sorts(entity_name: &str, id_ty: &syn::Type, columns: &[Column]) -> Vec<Sort> {
-    let sort = |name: syn::Ident, ty: syn::Type, nullable: bool, source: SortSource| {
-        let variant = format_ident!("{}", crate::naming::upper_camel(&name.to_string()));
-        Sort {
-            cursor: format_ident!("{entity_name}By{variant}Cursor"),
-            variant,
-            name,
-            check: check_of(&ty),
-            ty,
-            nullable,
-            source,
-        }
-    };
-    let mut out = vec![
-        sort(format_ident!("id"), id_ty.clone(), false, SortSource::Id),
-        sort(
-            format_ident!("created_at"),
-            syn::parse_quote!(
-                ::es_entity::__private::chrono::DateTime<::es_entity::__private::chrono::Utc>
-            ),
-            false,
-            SortSource::CreatedAt,
-        ),
-    ];
-    for c in columns.iter().filter(|c| c.list_by) {
-        let read = c.update.clone().unwrap_or(Accessor::Field);
-        out.push(sort(
-            c.name.clone(),
-            c.ty.clone(),
-            c.nullable,
-            SortSource::Column(read),
-        ));
-    }
-    out
-}
-
-/// The sorts a filter combines with.
-pub(crate) fn filter_sorts(
-    list_for: &ListFor,
-    sorts: &[Sort],
-    errs: &mut darling::error::Accumulator,
-) -> Vec<usize> {
-    match list_for {
-        ListFor::All => (0..sorts.len()).collect(),
-        ListFor::By(names) => names
-            .iter()
-            .filter_map(|n| {
-                let found = sorts.iter().position(|s| s.name == *n);
-                if found.is_none() {
-                    errs.push(
-                        darling::Error::custom(format!(
-                            "`{n}` is not a listing order: add `list_by` to column `{n}`"
-                        ))
-                        .with_span(n),
-                    );
-                }
-                found
-            })
-            .collect(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use darling::FromDeriveInput;
-
-    use crate::attrs::repo::RepoOpts;
-
     /// The model of `#[es_repo(entity = "User", <hook>)] struct Users { pool }`.
     fn build(hook: proc_macro2::TokenStream) -> darling::Result<super::Repo> {
         let input: syn::DeriveInput = syn::parse_quote! {
@@ -398,7 +299,7 @@ mod tests {
                 pool: sqlx::PgPool,
             }
         };
-        RepoOpts::from_derive_input(&input).and_then(super::build)
+        super::from_input(&input)
     }
 
     fn messages(hook: proc_macro2::TokenStream) -> Vec<String> {
@@ -453,5 +354,34 @@ mod tests {
     fn a_bad_hook_is_reported_with_the_other_errors() {
         let found = messages(quote::quote!(post_persist_hook = "", tbl = "Bad"));
         assert_eq!(found.len(), 2, "{found:?}");
+    }
+
+    #[test]
+    fn parse_errors_come_with_the_models_errors() {
+        // An unknown key, a value of the wrong kind and an unknown column
+        // option (darling), a bad table name and an implicit column (model).
+        let found = messages(quote::quote!(
+            tbl_prefx = "app",
+            feed = "yes",
+            tbl = "Bad",
+            columns(id = "UserId", name(ty = "String", find_bi = false))
+        ));
+        assert_eq!(found.len(), 5, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("Unknown field: `tbl_prefx`")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|m| m.contains("`Bad` is not a plain table name")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|m| m.contains("`id` is implicit")),
+            "{found:?}"
+        );
     }
 }

@@ -1,29 +1,10 @@
-//! `create`, `create_in_op`.
+//! `create`, `create_in_op`, `create_all`, `create_all_in_op`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::model::repo::Repo;
 use crate::sql;
-
-/// For each column `create` writes, in order: `let __c<i>: T = <value read
-/// from `new`>;` and its statement parameter.
-pub(super) fn column_locals(repo: &Repo, new: &syn::Ident) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    repo.columns
-        .iter()
-        .filter_map(|c| c.create.as_ref().map(|acc| (c, acc)))
-        .enumerate()
-        .map(|(i, (c, acc))| {
-            let local = format_ident!("__c{}", i);
-            let ty = &c.ty;
-            let value = super::owned(ty, &acc.read(new, &c.name));
-            (
-                quote!(let #local: #ty = #value;),
-                super::bind(ty, c.check, &quote!(&#local)),
-            )
-        })
-        .unzip()
-}
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let Repo {
@@ -39,12 +20,12 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;
     let sql = sql::create(repo);
-    let time_ty = super::time_ty();
+    let time_ty = super::shared::time_ty();
     let new = format_ident!("new");
     let batch = format_ident!("__batch");
-    let (locals, args) = column_locals(repo, &new);
-    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__events.id()));
-    let event_args = super::event_args(&batch);
+    let (locals, args) = super::shared::column_locals(repo, &new);
+    let id_arg = super::shared::bind(id_ty, repo.id_check, &quote!(__events.id()));
+    let event_args = super::shared::event_args(&batch);
     let all = create_all(repo);
     let (pool_body, in_op_body) = match &repo.post_persist_hook {
         None => (
@@ -59,9 +40,9 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         ),
         Some(_) => (
             {
-                let write = super::post_persist::in_transaction(
+                let write = super::shared::in_transaction(
                     quote!(self.create_in_op(&mut __op, new)),
-                    super::post_persist::nothing_to_undo(),
+                    super::shared::nothing_to_undo(),
                 );
                 quote! {
                     let mut __conn = self.#pool.acquire().await?;
@@ -170,7 +151,7 @@ fn create_all(repo: &Repo) -> TokenStream {
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;
     let sql = sql::create_all(repo);
-    let time_ty = super::time_ty();
+    let time_ty = super::shared::time_ty();
     let new = format_ident!("new");
     let cols: Vec<_> = repo
         .columns
@@ -184,16 +165,16 @@ fn create_all(repo: &Repo) -> TokenStream {
         quote!(let mut #v: ::std::vec::Vec<#ty> = ::std::vec::Vec::with_capacity(__new.len());)
     });
     let push = cols.iter().zip(&arrays).map(|((c, acc), v)| {
-        let value = super::owned(&c.ty, &acc.read(&new, &c.name));
+        let value = super::shared::owned(&c.ty, &acc.read(&new, &c.name));
         quote!(#v.push(#value);)
     });
     let ids = format_ident!("__ids");
-    let array_args = std::iter::once(super::bind_array(id_ty, repo.id_check, &ids)).chain(
+    let array_args = std::iter::once(super::shared::bind_array(id_ty, repo.id_check, &ids)).chain(
         cols.iter()
             .zip(&arrays)
-            .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
+            .map(|((c, _), v)| super::shared::bind_array(&c.ty, c.check, v)),
     );
-    let bulk_events = super::bulk_event_args(&format_ident!("__events"));
+    let bulk_events = super::shared::bulk_event_args(&format_ident!("__events"));
     let (pool_body, in_op_body) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -207,9 +188,9 @@ fn create_all(repo: &Repo) -> TokenStream {
         ),
         Some(_) => (
             {
-                let write = super::post_persist::in_transaction(
+                let write = super::shared::in_transaction(
                     quote!(self.create_all_in_op(&mut __op, new)),
-                    super::post_persist::nothing_to_undo(),
+                    super::shared::nothing_to_undo(),
                 );
                 quote! {
                     let mut __conn = self.#pool.acquire().await?;

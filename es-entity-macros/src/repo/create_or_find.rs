@@ -20,7 +20,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let err = &names.create_error;
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;
-    let time_ty = super::time_ty();
+    let time_ty = super::shared::time_ty();
     let new = format_ident!("new");
     let batch = format_ident!("__batch");
 
@@ -30,18 +30,18 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         .iter()
         .filter_map(|c| c.create.as_ref().map(|acc| (c, acc)))
         .collect();
-    let (locals, args) = super::create::column_locals(repo, &new);
+    let (locals, args) = super::shared::column_locals(repo, &new);
     let key_args: Vec<_> = created
         .iter()
         .enumerate()
         .filter(|(_, (c, _))| c.unique)
         .map(|(i, (c, _))| {
             let local = format_ident!("__c{}", i);
-            super::bind(&c.ty, c.check, &quote!(&#local))
+            super::shared::bind(&c.ty, c.check, &quote!(&#local))
         })
         .collect();
-    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__events.id()));
-    let event_args = super::event_args(&batch);
+    let id_arg = super::shared::bind(id_ty, repo.id_check, &quote!(__events.id()));
+    let event_args = super::shared::event_args(&batch);
     let sql = sql::create_if_free(repo);
     let create_sql = sql::create(repo);
     let holders_sql = sql::key_holders(repo);
@@ -63,9 +63,9 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         ),
         Some(_) => (
             {
-                let write = super::post_persist::in_transaction(
+                let write = super::shared::in_transaction(
                     quote!(self.create_or_find_in_op(&mut __op, new)),
-                    super::post_persist::nothing_to_undo(),
+                    super::shared::nothing_to_undo(),
                 );
                 quote! {
                     let mut __conn = self.#pool.acquire().await?;

@@ -4,7 +4,8 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::model::repo::{Repo, Sort, SortSource};
+use crate::model::listing::{Sort, SortSource};
+use crate::model::repo::Repo;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let Repo {
@@ -21,13 +22,17 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         &names.filters_struct,
     );
     let variants: Vec<_> = sorts.iter().map(|s| &s.variant).collect();
-    let by_variants: Vec<_> = sorts
-        .iter()
-        .map(|s| format_ident!("By{}", s.variant))
-        .collect();
+    let by_variants: Vec<_> = sorts.iter().map(|s| &s.cursor_variant).collect();
     let cursors: Vec<_> = sorts.iter().map(|s| &s.cursor).collect();
     let col_names: Vec<_> = sorts.iter().map(|s| s.name.to_string()).collect();
     let filter_names: Vec<_> = filters.iter().map(|f| &f.name).collect();
+    let by_docs = col_names
+        .iter()
+        .map(|c| format!("A cursor of the listing by `{c}`."));
+    let sort_docs = col_names.iter().map(|c| format!("By `{c}`."));
+    let filter_docs = filter_names
+        .iter()
+        .map(|f| format!("Only entities whose `{f}` equals this value."));
     let filter_tys: Vec<_> = filters.iter().map(|f| &f.ty).collect();
     let entity = &names.entity;
     let entity_ty = &repo.entity;
@@ -41,7 +46,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::es_entity::__private::serde::Serialize, ::es_entity::__private::serde::Deserialize)]
         #[serde(crate = "::es_entity::__private::serde")]
         #vis enum #cursor_enum {
-            #(#[allow(missing_docs)] #by_variants(#cursors),)*
+            #(#[doc = #by_docs] #by_variants(#cursors),)*
         }
 
         #[automatically_derived]
@@ -75,7 +80,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash, ::es_entity::__private::serde::Serialize, ::es_entity::__private::serde::Deserialize)]
         #[serde(crate = "::es_entity::__private::serde")]
         #vis enum #sort_by {
-            #(#[allow(missing_docs)] #variants,)*
+            #(#[doc = #sort_docs] #variants,)*
         }
 
         #[automatically_derived]
@@ -91,7 +96,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         #[doc = #doc_filters]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::default::Default)]
         #vis struct #filters_struct {
-            #(#[allow(missing_docs)] pub #filter_names: ::core::option::Option<#filter_tys>,)*
+            #(#[doc = #filter_docs] pub #filter_names: ::core::option::Option<#filter_tys>,)*
         }
     }
 }
@@ -109,10 +114,12 @@ fn cursor_struct(repo: &Repo, sort: &Sort) -> TokenStream {
     } = sort;
     let entity_var = format_ident!("entity");
     let id = quote!(::core::clone::Clone::clone(::es_entity::EsEntity::events(#entity_var).id()));
+    let id_doc = "The id of the last entity of the page.";
+    let value_doc = format!("Its `{name}`.");
     let (fields, init) = match source {
-        SortSource::Id => (quote!(pub id: #id_ty,), quote!(id: #id,)),
+        SortSource::Id => (quote!(#[doc = #id_doc] pub id: #id_ty,), quote!(id: #id,)),
         SortSource::CreatedAt => (
-            quote!(pub id: #id_ty, pub #name: #ty,),
+            quote!(#[doc = #id_doc] pub id: #id_ty, #[doc = #value_doc] pub #name: #ty,),
             quote! {
                 id: #id,
                 // A listed entity is always persisted; an unsaved one has no creation time.
@@ -122,9 +129,9 @@ fn cursor_struct(repo: &Repo, sort: &Sort) -> TokenStream {
             },
         ),
         SortSource::Column(acc) => {
-            let value = super::owned(ty, &acc.read(&entity_var, name));
+            let value = super::shared::owned(ty, &acc.read(&entity_var, name));
             (
-                quote!(pub id: #id_ty, pub #name: #ty,),
+                quote!(#[doc = #id_doc] pub id: #id_ty, #[doc = #value_doc] pub #name: #ty,),
                 quote!(id: #id, #name: #value,),
             )
         }
@@ -135,7 +142,6 @@ fn cursor_struct(repo: &Repo, sort: &Sort) -> TokenStream {
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::es_entity::__private::serde::Serialize, ::es_entity::__private::serde::Deserialize)]
         #[serde(crate = "::es_entity::__private::serde")]
         #vis struct #cursor {
-            #[allow(missing_docs)]
             #fields
         }
 

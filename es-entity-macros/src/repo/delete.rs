@@ -18,7 +18,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let writer = format_ident!("__es_delete");
-    let write = super::update::writer(repo, &writer, &sql::delete(repo));
+    let write = super::shared::writer(repo, &writer, &sql::delete(repo));
     let (doc, write_on_pool, hook) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -41,9 +41,9 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 /// `*_include_deleted` variants see it.
             },
             {
-                let in_tx = super::post_persist::in_transaction(
+                let in_tx = super::shared::in_transaction(
                     quote!(self.delete_in_op(&mut __op, entity)),
-                    super::post_persist::nothing_to_undo(),
+                    super::shared::nothing_to_undo(),
                 );
                 quote!(let __result = #in_tx;)
             },

@@ -1,10 +1,9 @@
 //! The `<Entity>Column` enum, the error aliases and the `EsRepo` impl.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::quote;
 
 use crate::model::repo::Repo;
-use crate::naming::upper_camel;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let Repo {
@@ -19,12 +18,9 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let col_enum = &names.column_enum;
     let entity_name = &names.entity;
-    let mut cols = vec!["id".to_owned(), "created_at".to_owned()];
-    cols.extend(repo.columns.iter().map(|c| c.name.to_string()));
-    let variants: Vec<_> = cols
-        .iter()
-        .map(|c| format_ident!("{}", upper_camel(c)))
-        .collect();
+    let cols: Vec<_> = names.columns.iter().map(|c| &c.name).collect();
+    let variants: Vec<_> = names.columns.iter().map(|c| &c.variant).collect();
+    let variant_docs = cols.iter().map(|c| format!("The column `{c}`."));
     let unchecked = &names.unchecked_modify_error;
     let (create, modify, find, query) = (
         &names.create_error,
@@ -32,12 +28,18 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         &names.find_error,
         &names.query_error,
     );
+    let doc_create = format!("The error of creating `{entity_name}` entities.");
+    let doc_modify = format!("The error of writing changes to `{entity_name}` entities.");
+    let doc_unchecked =
+        format!("The error of writing `{entity_name}` entities without a version check.");
+    let doc_find = format!("The error of loading one `{entity_name}` that must exist.");
+    let doc_query = format!("The error of reading `{entity_name}` entities.");
     let doc_enum = format!("The index-table columns of `{entity_name}`, as named in errors.");
     quote! {
         #[doc = #doc_enum]
         #[derive(::core::fmt::Debug, ::core::clone::Clone, ::core::marker::Copy, ::core::cmp::PartialEq, ::core::cmp::Eq, ::core::hash::Hash)]
         #vis enum #col_enum {
-            #(#[allow(missing_docs)] #variants,)*
+            #(#[doc = #variant_docs] #variants,)*
         }
 
         #[automatically_derived]
@@ -64,15 +66,15 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             }
         }
 
-        #[allow(missing_docs)]
+        #[doc = #doc_create]
         #vis type #create = ::es_entity::CreateError<#col_enum>;
-        #[allow(missing_docs)]
+        #[doc = #doc_modify]
         #vis type #modify = ::es_entity::ModifyError<#col_enum>;
-        #[allow(missing_docs)]
+        #[doc = #doc_unchecked]
         #vis type #unchecked = ::es_entity::UncheckedModifyError<#col_enum>;
-        #[allow(missing_docs)]
+        #[doc = #doc_find]
         #vis type #find = ::es_entity::FindError<#col_enum>;
-        #[allow(missing_docs)]
+        #[doc = #doc_query]
         #vis type #query = ::es_entity::QueryError<#col_enum>;
 
         #[automatically_derived]

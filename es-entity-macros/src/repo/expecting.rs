@@ -18,7 +18,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let version_sql = sql::stream_version(repo);
-    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
+    let id_arg = super::shared::bind(id_ty, repo.id_check, &quote!(__id));
     let (write_on_pool, write_in_op) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -46,7 +46,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         ),
         // The `_in_op` variants of `update` and `update_unchecked` run the hook.
         Some(_) => {
-            let in_tx = super::post_persist::in_transaction(
+            let in_tx = super::shared::in_transaction(
                 quote!(self.update_expecting_in_op(&mut __op, entity, expected)),
                 quote!(|__written: &usize| {
                     ::es_entity::__private::post_persist::unmark(entity, *__written)

@@ -23,7 +23,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let err = &names.query_error;
     let sql = sql::feed_after(repo);
     let checkpoint_sql = sql::feed_checkpoint_of(repo);
-    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__events.id()));
+    let id_arg = super::shared::bind(id_ty, repo.id_check, &quote!(__events.id()));
     let batch = quote!(::es_entity::FeedBatch<::es_entity::FeedEvent<#id_ty, #event_ty>>);
     let doc = format!(
         "Reads at most `limit` `{}` events after `checkpoint` (from the start for `None`) in feed order: \

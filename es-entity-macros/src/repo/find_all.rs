@@ -8,7 +8,7 @@ use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let mut out = TokenStream::new();
-    for &include_deleted in super::deleted_variants(repo) {
+    for &include_deleted in super::shared::deleted_variants(repo) {
         out.extend(one(repo, include_deleted));
     }
     out
@@ -24,7 +24,7 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
     } = repo;
     let err = &names.query_error;
     let sql = sql::find_all(repo, include_deleted);
-    let sfx = super::deleted_suffix(include_deleted);
+    let sfx = super::shared::deleted_suffix(include_deleted);
     let find_all = format_ident!("find_all{}", sfx);
     let find_all_in_op = format_ident!("find_all{}_in_op", sfx);
     let doc = format!(

@@ -3,41 +3,21 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::model::bind::Check;
+use crate::model::listing::Lookup;
 use crate::model::repo::Repo;
-use crate::naming::upper_camel;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let mut out = TokenStream::new();
-    for &include_deleted in super::deleted_variants(repo) {
-        out.extend(one(
-            repo,
-            &format_ident!("id"),
-            (&repo.id_ty, repo.id_check),
-            false,
-            include_deleted,
-        ));
-        for c in repo.columns.iter().filter(|c| c.find_by) {
-            out.extend(one(
-                repo,
-                &c.name,
-                (&c.ty, c.check),
-                c.nullable,
-                include_deleted,
-            ));
+    for &include_deleted in super::shared::deleted_variants(repo) {
+        for lookup in &repo.lookups {
+            out.extend(one(repo, lookup, include_deleted));
         }
     }
     out
 }
 
-fn one(
-    repo: &Repo,
-    column: &syn::Ident,
-    (ty, check): (&syn::Type, Check),
-    nullable: bool,
-    include_deleted: bool,
-) -> TokenStream {
+fn one(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> TokenStream {
     let Repo {
         pool,
         entity,
@@ -46,9 +26,15 @@ fn one(
     } = repo;
     let (find_err, query_err, col_enum) =
         (&names.find_error, &names.query_error, &names.column_enum);
-    let variant = format_ident!("{}", upper_camel(&column.to_string()));
-    let sql = sql::find_by(repo, &column.to_string(), nullable, include_deleted);
-    let sfx = super::deleted_suffix(include_deleted);
+    let Lookup {
+        name: column,
+        ty,
+        check,
+        variant,
+        ..
+    } = lookup;
+    let sql = sql::find_by(repo, lookup, include_deleted);
+    let sfx = super::shared::deleted_suffix(include_deleted);
     let find = format_ident!("find_by_{}{}", column, sfx);
     let find_in_op = format_ident!("find_by_{}{}_in_op", column, sfx);
     let maybe = format_ident!("maybe_find_by_{}{}", column, sfx);
@@ -64,8 +50,8 @@ fn one(
     );
     // A `String` column takes anything `AsRef<str>` (`"x"`, `&name`, `name`);
     // other columns anything that borrows as their type.
-    let arg = super::bind(ty, check, &quote!(__value));
-    let (param, borrowed, as_ref) = if is_string(ty) {
+    let arg = super::shared::bind(ty, *check, &quote!(__value));
+    let (param, borrowed, as_ref) = if lookup.by_str {
         (
             quote!(impl ::core::convert::AsRef<str>),
             quote!(str),
@@ -120,17 +106,5 @@ fn one(
         ) -> ::core::result::Result<::core::option::Option<#entity>, #query_err> {
             ::es_entity::__private::maybe_found(self.#find_in_op(op, value).await)
         }
-    }
-}
-
-/// `String` (or `std::string::String`), whose lookups take `impl AsRef<str>`.
-fn is_string(ty: &syn::Type) -> bool {
-    match ty {
-        syn::Type::Path(p) if p.qself.is_none() => p
-            .path
-            .segments
-            .last()
-            .is_some_and(|s| s.ident == "String" && s.arguments.is_empty()),
-        _ => false,
     }
 }

@@ -3,14 +3,15 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use super::list_by::Fetch;
+use super::shared::Fetch;
 use crate::model::bind::Check;
-use crate::model::repo::{Filter, Repo};
+use crate::model::listing::Filter;
+use crate::model::repo::Repo;
 use crate::sql::FilterMode;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
     let mut out = TokenStream::new();
-    for &include_deleted in super::deleted_variants(repo) {
+    for &include_deleted in super::shared::deleted_variants(repo) {
         for filter in &repo.filters {
             for &s in &filter.by {
                 out.extend(one(repo, filter, s, include_deleted));
@@ -32,7 +33,7 @@ fn one(repo: &Repo, filter: &Filter, sort: usize, include_deleted: bool) -> Toke
     let err = &names.query_error;
     let cursor = &sort.cursor;
     let (fname, fty) = (&filter.name, &filter.ty);
-    let sfx = super::deleted_suffix(include_deleted);
+    let sfx = super::shared::deleted_suffix(include_deleted);
     let list = format_ident!("list_for_{}_by_{}{}", fname, sort.name, sfx);
     let list_in_op = format_ident!("list_for_{}_by_{}{}_in_op", fname, sort.name, sfx);
     let fetch = Fetch {
@@ -40,7 +41,10 @@ fn one(repo: &Repo, filter: &Filter, sort: usize, include_deleted: bool) -> Toke
         filters: vec![(filter, FilterMode::Exact)],
         include_deleted,
     };
-    let rows = fetch.rows(repo, &[super::bind(fty, filter.check, &quote!(__filter))]);
+    let rows = fetch.rows(
+        repo,
+        &[super::shared::bind(fty, filter.check, &quote!(__filter))],
+    );
     let doc = format!(
         "One page of the `{}` entities whose `{fname}` equals `filter`, ordered by `{}`{}.",
         names.entity,
@@ -94,7 +98,7 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
         &names.sort_by_enum,
         &names.filters_struct,
     );
-    let sfx = super::deleted_suffix(include_deleted);
+    let sfx = super::shared::deleted_suffix(include_deleted);
     let list = format_ident!("list_for_filters{}", sfx);
     let list_in_op = format_ident!("list_for_filters{}_in_op", sfx);
     let mut binds = Vec::new();
@@ -120,8 +124,7 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
             include_deleted,
         };
         let rows = fetch.rows(repo, &filter_args);
-        let (variant, cursor) = (&sort.variant, &sort.cursor);
-        let by_variant = format_ident!("By{}", variant);
+        let (variant, cursor, by_variant) = (&sort.variant, &sort.cursor, &sort.cursor_variant);
         let expected = sort.name.to_string();
         quote! {
             #sort_by::#variant => {
@@ -183,7 +186,7 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
 }
 
 /// A `list_for_filters` value: `value` is an `Option<&ty>` (unset filters
-/// bind NULL), checked like [`super::bind`] checks a column value.
+/// bind NULL), checked like [`super::shared::bind`] checks a column value.
 fn bind_optional(ty: &syn::Type, check: Check, value: &syn::Ident) -> TokenStream {
     let span = syn::spanned::Spanned::span(ty);
     match check {

@@ -16,25 +16,22 @@ mod list_by;
 mod list_for;
 mod post_persist;
 mod schema;
+mod shared;
 mod sqlx_dep;
 mod unchecked;
 mod update;
 mod update_with_retry;
 
-use darling::FromDeriveInput;
 use proc_macro2::TokenStream;
-use quote::{quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::quote;
 
-use crate::attrs::repo::RepoOpts;
-use crate::model::bind::Check;
-use crate::model::repo::{Repo, build};
+use crate::model::repo::Repo;
 
 pub(crate) fn derive(input: &syn::DeriveInput) -> TokenStream {
     if let Err(e) = crate::shape::require_named_struct(input, "EsRepo") {
         return e.into_compile_error();
     }
-    match RepoOpts::from_derive_input(input).and_then(build) {
+    match crate::model::repo::from_input(input) {
         Ok(model) => expand(&model),
         Err(e) => e.write_errors(),
     }
@@ -103,87 +100,5 @@ fn expand(repo: &Repo) -> TokenStream {
         #feed_source
         #inherent
         #schema
-    }
-}
-
-/// `::core::option::Option<::chrono::DateTime<::chrono::Utc>>`, the type of a write's time.
-fn time_ty() -> TokenStream {
-    quote!(
-        ::core::option::Option<
-            ::es_entity::__private::chrono::DateTime<::es_entity::__private::chrono::Utc>,
-        >
-    )
-}
-
-/// The parameters every write binds after its columns: the event arrays.
-fn event_args(batch: &syn::Ident) -> TokenStream {
-    quote! {
-        &#batch.sequences[..] as &[i32],
-        &#batch.event_types[..] as &[&str],
-        &#batch.events as _,
-        &#batch.contexts as _
-    }
-}
-
-/// The bound parallel arrays of an `es_entity::__private::BulkEvents` named `batch`.
-fn bulk_event_args(batch: &syn::Ident) -> TokenStream {
-    quote! {
-        &#batch.entities[..] as &[i32],
-        &#batch.columns.sequences[..] as &[i32],
-        &#batch.columns.event_types[..] as &[&str],
-        &#batch.columns.events as _,
-        &#batch.columns.contexts as _
-    }
-}
-
-/// `[false]`, or `[false, true]` when the repository soft-deletes: reads are
-/// generated once ignoring deleted rows and once as `*_include_deleted`.
-fn deleted_variants(repo: &Repo) -> &'static [bool] {
-    if repo.soft_delete {
-        &[false, true]
-    } else {
-        &[false]
-    }
-}
-
-/// The name suffix of the variant that sees deleted rows.
-fn deleted_suffix(include_deleted: bool) -> &'static str {
-    if include_deleted {
-        "_include_deleted"
-    } else {
-        ""
-    }
-}
-
-/// An owned `T` from an accessor that yields `T` or `&T`.
-fn owned(ty: &syn::Type, read: &TokenStream) -> TokenStream {
-    quote!(::core::clone::Clone::clone(::std::borrow::Borrow::<#ty>::borrow(&(#read))))
-}
-
-/// A statement parameter for a value of the declared type `ty`; `value`
-/// evaluates to `&ty`. A type sqlx maps is bound without an override, so
-/// sqlx compares it with the column's type at compile time; the tokens carry
-/// the declaration's span, so that error points at the column's `ty = "..."`.
-/// Any other type is bound with `as &T` (sqlx cannot name what it expects)
-/// and checked on first use (see `column_check`).
-fn bind(ty: &syn::Type, check: Check, value: &TokenStream) -> TokenStream {
-    let span = ty.span();
-    match check {
-        // In parentheses of that span: sqlx reports at the expression's first token.
-        Check::Sqlx => quote_spanned!(span=> (#value)),
-        Check::SqlxNullable => quote_spanned!(span=> ::core::option::Option::as_ref(#value)),
-        Check::FirstUse => quote_spanned!(span=> #value as &#ty),
-    }
-}
-
-/// A parameter holding one column of a bulk write: `values` is a
-/// `Vec<ty>`. sqlx expects `&[T]` for an array of a type it maps, and has no
-/// form for an array of a nullable one, so those are overridden: the same
-/// column and type are checked by `create`'s or `update`'s statement.
-fn bind_array(ty: &syn::Type, check: Check, values: &syn::Ident) -> TokenStream {
-    let span = ty.span();
-    match check {
-        Check::Sqlx => quote_spanned!(span=> &#values[..]),
-        Check::SqlxNullable | Check::FirstUse => quote_spanned!(span=> &#values[..] as &[#ty]),
     }
 }

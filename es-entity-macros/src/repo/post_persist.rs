@@ -1,8 +1,8 @@
 //! `post_persist_hook = "method"`: the private `__es_post_persist` that runs
-//! the user's method, and the transaction a pool variant wraps its write
-//! and the hook in. The write families (`create`, `update`, `expecting`,
-//! `unchecked`, `delete`) call these only for a repository with a hook;
-//! without one they generate what they always did.
+//! the user's method. The transaction a pool variant wraps its write and
+//! the hook in is in `shared::write`; the write families (`create`,
+//! `update`, `expecting`, `unchecked`, `delete`) use it only for a
+//! repository with a hook, and without one generate what they always did.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -47,42 +47,6 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             );
             let __result = #call;
             #outcome
-        }
-    }
-}
-
-/// A pool variant's write for a repository with a hook: begins a
-/// transaction on `__conn` (a connection the caller acquired), evaluates
-/// `in_op` (the `_in_op` variant's call on `&mut __op`, not yet awaited) in
-/// it, and commits, or rolls back when it failed. When the commit fails,
-/// `undo` (a closure over the call's value) puts the entity's events back
-/// among the new ones. Evaluates to the call's result.
-pub(super) fn in_transaction(in_op: TokenStream, undo: TokenStream) -> TokenStream {
-    quote! {
-        {
-            let mut __op = ::es_entity::__private::post_persist::begin_write(&mut *__conn).await?;
-            let __result = #in_op.await;
-            ::es_entity::__private::post_persist::finish_write(__op, __result, #undo).await
-        }
-    }
-}
-
-/// `undo` for a write whose entity is not the caller's any more (create,
-/// delete): nothing to put back.
-pub(super) fn nothing_to_undo() -> TokenStream {
-    quote!(|_| {})
-}
-
-/// After the statement of an `_in_op` update of `entity` (a `&mut`) that
-/// wrote `written` events: runs the hook, and on its failure puts the
-/// events back among the new ones and returns `err`'s `PostPersistHook`.
-pub(super) fn after_update(err: TokenStream, written: TokenStream) -> TokenStream {
-    quote! {
-        if let ::core::result::Result::Err(__hook) =
-            self.__es_post_persist(op, &*entity, #written).await
-        {
-            ::es_entity::__private::post_persist::unmark(entity, #written);
-            return ::core::result::Result::Err(#err::PostPersistHook(__hook));
         }
     }
 }

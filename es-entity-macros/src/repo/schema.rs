@@ -15,7 +15,8 @@ use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::model::repo::{Filter, Repo, SortSource};
+use crate::model::listing::{Filter, SortSource};
+use crate::model::repo::Repo;
 
 /// The sequence the feed columns' `position` default draws from, shared by
 /// every events table in the feed (book: Database tables, the feed columns).

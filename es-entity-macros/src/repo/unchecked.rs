@@ -28,7 +28,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             },
         ),
         Some(_) => {
-            let in_tx = super::post_persist::in_transaction(
+            let in_tx = super::shared::in_transaction(
                 quote!(self.update_unchecked_in_op(&mut __op, entity)),
                 quote!(|__done: &::es_entity::UncheckedWrite| {
                     ::es_entity::__private::post_persist::unmark(entity, __done.written)
@@ -36,7 +36,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             );
             // The hook gets this writer's events only: after events it
             // missed, the entity was rebuilt with them before its own.
-            let hook = super::post_persist::after_update(
+            let hook = super::shared::after_update(
                 quote!(::es_entity::UncheckedModifyError),
                 quote!(__done.written),
             );
@@ -113,10 +113,10 @@ fn writer(repo: &Repo) -> TokenStream {
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;
     let sql = sql::update_unchecked(repo);
-    let time_ty = super::time_ty();
+    let time_ty = super::shared::time_ty();
     let var = format_ident!("entity");
-    let (locals, args) = super::update::column_args(repo, &var);
-    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
+    let (locals, args) = super::shared::column_args(repo, &var);
+    let id_arg = super::shared::bind(id_ty, repo.id_check, &quote!(__id));
     quote! {
         #[doc(hidden)]
         async fn __es_update_unchecked(

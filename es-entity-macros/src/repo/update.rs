@@ -1,4 +1,4 @@
-//! `update`, `update_in_op`.
+//! `update`, `update_in_op`, `update_all`, `update_all_in_op`.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -15,7 +15,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let name = format_ident!("__es_update");
-    let write = writer(repo, &name, &sql::update(repo));
+    let write = super::shared::writer(repo, &name, &sql::update(repo));
     let all = update_all(repo);
     let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
         None => (
@@ -27,10 +27,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             quote!(Self::#name(::es_entity::AtomicOperation::as_executor(op), __now, entity).await),
         ),
         Some(_) => {
-            let hook = super::post_persist::after_update(
-                quote!(::es_entity::ModifyError),
-                quote!(__written),
-            );
+            let hook =
+                super::shared::after_update(quote!(::es_entity::ModifyError), quote!(__written));
             (
                 quote! {
                     /// Appends the entity's new events and refreshes its index row in one
@@ -38,7 +36,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                     /// transaction. Returns how many events were written; with none, no
                     /// SQL runs and the hook does not run.
                 },
-                super::post_persist::in_transaction(
+                super::shared::in_transaction(
                     quote!(self.update_in_op(&mut __op, entity)),
                     quote!(|__written: &usize| {
                         ::es_entity::__private::post_persist::unmark(entity, *__written)
@@ -87,99 +85,6 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     }
 }
 
-/// The private `fn(conn, now, &mut entity) -> Result<usize, ModifyError>` that
-/// runs `sql` (update's shape: `$1` id, `$2` time, one parameter per updated
-/// column, event arrays), detects a vanished row and a lost race, and marks
-/// the events persisted.
-pub(super) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
-    let Repo {
-        entity,
-        id_ty,
-        names,
-        tables,
-        ..
-    } = repo;
-    let err = &names.modify_error;
-    let col_enum = &names.column_enum;
-    let events_tbl = &tables.events;
-    let time_ty = super::time_ty();
-    let var = format_ident!("entity");
-    let batch = format_ident!("__batch");
-    let (locals, args) = column_args(repo, &var);
-    let event_args = super::event_args(&batch);
-    let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
-    quote! {
-        #[doc(hidden)]
-        async fn #name(
-            __conn: &mut ::es_entity::__private::sqlx::PgConnection,
-            __now: #time_ty,
-            #var: &mut #entity,
-        ) -> ::core::result::Result<usize, #err> {
-            let __constraints = Self::__es_catalog(&mut *__conn).await?;
-            // Outside a transaction the statement commits by itself: a
-            // connection lost while it is out leaves its outcome unknown.
-            let __autocommit =
-                !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
-            let __row = {
-                let __events = ::es_entity::EsEntity::events(&*#var);
-                let __id = __events.id();
-                let __expected = __events.len_persisted();
-                let #var: &#entity = &*#var;
-                #(#locals)*
-                let #batch = ::es_entity::__private::EventBatch::new(
-                    __events,
-                    ::es_entity::__private::ReadBack::Check,
-                )?;
-                let __row = ::sqlx::query!(
-                    #sql,
-                    #id_arg,
-                    __now as #time_ty,
-                    #(#args,)*
-                    #event_args
-                )
-                .fetch_one(&mut *__conn)
-                .await
-                .map_err(|e| {
-                    ::es_entity::__private::modify_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit, __id, __expected)
-                })?;
-                if __row.found == 0 {
-                    return ::core::result::Result::Err(::es_entity::ModifyError::EntityNotFound {
-                        entity_id: ::core::clone::Clone::clone(__id),
-                    });
-                }
-                __row.now
-            };
-            ::core::result::Result::Ok(
-                ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(::es_entity::EsEntity::events_mut(#var), __row),
-            )
-        }
-    }
-}
-
-/// The updated columns of `var` as statement parameters: the `let`s that
-/// read them (each kept alive for the statement) and the bound arguments.
-pub(super) fn column_args(repo: &Repo, var: &syn::Ident) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    repo.columns
-        .iter()
-        .filter_map(|c| c.update.as_ref().map(|acc| (c, acc)))
-        .enumerate()
-        .map(|(i, (c, acc))| {
-            let local = format_ident!("__c{}", i);
-            let held = format_ident!("__t{}", i);
-            let ty = &c.ty;
-            let read = acc.read(var, &c.name);
-            (
-                // `let x = &(expr);` keeps an accessor's temporary alive for the statement.
-                quote! {
-                    let #held = &(#read);
-                    let #local: &#ty = ::std::borrow::Borrow::<#ty>::borrow(#held);
-                },
-                super::bind(ty, c.check, &quote!(#local)),
-            )
-        })
-        .unzip()
-}
-
 /// `update_all`, `update_all_in_op`: one statement for every entity with new events.
 fn update_all(repo: &Repo) -> TokenStream {
     let Repo {
@@ -194,7 +99,7 @@ fn update_all(repo: &Repo) -> TokenStream {
     let col_enum = &names.column_enum;
     let events_tbl = &tables.events;
     let sql = sql::update_all(repo);
-    let time_ty = super::time_ty();
+    let time_ty = super::shared::time_ty();
     let var = format_ident!("entity");
     let cols: Vec<_> = repo
         .columns
@@ -208,16 +113,16 @@ fn update_all(repo: &Repo) -> TokenStream {
         quote!(let mut #v: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();)
     });
     let push = cols.iter().zip(&arrays).map(|((c, acc), v)| {
-        let value = super::owned(&c.ty, &acc.read(&var, &c.name));
+        let value = super::shared::owned(&c.ty, &acc.read(&var, &c.name));
         quote!(#v.push(#value);)
     });
     let ids = format_ident!("__ids");
-    let array_args = std::iter::once(super::bind_array(id_ty, repo.id_check, &ids)).chain(
+    let array_args = std::iter::once(super::shared::bind_array(id_ty, repo.id_check, &ids)).chain(
         cols.iter()
             .zip(&arrays)
-            .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
+            .map(|((c, _), v)| super::shared::bind_array(&c.ty, c.check, v)),
     );
-    let bulk_events = super::bulk_event_args(&format_ident!("__events"));
+    let bulk_events = super::shared::bulk_event_args(&format_ident!("__events"));
     let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -234,7 +139,7 @@ fn update_all(repo: &Repo) -> TokenStream {
             },
         ),
         Some(_) => {
-            let in_tx = super::post_persist::in_transaction(
+            let in_tx = super::shared::in_transaction(
                 quote!(self.update_all_in_op(&mut __op, entities)),
                 quote!(|_| ::es_entity::__private::post_persist::unmark_all(entities, &__counts)),
             );

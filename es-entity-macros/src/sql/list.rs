@@ -4,7 +4,8 @@
 //! value and `$3` its id (just `$2` when listing by id); then the filters.
 
 use super::{EVENT_COLUMNS, events_join, not_deleted};
-use crate::model::repo::{Filter, Repo, Sort};
+use crate::model::listing::{Filter, Sort};
+use crate::model::repo::Repo;
 
 /// How a filter is bound.
 #[derive(Clone, Copy)]
@@ -26,7 +27,7 @@ pub(crate) struct ListQuery<'a> {
 
 pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
     let col = q.sort.name.to_string();
-    let by_id = col == "id";
+    let by_id = q.sort.by_id();
     let mut conds = Vec::new();
     let mut next = 2;
     if q.after {

@@ -9,6 +9,7 @@ pub(crate) use feed::{feed_after, feed_checkpoint_of};
 pub(crate) use list::{FilterMode, ListQuery, list};
 
 use crate::model::column::Column;
+use crate::model::listing::Lookup;
 use crate::model::repo::Repo;
 
 /// The event columns every read returns, shaped for `es_entity::GenericEvent`.
@@ -54,13 +55,14 @@ pub(super) fn not_deleted(repo: &Repo, include_deleted: bool) -> &'static str {
 }
 
 /// `find_by_<column>`: at most two matching entities, so a second match is detected.
-pub(crate) fn find_by(repo: &Repo, column: &str, nullable: bool, include_deleted: bool) -> String {
-    let op = if nullable {
+pub(crate) fn find_by(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> String {
+    let column = &lookup.name;
+    let op = if lookup.nullable {
         "IS NOT DISTINCT FROM"
     } else {
         "="
     };
-    let limit = if column == "id" { "" } else { " LIMIT 2" };
+    let limit = if lookup.by_id { "" } else { " LIMIT 2" };
     events_of(
         repo,
         &format!(
