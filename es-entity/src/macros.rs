@@ -57,10 +57,16 @@ macro_rules! idempotency_guard {
     };
 }
 
-/// Declares UUID newtype ids, one or several at once.
+/// Declares UUID newtype ids, one or several at once. Each is documented
+/// (so a crate under `#![deny(missing_docs)]` builds), and attributes
+/// written before a name, doc comments included, go on its struct.
 ///
 /// ```
-/// es_entity::entity_id! { UserId, OrderId }
+/// es_entity::entity_id! {
+///     UserId,
+///     /// Orders are placed by users.
+///     OrderId,
+/// }
 /// let id = UserId::new();
 /// let parsed: UserId = id.to_string().parse().unwrap();
 /// assert_eq!(id, parsed);
@@ -70,15 +76,17 @@ macro_rules! idempotency_guard {
 /// ```
 #[macro_export]
 macro_rules! entity_id {
-    ($($name:ident),+ $(,)?) => {
-        $($crate::__entity_id_one!($name);)+
+    ($($(#[$meta:meta])* $name:ident),+ $(,)?) => {
+        $($crate::__entity_id_one!($(#[$meta])* $name);)+
     };
 }
 
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __entity_id_one {
-    ($name:ident) => {
+    ($(#[$meta:meta])* $name:ident) => {
+        #[doc = ::core::concat!("The id of an entity: a UUID (`", ::core::stringify!($name), "::new()` makes a time-ordered v7 one).")]
+        $(#[$meta])*
         #[derive(
             ::core::fmt::Debug,
             ::core::clone::Clone,

@@ -8,13 +8,11 @@
 
 use es_entity::prelude::*;
 
-mod ids {
-    // `entity_id!` (es-entity's runtime macro) gives its structs no doc
-    // comment; the derives' items below need no such allowance.
-    #![allow(missing_docs)]
-    es_entity::entity_id! { OrderId, ParcelId }
+es_entity::entity_id! {
+    /// An order's id.
+    OrderId,
+    ParcelId,
 }
-pub use ids::{OrderId, ParcelId};
 
 /// What happens to an order.
 #[derive(EsEvent, Debug, Clone, Serialize, Deserialize)]
