@@ -69,10 +69,19 @@ mod sealed {
 pub fn refresh_after_unchecked<T: EsEntity>(
     entity: &mut T,
     missed: Vec<GenericEvent<<T::Event as EsEvent>::EntityId>>,
-    version: usize,
+    version: i32,
     at: DateTime<Utc>,
 ) -> Result<UncheckedWrite, EntityHydrationError> {
     let events = entity.events_mut();
+    // The stream's version as the statement read it: never negative unless
+    // the stored rows are.
+    let Ok(version) = usize::try_from(version) else {
+        return Err(EntityHydrationError::new(
+            Some(events.id().to_string()),
+            Some(i64::from(version)),
+            HydrationFailure::BadSequence(i64::from(version)),
+        ));
+    };
     if missed.is_empty() && events.len_persisted() == version {
         let written = events.mark_new_events_persisted_at(at);
         return Ok(UncheckedWrite { written, missed: 0 });

@@ -225,8 +225,8 @@ pub fn version_i32(version: usize) -> i32 {
     i32::try_from(version).expect("an entity cannot hold more than i32::MAX events")
 }
 
-/// A stored sequence or version as a count; a negative one (never written
-/// by a repository) counts as 0.
-pub fn version_usize(version: i32) -> usize {
-    usize::try_from(version).unwrap_or(0)
+/// A stored sequence or version as a count; `None` for a negative one,
+/// which no repository writes: bad data, not a version to report.
+pub fn version_usize(version: i32) -> Option<usize> {
+    usize::try_from(version).ok()
 }

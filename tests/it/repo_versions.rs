@@ -552,6 +552,40 @@ async fn unchecked_refresh_that_does_not_hydrate_is_reported_after_the_write() {
     assert!(!mine.events().any_new());
 }
 
+/// Bad data: a stream stored with negative sequences. The unchecked write
+/// appends after it and reads back a negative version, which is reported as
+/// such (a typed error naming the entity and the sequence), not counted as
+/// an empty stream.
+#[tokio::test]
+async fn unchecked_over_negative_stored_sequences_is_a_typed_error() {
+    let pool = es_entity_tests::pool().await;
+    let memos = Memos::new(&pool);
+    let mut memo = memos
+        .create(NewMemo {
+            id: MemoId::new(),
+            title: unique("neg"),
+        })
+        .await
+        .unwrap();
+    sqlx::query("UPDATE memo_events SET sequence = sequence - 10 WHERE id = $1")
+        .bind(Uuid::from(memo.id))
+        .execute(&pool)
+        .await
+        .unwrap();
+    memo.retitle("after");
+    let err = memos.update_unchecked(&mut memo).await.unwrap_err();
+    let UncheckedModifyError::RefreshFailed(e) = &err else {
+        panic!("expected RefreshFailed, got {err:?}");
+    };
+    let found = e.sequence().expect("the sequence is named");
+    assert!(found < 0, "{e}");
+    assert!(
+        matches!(e.failure(), HydrationFailure::BadSequence(n) if *n == found),
+        "{e}"
+    );
+    assert_eq!(e.entity_id(), Some(memo.id.to_string().as_str()));
+}
+
 /// Many writers append unchecked to one entity at once, each on its own
 /// connection: every write lands, once, and the sequences stay gap-free.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

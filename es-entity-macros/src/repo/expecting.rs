@@ -212,9 +212,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 .fetch_one(&mut *__conn)
                 .await
                 .ok()?;
-            ::core::option::Option::Some(::es_entity::__private::version_usize(
-                __row.version.unwrap_or(0),
-            ))
+            ::es_entity::__private::version_usize(__row.version.unwrap_or(0))
         }
 
         /// A lost race with the stream's actual version filled in, read on

@@ -196,7 +196,7 @@ fn writer(repo: &Repo) -> TokenStream {
                 return ::es_entity::__private::refresh_after_unchecked(
                     #var,
                     __missed,
-                    ::es_entity::__private::version_usize(__version),
+                    __version,
                     __at,
                 )
                 .map_err(::es_entity::UncheckedModifyError::RefreshFailed);
