@@ -4,8 +4,15 @@
 //! the modules named for what it does (`write`, `read`, `refresh`,
 //! `hydrate`, `classify`, `column_types`, `feed_rows`, `post_persist`, ...).
 
-pub mod query_arg;
-pub mod sqlx_check;
+/// The traits a statement parameter's binding goes through.
+pub mod query_arg {
+    pub use crate::query_arg::*;
+}
+
+/// The check that the crate using a derive links the same sqlx.
+pub mod sqlx_check {
+    pub use crate::sqlx_check::*;
+}
 
 pub use chrono;
 pub use serde;
@@ -14,11 +21,6 @@ pub use sqlx;
 /// For the spans of the `instrument` feature.
 pub use tracing;
 pub use uuid;
-
-/// The feed read's rows and bound values.
-pub mod feed {
-    pub use crate::feed_rows::{FeedRow, feed_after, feed_batch, feed_limit, last_sequence};
-}
 
 /// The spans of the `instrument` feature.
 pub mod instrument {

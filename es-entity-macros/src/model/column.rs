@@ -113,7 +113,7 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
     Some(Column {
         unique,
         name: name.clone(),
-        variant: super::listing::variant_of(&name.to_string(), name.span()),
+        variant: super::naming::variant_of(&name.to_string(), name.span()),
         nullable: is_option(&ty),
         check: bind::check_of(&ty),
         ty,

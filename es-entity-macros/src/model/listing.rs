@@ -6,7 +6,7 @@ use quote::format_ident;
 
 use super::bind::{Check, check_of};
 use super::column::{Accessor, Column, ListFor};
-use super::naming::upper_camel;
+use super::naming::variant_of;
 
 /// An order entities can be listed in, with its cursor.
 pub(crate) struct Sort {
@@ -67,11 +67,6 @@ pub(crate) struct IndexColumn {
     pub name: String,
     /// The enum variant, spanned at the declaration (call site for the implicit ones).
     pub variant: syn::Ident,
-}
-
-/// The variant naming a column: `created_at` -> `CreatedAt`.
-pub(crate) fn variant_of(name: &str, span: Span) -> syn::Ident {
-    syn::Ident::new(&upper_camel(name), span)
 }
 
 /// The type of `created_at`.

@@ -84,3 +84,8 @@ mod tests {
         }
     }
 }
+
+/// The variant naming a column: `created_at` -> `CreatedAt`.
+pub(crate) fn variant_of(name: &str, span: proc_macro2::Span) -> syn::Ident {
+    syn::Ident::new(&upper_camel(name), span)
+}
