@@ -59,6 +59,11 @@ pub(crate) fn singular(word: &str) -> String {
     }
 }
 
+/// The variant naming a column: `created_at` -> `CreatedAt`.
+pub(crate) fn variant_of(name: &str, span: proc_macro2::Span) -> syn::Ident {
+    syn::Ident::new(&upper_camel(name), span)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,9 +88,4 @@ mod tests {
             assert_eq!(singular(&plural(w)), w);
         }
     }
-}
-
-/// The variant naming a column: `created_at` -> `CreatedAt`.
-pub(crate) fn variant_of(name: &str, span: proc_macro2::Span) -> syn::Ident {
-    syn::Ident::new(&upper_camel(name), span)
 }
