@@ -65,13 +65,13 @@ pub struct Book {
 }
 
 impl Book {
-    fn lend(&mut self, to: MemberId) {
+    pub(crate) fn lend(&mut self, to: MemberId) {
         self.status = BookStatus::Lent;
         self.holder_id = Some(to);
         self.events.push(BookEvent::Lent { to });
     }
 
-    fn rate(&mut self, rating: f64) {
+    pub(crate) fn rate(&mut self, rating: f64) {
         self.rating = rating;
         self.events.push(BookEvent::Rated {
             rating_bits: rating.to_bits(),
@@ -142,7 +142,7 @@ pub struct NewBook {
 }
 
 impl NewBook {
-    fn fresh(rating: f64) -> Self {
+    pub(crate) fn fresh(rating: f64) -> Self {
         Self {
             id: BookId::new(),
             title: unique("title"),
@@ -186,7 +186,7 @@ impl IntoEvents<BookEvent> for NewBook {
     )
 )]
 pub struct Books {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 // ANCHOR_END: repo
 
@@ -445,8 +445,8 @@ impl TryFromEvents<LeafletEvent> for Leaflet {
 }
 
 pub struct NewLeaflet {
-    id: LeafletId,
-    pages: i32,
+    pub(crate) id: LeafletId,
+    pub(crate) pages: i32,
 }
 
 impl IntoEvents<LeafletEvent> for NewLeaflet {
@@ -458,7 +458,7 @@ impl IntoEvents<LeafletEvent> for NewLeaflet {
 #[derive(EsRepo, Debug)]
 #[es_repo(entity = "Leaflet", columns(pages = "i32"))]
 pub struct Leaflets {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 #[tokio::test]

@@ -88,7 +88,7 @@ pub struct Badge {
 }
 
 impl Badge {
-    fn score(&mut self, points: i32) {
+    pub(crate) fn score(&mut self, points: i32) {
         self.points = points;
         self.events.push(BadgeEvent::Scored { points });
     }
@@ -133,7 +133,7 @@ pub struct NewBadge {
 }
 
 impl NewBadge {
-    fn fresh() -> Self {
+    pub(crate) fn fresh() -> Self {
         Self {
             id: BadgeId::new(),
             code: unique("code"),
@@ -169,7 +169,7 @@ impl IntoEvents<BadgeEvent> for NewBadge {
     )
 )]
 pub struct Badges {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 /// The same table with `label` declared nullable: a NULL reaches the NOT

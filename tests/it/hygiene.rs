@@ -62,8 +62,8 @@ impl ::es_entity::TryFromEvents<UserEvent> for User {
 }
 
 pub struct NewUser {
-    id: UserId,
-    name: std::string::String,
+    pub(crate) id: UserId,
+    pub(crate) name: std::string::String,
 }
 
 impl ::es_entity::IntoEvents<UserEvent> for NewUser {
@@ -81,7 +81,7 @@ impl ::es_entity::IntoEvents<UserEvent> for NewUser {
 #[derive(::es_entity::EsRepo)]
 #[es_repo(entity = "User", columns(name = "std::string::String"))]
 pub struct Users {
-    pool: ::sqlx::PgPool,
+    pub(crate) pool: ::sqlx::PgPool,
 }
 
 #[tokio::test]
@@ -117,7 +117,7 @@ pub(crate) mod feed {
         feed
     )]
     pub struct UserFeed {
-        pool: ::sqlx::PgPool,
+        pub(crate) pool: ::sqlx::PgPool,
     }
 
     #[tokio::test]
@@ -147,7 +147,7 @@ pub(crate) mod hooked {
         post_persist_hook = "after_write"
     )]
     pub struct HookedUsers {
-        pool: ::sqlx::PgPool,
+        pub(crate) pool: ::sqlx::PgPool,
     }
 
     impl HookedUsers {

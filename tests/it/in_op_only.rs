@@ -19,7 +19,7 @@ use crate::repo_fixtures::unique;
     in_op_only
 )]
 pub struct TxHandles {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 // ANCHOR_END: repo
 

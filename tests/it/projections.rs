@@ -546,7 +546,7 @@ impl TryFromEvents<ProbeEvent> for Probe {
     }
 }
 
-pub struct NewProbe(ProbeId, i64);
+pub struct NewProbe(pub(crate) ProbeId, pub(crate) i64);
 
 impl IntoEvents<ProbeEvent> for NewProbe {
     fn into_events(self) -> EntityEvents<ProbeEvent> {
@@ -562,7 +562,7 @@ impl IntoEvents<ProbeEvent> for NewProbe {
     feed
 )]
 pub struct Probes {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 /// Follows probes into `projection_entities`.

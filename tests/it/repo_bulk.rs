@@ -29,12 +29,12 @@ pub struct Gauge {
 }
 
 impl Gauge {
-    fn read(&mut self, reading: f64) {
+    pub(crate) fn read(&mut self, reading: f64) {
         self.reading = reading;
         self.events.push(GaugeEvent::Read { reading });
     }
 
-    fn relabel(&mut self, label: &str) {
+    pub(crate) fn relabel(&mut self, label: &str) {
         self.label = label.to_owned();
         self.events.push(GaugeEvent::Relabelled {
             label: label.to_owned(),
@@ -92,10 +92,10 @@ impl IntoEvents<GaugeEvent> for NewGauge {
 #[derive(EsRepo, Debug)]
 #[es_repo(entity = "Gauge", columns(reading = "f64", label = "String"))]
 pub struct Gauges {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
-fn new_gauge(reading: f64) -> NewGauge {
+pub(crate) fn new_gauge(reading: f64) -> NewGauge {
     NewGauge {
         id: GaugeId::new(),
         reading,

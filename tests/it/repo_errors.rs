@@ -611,9 +611,9 @@ impl TryFromEvents<LossyEvent> for Lossy {
 }
 
 pub struct NewLossy {
-    id: MemoId,
-    title: String,
-    sealed: bool,
+    pub(crate) id: MemoId,
+    pub(crate) title: String,
+    pub(crate) sealed: bool,
 }
 
 impl IntoEvents<LossyEvent> for NewLossy {
@@ -637,7 +637,7 @@ impl IntoEvents<LossyEvent> for NewLossy {
     columns(title(ty = "String", update(persist = false)))
 )]
 pub struct Lossies {
-    pool: sqlx::PgPool,
+    pub(crate) pool: sqlx::PgPool,
 }
 
 fn is_unreadable_event(e: &EntityHydrationError, id: MemoId, sequence: i64) -> bool {

@@ -77,7 +77,7 @@ pub(crate) mod update_accessor_method_call {
         )
     )]
     pub struct MembersByMethod {
-        pool: sqlx::PgPool,
+        pub(crate) pool: sqlx::PgPool,
     }
 
     #[tokio::test]

@@ -2,18 +2,28 @@
 //! every repository of the suite fits `migrations/`; deliberate drifts on a
 //! scratch schema are each reported with a fix, and applying the fixes
 //! makes the check clean; the DDL printed for the repositories, applied to
-//! an empty schema, fits them and lets them create, update and list.
+//! an empty schema, fits them and lets every one of them create, update,
+//! find and list (`Vouchers`, whose tables are schema-qualified, in a
+//! scratch database of its own).
 
 use es_entity::schema::{self, CheckOptions, DifferenceKind, Drift, RepoSchema};
 use es_entity::*;
 use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
+use uuid::Uuid;
+
 use crate::book_list::{NewTask, Tasks};
 use crate::create_or_find::{Handles, NewHandle};
 use crate::feed::{LedgerAccounts, LedgerNotes, NewLedgerAccount};
 use crate::quickstart::{NewUser, UserId, Users};
-use crate::repo_fixtures::unique;
+use crate::repo_errors::{Lossies, LossyEvent, NewLossy};
+use crate::repo_fixtures::{
+    GizmoId, Gizmos, MemberId, Members, MemoId, Memos, NewGizmo, NewMember, NewMemo, NewParcel,
+    NewTally, NewTicket, NewVoucher, ParcelNo, Parcels, Tallies, TicketId, Tickets, VoucherId,
+    Vouchers, unique,
+};
+use crate::repo_options::update_accessor_method_call::MembersByMethod;
 
 /// Every repository of the suite, except the two that do not fit their
 /// tables on purpose (`MisdeclaredBooks`, `UnlabelledBadges`, see below)
@@ -665,8 +675,9 @@ async fn a_failing_catalog_read_is_an_error() {
 }
 
 /// The DDL of every repository (but `Vouchers`, whose tables are qualified
-/// with `repo_test`), applied to an empty schema, fits them, also in
-/// strict mode but for the extras of tables two repositories share.
+/// with `repo_test`: see `vouchers_work_on_their_printed_ddl_in_a_database_of_their_own`),
+/// applied to an empty schema, fits them, also in strict mode but for the
+/// extras of tables two repositories share.
 #[tokio::test]
 async fn the_printed_ddl_fits_every_repository() {
     let repos: Vec<_> = all_repositories()
@@ -701,41 +712,461 @@ fn first<C>(n: usize) -> PaginatedQueryArgs<C> {
     }
 }
 
-/// Repositories on tables created from their DDL create, update, list and
-/// read the feed.
+// ---------------------------------------------------------------------------
+// The round trip: every repository of `all_repositories()` creates, updates,
+// finds and lists on tables made from nothing but its printed DDL, in
+// groups of repositories that share tables or fixtures, each group on a
+// scratch schema of its own (`every_repository_is_round_tripped` keeps the
+// groups complete).
+//
+// `MisdeclaredBooks` and `UnlabelledBadges` stay out, as they stay out of
+// `all_repositories()`: they describe the `books` and `badges` tables of
+// `Books` and `Badges` wrongly on purpose (`status` as a TEXT newtype,
+// `holder_id` as text, `label` nullable), to show the failures a mismatch
+// causes on those real tables (`misdeclared_types_are_wrong_types`,
+// `a_repository_writing_null_into_a_not_null_column_is_drift`, and the
+// write errors in column_types.rs and conflicts_any_language.rs). Their own
+// DDL would print other `books`/`badges` tables than `Books`/`Badges` need,
+// which no schema can hold next to them, and a round trip on tables shaped
+// after their mistakes would show nothing they are there for.
+
+/// The ids of a page, in order.
+fn ids_of<T: EsEntity, C>(page: &PaginatedQueryRet<T, C>) -> Vec<<T::Event as EsEvent>::EntityId>
+where
+    <T::Event as EsEvent>::EntityId: Copy,
+{
+    page.entities.iter().map(|e| *e.events().id()).collect()
+}
+
+/// Polls `read` until it returns at least `expected` events: the feed shows
+/// only events of transactions older than every running one on the server,
+/// and other tests (and databases) may hold that back for a while.
+async fn poll_feed<T, F, Fut>(expected: usize, mut read: F) -> Vec<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Vec<T>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        let events = read().await;
+        if events.len() >= expected {
+            return events;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "{} of {expected} feed events arrived",
+            events.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Creates `repos`' tables from their DDL in a fresh scratch schema and
+/// asserts the check finds them clean before any round trip.
+async fn scratch_from_ddl(label: &str, repos: &[RepoSchema]) -> Scratch {
+    let scratch = Scratch::new(label).await;
+    scratch.run(&schema::to_sql(repos)).await;
+    let drift = scratch.check(repos).await;
+    assert!(drift.is_clean(), "{drift}");
+    scratch
+}
+
+/// The repositories of `repo_fixtures` (and the two that reuse their
+/// tables with another declaration or event type, round-tripped apart).
+fn fixture_repos() -> Vec<RepoSchema> {
+    vec![
+        Members::schema(),
+        MembersByMethod::schema(),
+        Tickets::schema(),
+        Gizmos::schema(),
+        Parcels::schema(),
+        Memos::schema(),
+        Tallies::schema(),
+    ]
+}
+
 #[tokio::test]
-async fn repositories_work_on_their_printed_ddl() {
-    let repos = [
+async fn fixture_repositories_work_on_their_printed_ddl() {
+    let scratch = scratch_from_ddl("rt_fixtures", &fixture_repos()).await;
+    let pool = &scratch.pool;
+    let (first_member, second_member) = members_round_trip(pool).await;
+    tickets_round_trip(pool, first_member, second_member).await;
+    gizmos_round_trip(pool).await;
+    parcels_round_trip(pool).await;
+    memos_round_trip(pool).await;
+    tallies_round_trip(pool).await;
+    scratch.drop().await;
+}
+
+/// `Members` and `MembersByMethod` share `members`: each updates a member
+/// the other created, through its own update accessor; `tier` is left to
+/// the database by `create` (nullable in the DDL) and written by `update`.
+async fn members_round_trip(pool: &PgPool) -> (MemberId, MemberId) {
+    let members = Members::new(pool);
+    let by_method = MembersByMethod { pool: pool.clone() };
+    let created = members
+        .create_all(vec![NewMember::fresh(), NewMember::fresh()])
+        .await
+        .unwrap();
+    let (a, b) = (created[0].id, created[1].id);
+    assert!(a < b);
+    let tier: Option<String> = sqlx::query_scalar("SELECT tier FROM members WHERE id = $1")
+        .bind(uuid::Uuid::from(a))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(tier, None, "create(persist = false) leaves it to the table");
+
+    let mut member = members.find_by_id(a).await.unwrap();
+    let typed = format!("{}@Upper.EXAMPLE", unique("First"));
+    member.change_email(&typed);
+    member.upgrade_tier("gold");
+    assert_eq!(members.update(&mut member).await.unwrap(), 2);
+    let found = members.find_by_email(typed.to_lowercase()).await.unwrap();
+    assert_eq!((found.id, found.email.as_str()), (a, typed.as_str()));
+    let tier: Option<String> = sqlx::query_scalar("SELECT tier FROM members WHERE id = $1")
+        .bind(uuid::Uuid::from(a))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(tier.as_deref(), Some("gold"));
+
+    let mut other = by_method.find_by_id(b).await.unwrap();
+    let typed = format!("{}@Method.EXAMPLE", unique("Second"));
+    other.change_email(&typed);
+    other.change_credit_limit(7);
+    assert_eq!(by_method.update(&mut other).await.unwrap(), 2);
+    let found = members.find_by_email(typed.to_lowercase()).await.unwrap();
+    assert_eq!((found.id, found.credit_limit), (b, 7));
+
+    let page = members
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [a, b]);
+    let page = by_method
+        .list_by_created_at(first(10), ListDirection::Descending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [b, a]);
+    assert_eq!(page.entities[0].credit_limit, 7);
+    (a, b)
+}
+
+async fn tickets_round_trip(pool: &PgPool, holder: MemberId, next_holder: MemberId) {
+    let tickets = Tickets::new(pool);
+    let title = unique("ticket");
+    let mut ticket = tickets
+        .create(NewTicket {
+            id: TicketId::new(),
+            member_id: holder,
+            title: title.clone(),
+        })
+        .await
+        .unwrap();
+    ticket.reassign(next_holder);
+    ticket.retitle("retitled");
+    assert_eq!(tickets.update(&mut ticket).await.unwrap(), 2);
+    let found = tickets.find_by_member_id(next_holder).await.unwrap();
+    assert_eq!((found.id, found.title.as_str()), (ticket.id, "retitled"));
+    assert!(tickets.maybe_find_by_title(&title).await.unwrap().is_none());
+    let page = tickets
+        .list_by_created_at(first(10), ListDirection::Descending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [ticket.id]);
+}
+
+async fn gizmos_round_trip(pool: &PgPool) {
+    let gizmos = Gizmos::new(pool);
+    let mut built = gizmos
+        .create_all(vec![
+            NewGizmo {
+                id: GizmoId::new(),
+                label: unique("gizmo"),
+            },
+            NewGizmo {
+                id: GizmoId::new(),
+                label: unique("gizmo"),
+            },
+        ])
+        .await
+        .unwrap();
+    let relabel = unique("relabelled");
+    built[1].relabel(&relabel);
+    assert_eq!(gizmos.update_all(&mut built).await.unwrap(), 1);
+    assert_eq!(
+        gizmos.find_by_label(&relabel).await.unwrap().id,
+        built[1].id
+    );
+    let page = gizmos
+        .list_by_created_at(first(1), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [built[0].id]);
+    assert!(page.has_next_page);
+    let rest = gizmos
+        .list_by_created_at(
+            PaginatedQueryArgs {
+                first: 10,
+                after: page.end_cursor,
+            },
+            ListDirection::Ascending,
+        )
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&rest), [built[1].id]);
+}
+
+async fn parcels_round_trip(pool: &PgPool) {
+    let parcels = Parcels::new(pool);
+    let tracking = unique("track");
+    let mut parcel = parcels
+        .create(NewParcel {
+            id: ParcelNo::new(),
+            tracking: tracking.clone(),
+            weight_grams: 500,
+        })
+        .await
+        .unwrap();
+    parcel.reweigh(750);
+    assert_eq!(parcels.update(&mut parcel).await.unwrap(), 1);
+    let found = parcels.find_by_tracking(&tracking).await.unwrap();
+    assert_eq!((found.id, found.weight_grams), (parcel.id, 750));
+    assert_eq!(found.events().len_persisted(), 2);
+    let page = parcels
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [parcel.id]);
+}
+
+/// `title(update(persist = false))`: the index keeps the first title.
+async fn memos_round_trip(pool: &PgPool) {
+    let memos = Memos::new(pool);
+    let title = unique("memo");
+    let mut memo = memos
+        .create(NewMemo {
+            id: MemoId::new(),
+            title: title.clone(),
+        })
+        .await
+        .unwrap();
+    memo.retitle("second title");
+    assert_eq!(memos.update(&mut memo).await.unwrap(), 1);
+    let found = memos.find_by_title(&title).await.unwrap();
+    assert_eq!((found.id, found.title.as_str()), (memo.id, "second title"));
+    let page = memos
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [memo.id]);
+}
+
+async fn tallies_round_trip(pool: &PgPool) {
+    let tallies = Tallies::new(pool);
+    let new = NewTally::fresh(vec![1, 2]);
+    let name = new.name.clone();
+    let mut tally = tallies.create(new).await.unwrap();
+    tally.count(3);
+    assert_eq!(tallies.update(&mut tally).await.unwrap(), 1);
+    let found = tallies.find_by_name(&name).await.unwrap();
+    assert_eq!((found.id, found.total), (tally.id, 6));
+    assert_eq!(found.events().len_persisted(), 4);
+    let page = tallies
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [tally.id]);
+}
+
+/// `Lossies` stores `LossyEvent`s in the memo tables; its schema is theirs.
+/// Its only command (`seal`) stores an event that does not read back, on
+/// purpose: the update stages a second `Written` event, which does; a
+/// create with a sealed event is refused and stores nothing.
+#[tokio::test]
+async fn lossies_work_on_their_printed_ddl() {
+    let repos = [Lossies::schema()];
+    let scratch = scratch_from_ddl("rt_lossies", &repos).await;
+    let lossies = Lossies {
+        pool: scratch.pool.clone(),
+    };
+    let title = unique("lossy");
+    let mut lossy = lossies
+        .create(NewLossy {
+            id: MemoId::new(),
+            title: title.clone(),
+            sealed: false,
+        })
+        .await
+        .unwrap();
+    lossy.events_mut().push(LossyEvent::Written {
+        title: "again".into(),
+    });
+    assert_eq!(lossies.update(&mut lossy).await.unwrap(), 1);
+    let refused = lossies
+        .create(NewLossy {
+            id: MemoId::new(),
+            title: unique("sealed"),
+            sealed: true,
+        })
+        .await;
+    assert!(
+        matches!(refused, Err(CreateError::HydrationError(_))),
+        "{refused:?}"
+    );
+    let found = lossies.find_by_title(&title).await.unwrap();
+    assert_eq!((found.id, found.events().len_persisted()), (lossy.id, 2));
+    let page = lossies
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [lossy.id]);
+    scratch.drop().await;
+}
+
+/// Three repositories of `users`: the quickstart's, and `hygiene`'s plain
+/// and hooked ones (whose hook asserts it sees the events just stored).
+/// They store the same events, so each reads what the others wrote.
+fn user_repos() -> Vec<RepoSchema> {
+    vec![
         Users::schema(),
-        Tasks::schema(),
-        Handles::schema(),
-        LedgerAccounts::schema(),
-    ];
-    let scratch = Scratch::new("round_trip").await;
-    scratch.run(&schema::to_sql(&repos)).await;
+        crate::hygiene::Users::schema(),
+        crate::hygiene::hooked::HookedUsers::schema(),
+    ]
+}
+
+#[tokio::test]
+async fn user_repositories_work_on_their_printed_ddl() {
+    use crate::hygiene::{self, UserEvent as HygieneEvent};
+    let scratch = scratch_from_ddl("rt_users", &user_repos()).await;
     let pool = scratch.pool.clone();
 
     let users = Users::new(pool.clone());
     let mut user = users
         .create(NewUser {
             id: UserId::new(),
-            name: "first".into(),
+            name: unique("first"),
         })
         .await
         .unwrap();
-    assert!(user.update_name("second").did_execute());
-    users.update(&mut user).await.unwrap();
-    assert_eq!(users.find_by_name("second").await.unwrap().id, user.id);
+    let renamed = unique("second");
+    assert!(user.update_name(&renamed).did_execute());
+    assert_eq!(users.update(&mut user).await.unwrap(), 1);
+    assert_eq!(users.find_by_name(&renamed).await.unwrap().id, user.id);
+
+    let plain = hygiene::Users { pool: pool.clone() };
+    let plain_id = hygiene::UserId::new();
+    let mut other = plain
+        .create(hygiene::NewUser {
+            id: plain_id,
+            name: unique("plain"),
+        })
+        .await
+        .unwrap();
+    let plain_name = unique("plain-renamed");
+    other.events_mut().push(HygieneEvent::NameUpdated {
+        name: plain_name.clone(),
+    });
+    assert_eq!(plain.update(&mut other).await.unwrap(), 1);
+    // The index row follows the entity's field, not the event.
+    assert!(
+        plain
+            .maybe_find_by_name(&plain_name)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let hooked = hygiene::hooked::HookedUsers { pool: pool.clone() };
+    let hooked_id = hygiene::UserId::new();
+    let hooked_name = unique("hooked");
+    let mut third = hooked
+        .create(hygiene::NewUser {
+            id: hooked_id,
+            name: hooked_name.clone(),
+        })
+        .await
+        .unwrap();
+    third.events_mut().push(HygieneEvent::NameUpdated {
+        name: unique("hooked-again"),
+    });
+    assert_eq!(hooked.update(&mut third).await.unwrap(), 1);
+    let mut all = [third];
+    assert_eq!(hooked.update_all(&mut all).await.unwrap(), 0);
+    assert_eq!(
+        *plain
+            .find_by_name(&hooked_name)
+            .await
+            .unwrap()
+            .events()
+            .id(),
+        hooked_id
+    );
+
+    // Each repository lists all three, in creation order, each with its history.
+    let expected = [Uuid::from(user.id), plain_id.into(), hooked_id.into()];
     let page = users
         .list_by_created_at(first(10), ListDirection::Ascending)
         .await
         .unwrap();
-    assert_eq!(page.entities.len(), 1);
+    let ids: Vec<Uuid> = page.entities.iter().map(|u| u.id.into()).collect();
+    assert_eq!(ids, expected);
+    assert!(
+        page.entities
+            .iter()
+            .all(|u| u.events().len_persisted() == 2)
+    );
+    assert_eq!(page.entities[1].name, plain_name);
+    let page = hooked
+        .list_by_created_at(first(10), ListDirection::Descending)
+        .await
+        .unwrap();
+    let ids: Vec<Uuid> = ids_of(&page).into_iter().map(Uuid::from).collect();
+    assert_eq!(ids, expected.iter().rev().copied().collect::<Vec<_>>());
+    scratch.drop().await;
+}
 
+/// Repositories of their own tables, most of them about column types and
+/// listings: `Tasks` (soft delete, `list_by`, `list_for`), `Accounts`
+/// (retried deposits), `Specimens` (`es_query!`), `Gauges` (`f64`,
+/// `update_all`), `Slots` (columns named like the generated SQL's words),
+/// `Books` (a PostgreSQL enum from `public`, a newtype, `Option` ids,
+/// `list_for`), `Leaflets` and `Badges`.
+fn column_repos() -> Vec<RepoSchema> {
+    vec![
+        Tasks::schema(),
+        crate::book_retry::Accounts::schema(),
+        crate::reliability_bad_data::Specimens::schema(),
+        crate::repo_bulk::Gauges::schema(),
+        crate::sql_names::Slots::schema(),
+        crate::column_types::Books::schema(),
+        crate::column_types::Leaflets::schema(),
+        crate::conflicts_any_language::Badges::schema(),
+    ]
+}
+
+#[tokio::test]
+async fn column_and_listing_repositories_work_on_their_printed_ddl() {
+    let scratch = scratch_from_ddl("rt_columns", &column_repos()).await;
+    let pool = &scratch.pool;
+    tasks_round_trip(pool).await;
+    accounts_round_trip(pool).await;
+    specimens_round_trip(pool).await;
+    gauges_round_trip(pool).await;
+    slots_round_trip(pool).await;
+    books_round_trip(pool).await;
+    leaflets_round_trip(pool).await;
+    badges_round_trip(pool).await;
+    scratch.drop().await;
+}
+
+async fn tasks_round_trip(pool: &PgPool) {
     let tasks = Tasks::new(pool.clone());
     let mut task = tasks.create(NewTask::new("p", "t", Some(2))).await.unwrap();
+    let other = tasks.create(NewTask::new("p", "s", None)).await.unwrap();
     task.assign("someone");
-    tasks.update(&mut task).await.unwrap();
+    assert_eq!(tasks.update(&mut task).await.unwrap(), 1);
     let page = tasks
         .list_for_assignee_by_created_at(
             Some("someone".to_owned()),
@@ -744,24 +1175,212 @@ async fn repositories_work_on_their_printed_ddl() {
         )
         .await
         .unwrap();
-    assert_eq!(page.entities.len(), 1);
+    assert_eq!(ids_of(&page), [task.id]);
+    let page = tasks
+        .list_for_project_by_created_at("p".to_owned(), first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [task.id, other.id]);
+    let page = tasks
+        .list_by_title(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [other.id, task.id], "\"s\" < \"t\"");
     task.delete();
     tasks.delete(task).await.unwrap();
     let page = tasks
         .list_by_title(first(10), ListDirection::Ascending)
         .await
         .unwrap();
-    assert!(page.entities.is_empty());
+    assert_eq!(ids_of(&page), [other.id], "the deleted task is not listed");
+    assert_eq!(tasks.find_by_title("s").await.unwrap().id, other.id);
+    assert!(tasks.maybe_find_by_title("t").await.unwrap().is_none());
+}
 
-    let handles = Handles::new(&pool);
-    let new = || NewHandle {
-        id: crate::create_or_find::HandleId::new(),
-        handle: "h".into(),
-        email: Some("e".into()),
-    };
-    let first = handles.create_or_find(new()).await.unwrap();
-    let again = handles.create_or_find(new()).await.unwrap();
-    assert!(first.was_created() && !again.was_created());
+async fn accounts_round_trip(pool: &PgPool) {
+    use crate::book_retry::{Accounts, NewAccount};
+    let accounts = Accounts::new(pool.clone());
+    let new = NewAccount::named("rt");
+    let name = new.name.clone();
+    let account = accounts.create(new).await.unwrap();
+    // Load, deposit, update, with the retry attribute.
+    assert_eq!(accounts.deposit(account.id, 5).await.unwrap(), 5);
+    assert_eq!(accounts.deposit(account.id, 7).await.unwrap(), 12);
+    let found = accounts.find_by_balance(12i64).await.unwrap();
+    assert_eq!((found.id, found.name.as_str()), (account.id, name.as_str()));
+    let page = accounts
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [account.id]);
+}
+
+async fn specimens_round_trip(pool: &PgPool) {
+    use crate::reliability_bad_data::{NewSpecimen, Specimens};
+    let specimens = Specimens::new(pool.clone());
+    let mut specimen = specimens
+        .create(NewSpecimen::named(unique("specimen")))
+        .await
+        .unwrap();
+    let renamed = unique("renamed");
+    specimen.rename(&renamed);
+    specimen.note("a note");
+    assert_eq!(specimens.update(&mut specimen).await.unwrap(), 2);
+    let (found, more) = specimens.named_exactly(&renamed).await.unwrap();
+    assert!(!more);
+    assert_eq!(found.len(), 1);
+    assert_eq!((found[0].id, found[0].notes.len()), (specimen.id, 1));
+    assert_eq!(
+        specimens.find_by_name(&renamed).await.unwrap().id,
+        specimen.id
+    );
+    let page = specimens
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [specimen.id]);
+}
+
+async fn gauges_round_trip(pool: &PgPool) {
+    use crate::repo_bulk::{Gauges, new_gauge};
+    let gauges = Gauges { pool: pool.clone() };
+    let mut built = gauges
+        .create_all(vec![new_gauge(1.5), new_gauge(-0.25)])
+        .await
+        .unwrap();
+    built[0].read(3.75);
+    let label = unique("relabelled");
+    built[1].relabel(&label);
+    assert_eq!(gauges.update_all(&mut built).await.unwrap(), 2);
+    assert_eq!(gauges.find_by_reading(3.75).await.unwrap().id, built[0].id);
+    let found = gauges.find_by_label(&label).await.unwrap();
+    assert_eq!((found.id, found.reading), (built[1].id, -0.25));
+    let page = gauges
+        .list_by_created_at(first(10), ListDirection::Descending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [built[1].id, built[0].id]);
+}
+
+async fn slots_round_trip(pool: &PgPool) {
+    use crate::sql_names::{Slots, new_slot};
+    let slots = Slots { pool: pool.clone() };
+    let mut placed = slots
+        .create_all(vec![new_slot(1), new_slot(2)])
+        .await
+        .unwrap();
+    placed[0].move_to(-5);
+    assert_eq!(slots.update(&mut placed[0]).await.unwrap(), 1);
+    let found = slots.find_by_ordinality(-5i64).await.unwrap();
+    assert_eq!((found.id, &found.k), (placed[0].id, &placed[0].k));
+    let found = slots.find_by_doc(&placed[1].doc).await.unwrap();
+    assert_eq!((found.id, &found.r), (placed[1].id, &placed[1].r));
+    assert_eq!(found.notes.len(), 2, "new_slot(2) writes two notes");
+    let page = slots
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [placed[0].id, placed[1].id]);
+}
+
+async fn books_round_trip(pool: &PgPool) {
+    use crate::column_types::{BookStatus, Books, NewBook};
+    let books = Books { pool: pool.clone() };
+    // The enum and the newtype, checked against the scratch table.
+    books.check_column_types().await.unwrap();
+    let mut book = books.create(NewBook::fresh(2.5)).await.unwrap();
+    let shelved = books.create(NewBook::fresh(f64::NAN)).await.unwrap();
+    let holder = MemberId::new();
+    book.lend(holder);
+    book.rate(-0.0);
+    assert_eq!(books.update(&mut book).await.unwrap(), 2);
+    let found = books.find_by_isbn(book.isbn.clone()).await.unwrap();
+    assert_eq!(found.id, book.id);
+    assert_eq!(found.rating.to_bits(), (-0.0f64).to_bits());
+    assert_eq!(found.holder_id, Some(holder));
+    let page = books
+        .list_for_status_by_created_at(BookStatus::Lent, first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [book.id]);
+    let page = books
+        .list_for_status_by_created_at(BookStatus::Available, first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [shelved.id]);
+    assert!(page.entities[0].rating.is_nan());
+    let page = books
+        .list_for_holder_id_by_created_at(Some(holder), first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [book.id]);
+    let page = books
+        .list_by_title(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(page.entities.len(), 2);
+}
+
+async fn leaflets_round_trip(pool: &PgPool) {
+    use crate::column_types::{LeafletEvent, LeafletId, Leaflets, NewLeaflet};
+    let leaflets = Leaflets { pool: pool.clone() };
+    let mut leaflet = leaflets
+        .create(NewLeaflet {
+            id: LeafletId::new(),
+            pages: i32::MAX,
+        })
+        .await
+        .unwrap();
+    // `Leaflet` has no command: reprint it by hand.
+    leaflet.pages = 12;
+    leaflet
+        .events_mut()
+        .push(LeafletEvent::Printed { pages: 12 });
+    assert_eq!(leaflets.update(&mut leaflet).await.unwrap(), 1);
+    let found = leaflets.find_by_pages(12i32).await.unwrap();
+    assert_eq!((found.id, found.pages), (leaflet.id, 12));
+    let page = leaflets
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [leaflet.id]);
+}
+
+async fn badges_round_trip(pool: &PgPool) {
+    use crate::conflicts_any_language::{Badges, NewBadge};
+    let badges = Badges { pool: pool.clone() };
+    let mut badge = badges.create(NewBadge::fresh()).await.unwrap();
+    badge.score(25);
+    assert_eq!(badges.update(&mut badge).await.unwrap(), 1);
+    let found = badges.find_by_code(&badge.code).await.unwrap();
+    assert_eq!((found.id, found.points), (badge.id, 25));
+    assert_eq!(
+        badges.find_by_label(&badge.label).await.unwrap().id,
+        badge.id
+    );
+    let page = badges
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [badge.id]);
+}
+
+/// The feed's repositories: writes land in the feed in commit order,
+/// across the two ledger tables, on the DDL's feed columns and sequence.
+fn feed_repos() -> Vec<RepoSchema> {
+    vec![
+        LedgerAccounts::schema(),
+        LedgerNotes::schema(),
+        crate::projections::Probes::schema(),
+    ]
+}
+
+#[tokio::test]
+async fn feed_repositories_work_on_their_printed_ddl() {
+    use crate::feed::{LedgerFeedEvent, NewLedgerNote, ledger_feed_after};
+    use crate::projections::{NewProbe, ProbeEvent, ProbeId, Probes};
+    let scratch = scratch_from_ddl("rt_feed", &feed_repos()).await;
+    let pool = scratch.pool.clone();
 
     let accounts = LedgerAccounts::new(&pool);
     let mut account = accounts
@@ -769,10 +1388,412 @@ async fn repositories_work_on_their_printed_ddl() {
         .await
         .unwrap();
     account.deposit(7);
-    accounts.update(&mut account).await.unwrap();
-    let found = accounts.find_by_id(account.id).await.unwrap();
-    assert_eq!(found.balance, 12);
+    assert_eq!(accounts.update(&mut account).await.unwrap(), 1);
+    let found = accounts.find_by_name("a").await.unwrap();
+    assert_eq!((found.id, found.balance), (account.id, 12));
     assert_eq!(found.events().len_persisted(), 3);
 
+    let notes = LedgerNotes::new(&pool);
+    let mut note = notes
+        .create(NewLedgerNote {
+            id: crate::feed::LedgerNoteId::new(),
+            account_id: account.id,
+            text: "first".into(),
+        })
+        .await
+        .unwrap();
+    note.edit("second");
+    assert_eq!(notes.update(&mut note).await.unwrap(), 1);
+    let found = notes.find_by_account_id(account.id).await.unwrap();
+    assert_eq!((found.id, found.text.as_str()), (note.id, "second"));
+    let page = notes
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [note.id]);
+
+    let feed = {
+        let (accounts, notes) = (&accounts, &notes);
+        poll_feed(5, move || async move {
+            ledger_feed_after(accounts, notes, None, 100)
+                .await
+                .unwrap()
+                .events
+        })
+        .await
+    };
+    let order: Vec<_> = feed
+        .iter()
+        .map(|e| match e {
+            LedgerFeedEvent::Account(e) => ("account", e.sequence),
+            LedgerFeedEvent::Note(e) => ("note", e.sequence),
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("account", 1),
+            ("account", 2),
+            ("account", 3),
+            ("note", 1),
+            ("note", 2)
+        ]
+    );
+    assert!(
+        feed.windows(2)
+            .all(|w| w[0].checkpoint() < w[1].checkpoint())
+    );
+
+    let probes = Probes { pool: pool.clone() };
+    let mut probe = probes.create(NewProbe(ProbeId::new(), 1)).await.unwrap();
+    probe.events_mut().push(ProbeEvent::Pinged { n: 2 });
+    assert_eq!(probes.update(&mut probe).await.unwrap(), 1);
+    let checkpoint = probes.feed_checkpoint_of(&probe).await.unwrap().unwrap();
+    let events = {
+        let probes = &probes;
+        poll_feed(2, move || async move {
+            probes.feed_after(None, 100).await.unwrap().events
+        })
+        .await
+    };
+    let pinged: Vec<_> = events
+        .iter()
+        .map(|e| (e.entity_id, e.sequence, e.event.clone()))
+        .collect();
+    assert_eq!(
+        pinged,
+        [
+            (probe.id, 1, ProbeEvent::Pinged { n: 1 }),
+            (probe.id, 2, ProbeEvent::Pinged { n: 2 })
+        ]
+    );
+    assert_eq!(events[1].checkpoint(), checkpoint);
+    assert!(checkpoint > feed.last().unwrap().checkpoint());
+    let page = probes
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [probe.id]);
     scratch.drop().await;
+}
+
+/// `UserFeed` reads `User` events from the ledger account tables: on its
+/// own scratch schema, where no ledger account's event is in its way.
+#[tokio::test]
+async fn the_user_feed_works_on_its_printed_ddl() {
+    use crate::hygiene::feed::UserFeed;
+    use crate::hygiene::{NewUser as HygieneUser, UserEvent as HygieneEvent, UserId as HygieneId};
+    let repos = [crate::hygiene::feed::UserFeed::schema()];
+    let scratch = scratch_from_ddl("rt_user_feed", &repos).await;
+    let feed = UserFeed {
+        pool: scratch.pool.clone(),
+    };
+    let id = HygieneId::new();
+    let name = unique("fed");
+    let mut user = feed
+        .create(HygieneUser {
+            id,
+            name: name.clone(),
+        })
+        .await
+        .unwrap();
+    user.events_mut().push(HygieneEvent::NameUpdated {
+        name: unique("fed-again"),
+    });
+    assert_eq!(feed.update(&mut user).await.unwrap(), 1);
+    assert_eq!(*feed.find_by_name(&name).await.unwrap().events().id(), id);
+    let page = feed
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [id]);
+    let events = {
+        let feed = &feed;
+        poll_feed(2, move || async move {
+            feed.feed_after(None, 100).await.unwrap().events
+        })
+        .await
+    };
+    let read: Vec<_> = events.iter().map(|e| (e.entity_id, e.sequence)).collect();
+    assert_eq!(read, [(id, 1), (id, 2)]);
+    assert!(matches!(&events[1].event, HygieneEvent::NameUpdated { .. }));
+    scratch.drop().await;
+}
+
+/// `Products`' hook keeps a read model and an outbox, tables of the user's
+/// own that the DDL does not print: created here by hand (as in
+/// `migrations/20261129000100_inline_projection.sql`, without its test
+/// trigger) in the scratch schema, so the hook's unqualified statements
+/// reach them and not `public`'s.
+#[tokio::test]
+async fn products_and_their_hook_work_on_their_printed_ddl() {
+    use crate::inline_projection::{NewProduct, Products};
+    let repos = [crate::inline_projection::Products::schema()];
+    let scratch = scratch_from_ddl("rt_products", &repos).await;
+    scratch
+        .run(
+            "CREATE TABLE product_stock ( \
+               id UUID PRIMARY KEY REFERENCES products(id), \
+               name VARCHAR NOT NULL CHECK (name <> ''), \
+               in_stock BIGINT NOT NULL, \
+               version INT NOT NULL); \
+             CREATE TABLE product_outbox ( \
+               product_id UUID NOT NULL REFERENCES products(id), \
+               sequence INT NOT NULL, \
+               event_type VARCHAR NOT NULL, \
+               recorded_at TIMESTAMPTZ NOT NULL, \
+               PRIMARY KEY (product_id, sequence))",
+        )
+        .await;
+    let pool = scratch.pool.clone();
+    let stock = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, i32)>(
+                "SELECT in_stock, version FROM product_stock WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let outbox = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT event_type FROM product_outbox WHERE product_id = $1 ORDER BY sequence",
+            )
+            .bind(id)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    let products = Products::new(&pool);
+    let name = unique("product");
+    let mut product = products.create(NewProduct::new(&name, 3)).await.unwrap();
+    let id = Uuid::from(product.id);
+    assert_eq!(stock(id).await, Some((3, 2)));
+    product.sell(1);
+    assert_eq!(products.update(&mut product).await.unwrap(), 1);
+    assert_eq!(stock(id).await, Some((2, 3)));
+    assert_eq!(outbox(id).await, ["listed", "restocked", "sold"]);
+    assert_eq!(products.find_by_name(&name).await.unwrap().in_stock, 2);
+    let page = products
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [product.id]);
+
+    product.discontinue();
+    products.delete(product).await.unwrap();
+    assert_eq!(stock(id).await, None, "the hook removed the read model row");
+    assert_eq!(outbox(id).await.len(), 4);
+    assert!(products.maybe_find_by_name(&name).await.unwrap().is_none());
+    let page = products
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert!(page.entities.is_empty());
+    scratch.drop().await;
+}
+
+/// `Handles` and `TxHandles` (`in_op_only`) share `handles`: keys declared
+/// `unique` (the DDL's UNIQUE constraints) are what `create_or_find` looks
+/// up, soft delete hides a handle from reads.
+fn handle_repos() -> Vec<RepoSchema> {
+    vec![Handles::schema(), crate::in_op_only::TxHandles::schema()]
+}
+
+#[tokio::test]
+async fn handle_repositories_work_on_their_printed_ddl() {
+    use crate::create_or_find::{HandleEvent, HandleId};
+    use crate::in_op_only::TxHandles;
+    let scratch = scratch_from_ddl("rt_handles", &handle_repos()).await;
+    let pool = scratch.pool.clone();
+
+    let handles = Handles::new(&pool);
+    let new = |handle: &str, email: Option<&str>| NewHandle {
+        id: HandleId::new(),
+        handle: handle.into(),
+        email: email.map(str::to_owned),
+    };
+    let created = handles.create_or_find(new("h", Some("e"))).await.unwrap();
+    assert!(created.was_created());
+    let again = handles
+        .create_or_find(new("other", Some("e")))
+        .await
+        .unwrap();
+    assert!(!again.was_created(), "found by the unique email");
+    assert_eq!(again.entity().id, created.entity().id);
+    let mut handle = created.into_entity();
+    // `Handle` has no command: a second claim, by hand.
+    handle.events_mut().push(HandleEvent::Claimed {
+        handle: "h".into(),
+        email: Some("e".into()),
+    });
+    assert_eq!(handles.update(&mut handle).await.unwrap(), 1);
+    assert_eq!(
+        handles
+            .find_by_email(Some("e".to_owned()))
+            .await
+            .unwrap()
+            .id,
+        handle.id
+    );
+
+    let tx_handles = TxHandles { pool: pool.clone() };
+    let mut op = tx_handles.begin_op().await.unwrap();
+    let in_tx = tx_handles
+        .create_in_op(&mut op, new("tx", None))
+        .await
+        .unwrap();
+    let found = tx_handles
+        .find_by_handle_in_op(&mut op, "tx")
+        .await
+        .unwrap();
+    assert_eq!(found.id, in_tx.id);
+    let page = tx_handles
+        .list_by_created_at_in_op(&mut op, first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [handle.id, in_tx.id]);
+    op.commit().await.unwrap();
+
+    handles.delete(handle).await.unwrap();
+    let page = handles
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(
+        ids_of(&page),
+        [in_tx.id],
+        "the deleted handle is not listed"
+    );
+    assert!(handles.maybe_find_by_handle("h").await.unwrap().is_none());
+    scratch.drop().await;
+}
+
+/// `Vouchers`' tables are qualified (`repo_test.vouchers`): the DDL creates
+/// them in `repo_test` whatever the `search_path`, so a scratch schema
+/// cannot hold them (they would land in, or collide with, the test
+/// database's own `repo_test`). They get a database of their own instead,
+/// created here and dropped at the end, holding only the `repo_test`
+/// schema and what the DDL creates in it.
+#[tokio::test]
+async fn vouchers_work_on_their_printed_ddl_in_a_database_of_their_own() {
+    use sqlx::{Connection, PgConnection};
+    let options: sqlx::postgres::PgConnectOptions =
+        es_entity_tests::database_url().parse().unwrap();
+    let base = options.get_database().unwrap_or("es_entity").to_owned();
+    let suffix = Uuid::now_v7().simple().to_string();
+    let base: String = base.chars().take(63 - 11 - 12).collect();
+    let name = format!("{base}_vouchers_{}", &suffix[suffix.len() - 12..]);
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    let mut admin = PgConnection::connect_with(&options).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {quoted}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let pool = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options.clone().database(&name))
+        .await
+        .unwrap();
+    let outcome = tokio::spawn(vouchers_round_trip(pool.clone())).await;
+    pool.close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {quoted} WITH (FORCE)"
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    admin.close().await.unwrap();
+    if let Err(e) = outcome {
+        std::panic::resume_unwind(e.into_panic());
+    }
+}
+
+async fn vouchers_round_trip(pool: PgPool) {
+    let repos = [Vouchers::schema()];
+    let exists = "SELECT to_regclass('repo_test.vouchers') IS NOT NULL";
+    let before: bool = sqlx::query_scalar(exists).fetch_one(&pool).await.unwrap();
+    assert!(!before, "a fresh database");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA repo_test;\n{}",
+        schema::to_sql(&repos)
+    )))
+    .execute(&pool)
+    .await
+    .unwrap();
+    let drift = schema::check(&pool, &repos).await.unwrap();
+    assert!(drift.is_clean(), "{drift}");
+    let strict = schema::check_with(&pool, &repos, &CheckOptions::new().strict())
+        .await
+        .unwrap();
+    assert!(strict.is_clean(), "{strict}");
+
+    let vouchers = Vouchers::new(&pool);
+    let code = unique("code");
+    let mut issued = vouchers
+        .create_all(vec![
+            NewVoucher {
+                id: VoucherId::new(),
+                code: code.clone(),
+            },
+            NewVoucher {
+                id: VoucherId::new(),
+                code: unique("code"),
+            },
+        ])
+        .await
+        .unwrap();
+    issued[0].redeem("someone");
+    assert_eq!(vouchers.update(&mut issued[0]).await.unwrap(), 1);
+    let found = vouchers.find_by_code(&code).await.unwrap();
+    assert_eq!(
+        (found.id, found.events().len_persisted()),
+        (issued[0].id, 2)
+    );
+    let page = vouchers
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [issued[0].id, issued[1].id]);
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM repo_test.voucher_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+}
+
+/// Every repository of `all_repositories()` is in one of the round trips
+/// above (`Vouchers` in its own database).
+#[tokio::test]
+async fn every_repository_is_round_tripped() {
+    let covered: Vec<String> = [
+        fixture_repos(),
+        vec![Lossies::schema()],
+        user_repos(),
+        column_repos(),
+        feed_repos(),
+        vec![crate::hygiene::feed::UserFeed::schema()],
+        vec![crate::inline_projection::Products::schema()],
+        handle_repos(),
+        vec![Vouchers::schema()],
+    ]
+    .concat()
+    .iter()
+    .map(|r| format!("{r:?}"))
+    .collect();
+    for repo in all_repositories() {
+        assert!(
+            covered.contains(&format!("{repo:?}")),
+            "{} is not round-tripped",
+            repo.entity()
+        );
+    }
+    assert_eq!(covered.len(), all_repositories().len());
 }

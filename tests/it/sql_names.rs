@@ -41,7 +41,7 @@ pub struct Slot {
 }
 
 impl Slot {
-    fn move_to(&mut self, ordinality: i64) {
+    pub(crate) fn move_to(&mut self, ordinality: i64) {
         self.ordinality = ordinality;
         self.events.push(SlotEvent::Moved { ordinality });
     }
@@ -109,14 +109,14 @@ impl IntoEvents<SlotEvent> for NewSlot {
     columns(ordinality = "i64", k = "String", doc = "String", r = "String")
 )]
 pub struct Slots {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 /// A slot whose four columns all hold different values, derived from `n`
 /// and the random tail of a fresh id (ids are time-ordered UUIDs; unique
 /// across runs on the same database), so a value
 /// written to the wrong column or row shows.
-fn new_slot(n: i64) -> NewSlot {
+pub(crate) fn new_slot(n: i64) -> NewSlot {
     let id = SlotId::new();
     let bytes = Uuid::from(id).into_bytes();
     let random = u32::from_le_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
