@@ -4,10 +4,16 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::model::repo::Repo;
+use crate::model::repo::{IdSource, Repo};
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
+    // With ids the repository assigns, the keys are the `unique` columns
+    // only (a new id is held by nobody); without one there is nothing to
+    // find, so the family is not generated: `create` is the call.
+    if repo.id_source == IdSource::Repo && !repo.columns.iter().any(|c| c.unique) {
+        return TokenStream::new();
+    }
     let Repo {
         pool,
         entity,
@@ -23,6 +29,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let time_ty = super::shared::time_ty();
     let new = format_ident!("new");
     let batch = format_ident!("__batch");
+    let into_events = super::shared::into_events(repo, &new);
 
     // The columns `create` writes, read from the `New` value.
     let created: Vec<_> = repo
@@ -131,8 +138,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             let __autocommit =
                 !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             #(#locals)*
-            let mut __events: ::es_entity::EntityEvents<#event_ty> =
-                ::es_entity::IntoEvents::into_events(#new);
+            let mut __events: ::es_entity::EntityEvents<#event_ty> = #into_events;
             let #batch = ::es_entity::__private::EventBatch::new(
                 &__events,
                 ::es_entity::__private::ReadBack::Skip,
