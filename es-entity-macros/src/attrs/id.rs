@@ -17,7 +17,7 @@ pub(crate) struct IdOpts {
 
 #[derive(FromMeta)]
 struct IdList {
-    ty: Option<syn::LitStr>,
+    ty: Option<Quoted>,
     source: Option<IdSourceValue>,
 }
 
@@ -30,7 +30,7 @@ impl FromMeta for IdOpts {
                 source: None,
             }),
             syn::Meta::List(_) => IdList::from_meta(item).map(|l| IdOpts {
-                ty: l.ty,
+                ty: l.ty.map(|Quoted(ty)| ty),
                 source: l.source,
             }),
             syn::Meta::Path(p) => Err(darling::Error::custom(EXPECTED).with_span(p)),

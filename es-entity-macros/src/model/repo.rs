@@ -426,6 +426,7 @@ mod tests {
             (quote::quote!(id(source)), "`source` takes `\"repo\"`"),
             (quote::quote!(id), "`id` takes the id type"),
             (quote::quote!(id = UserId), "`id` takes a string"),
+            (quote::quote!(id(ty = UserId)), "`ty` takes a string"),
             (quote::quote!(id(sorce = "repo")), "Unknown field: `sorce`"),
         ] {
             let found = messages(opt.clone());
