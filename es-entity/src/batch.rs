@@ -59,10 +59,10 @@
 
 use std::ops::Range;
 
+use crate::Savepoint;
+use crate::is_transient_sqlx;
 use crate::operation::AtomicOperation;
 use crate::repo_error::{CreateError, EntityColumn, ModifyError, UncheckedModifyError};
-use crate::is_transient_sqlx;
-use crate::Savepoint;
 
 /// How an error of one attempt bears on the rest of an isolated batch.
 ///

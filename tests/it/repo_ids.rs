@@ -288,7 +288,10 @@ async fn without_a_unique_column_create_still_assigns_ids() -> Result<(), crate:
     assert_eq!(version(b[0].id), 7);
     assert_eq!(plain.find_by_id(a.id).await?.code, a.code);
     // Both repositories read the same rows.
-    assert_eq!(Coupons::new(&pool).find_by_id(b[0].id).await?.code, b[0].code);
+    assert_eq!(
+        Coupons::new(&pool).find_by_id(b[0].id).await?.code,
+        b[0].code
+    );
     Ok(())
 }
 

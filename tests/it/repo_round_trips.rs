@@ -203,7 +203,11 @@ async fn repo_assigned_ids_create_and_create_all_are_one_statement_each() {
             seen[0]
         );
         let batch = coupons
-            .create_all((0..3).map(|i| new_coupon(&unique(&format!("rt{i}")))).collect())
+            .create_all(
+                (0..3)
+                    .map(|i| new_coupon(&unique(&format!("rt{i}"))))
+                    .collect(),
+            )
             .await
             .unwrap();
         assert_statements(&counter, 1, "create_all of 3 with repository ids");

@@ -404,7 +404,11 @@ mod tests {
             (quote::quote!(id = "Uid"), IdSource::Caller, "Uid"),
             (quote::quote!(id(source = "repo")), IdSource::Repo, "UserId"),
             (quote::quote!(id(source = repo)), IdSource::Repo, "UserId"),
-            (quote::quote!(id(source = "caller")), IdSource::Caller, "UserId"),
+            (
+                quote::quote!(id(source = "caller")),
+                IdSource::Caller,
+                "UserId",
+            ),
             (
                 quote::quote!(id(ty = "Uid", source = "repo")),
                 IdSource::Repo,

@@ -95,9 +95,20 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         ),
     };
 
+    let keys = match repo.id_source {
+        IdSource::Caller => quote! {
+            /// Creates the entity, or, when an existing entity already holds its
+            /// id or the value of a column declared `unique`, loads that one
+        },
+        // The repository's fresh id is held by nobody: the columns are the keys.
+        IdSource::Repo => quote! {
+            /// Creates the entity under a new id the repository assigns, or, when
+            /// an existing entity already holds the value of a column declared
+            /// `unique`, loads that one
+        },
+    };
     quote! {
-        /// Creates the entity, or, when an existing entity already holds its
-        /// id or the value of a column declared `unique`, loads that one
+        #keys
         /// instead and stores nothing: `CreateOrFind::Created` or
         /// `CreateOrFind::Found`. Racing callers with the same keys get one
         /// `Created` and `Found`s of that same entity, no error. Keys held
