@@ -73,5 +73,5 @@ pub use repo_error::{
 };
 pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
 pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
-pub use traits::{EsEntity, EsRepo, IntoEvents, TryFromEvents};
+pub use traits::{EsEntity, EsRepo, GenerateId, IntoEvents, IntoEventsWithId, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

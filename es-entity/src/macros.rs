@@ -73,6 +73,9 @@ macro_rules! idempotency_guard {
 /// let raw: uuid::Uuid = id.into();
 /// assert_eq!(UserId::from(raw), id);
 /// assert_eq!(raw.get_version_num(), 7);
+/// // What a repository with `id(source = "repo")` assigns: also version 7.
+/// let generated: uuid::Uuid = <OrderId as es_entity::GenerateId>::generate().into();
+/// assert_eq!(generated.get_version_num(), 7);
 /// ```
 #[macro_export]
 macro_rules! entity_id {
@@ -104,6 +107,12 @@ macro_rules! __entity_id_one {
             /// A new time-ordered (v7) id.
             pub fn new() -> Self {
                 Self($crate::__private::uuid::Uuid::now_v7())
+            }
+        }
+
+        impl $crate::GenerateId for $name {
+            fn generate() -> Self {
+                Self::new()
             }
         }
 

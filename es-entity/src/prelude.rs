@@ -45,11 +45,11 @@
 
 pub use crate::{
     AtomicOperation, ConstraintViolation, CreateError, DbOp, DbOpWithTime, EntityEvents,
-    EntityHydrationError, EsEntity, EsEvent, EsRepo, ExpectedVersion, FindError, Idempotent,
-    IntoEvents, IntoOneTimeExecutor, LastPersisted, ListDirection, ModifyError, PaginatedQueryArgs,
-    PaginatedQueryRet, PostPersistHookError, QueryError, RetryPolicy, RetryableError, Sort,
-    TryFromEvents, UncheckedModifyError, UncheckedWrite, entity_id, es_query, idempotency_guard,
-    retry_on_concurrent_modification,
+    EntityHydrationError, EsEntity, EsEvent, EsRepo, ExpectedVersion, FindError, GenerateId,
+    Idempotent, IntoEvents, IntoEventsWithId, IntoOneTimeExecutor, LastPersisted, ListDirection,
+    ModifyError, PaginatedQueryArgs, PaginatedQueryRet, PostPersistHookError, QueryError,
+    RetryPolicy, RetryableError, Sort, TryFromEvents, UncheckedModifyError, UncheckedWrite,
+    entity_id, es_query, idempotency_guard, retry_on_concurrent_modification,
 };
 
 pub use chrono::{DateTime, Utc};

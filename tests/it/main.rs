@@ -57,6 +57,7 @@ mod repo_crud;
 mod repo_error_helpers;
 mod repo_errors;
 mod repo_fixtures;
+mod repo_ids;
 mod repo_options;
 mod repo_round_trips;
 mod repo_versions;

@@ -188,6 +188,35 @@ async fn create_is_one_statement() {
     .await;
 }
 
+/// With ids the repository assigns (`id(source = "repo")`), as with the
+/// caller's: one statement to create one entity, one to create a batch.
+#[tokio::test]
+async fn repo_assigned_ids_create_and_create_all_are_one_statement_each() {
+    use crate::repo_ids::{Coupons, new_coupon};
+    counting(|pool, counter| async move {
+        let coupons = Coupons::new(&pool);
+        let one = coupons.create(new_coupon(&unique("rt"))).await.unwrap();
+        let seen = assert_statements(&counter, 1, "create with a repository id");
+        assert!(
+            seen[0].starts_with("WITH entity AS (INSERT INTO coupons"),
+            "{}",
+            seen[0]
+        );
+        let batch = coupons
+            .create_all(
+                (0..3)
+                    .map(|i| new_coupon(&unique(&format!("rt{i}"))))
+                    .collect(),
+            )
+            .await
+            .unwrap();
+        assert_statements(&counter, 1, "create_all of 3 with repository ids");
+        assert_eq!(batch.len(), 3);
+        assert!(batch.iter().all(|c| c.id != one.id));
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn update_is_one_statement_and_nothing_new_is_none() {
     counting(|pool, counter| async move {

@@ -4,6 +4,7 @@
 pub(crate) mod column;
 pub(crate) mod entity;
 pub(crate) mod event;
+pub(crate) mod id;
 pub(crate) mod method;
 pub(crate) mod parsed;
 pub(crate) mod quoted;

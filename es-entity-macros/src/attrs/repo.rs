@@ -1,6 +1,7 @@
 use darling::{FromDeriveInput, FromField, ast::Data};
 
 use super::column::Columns;
+use super::id::IdOpts;
 use super::method::MethodName;
 use super::parsed::{Parsed, UnknownKeys};
 use super::quoted::Quoted;
@@ -17,7 +18,8 @@ pub(crate) struct RepoOpts {
     pub generics: syn::Generics,
     pub data: Data<darling::util::Ignored, RepoField>,
     pub entity: Option<Parsed<Quoted>>,
-    pub id: Option<Parsed<Quoted>>,
+    /// `id = "UserId"` or `id(ty = "UserId", source = "repo")`.
+    pub id: Option<Parsed<IdOpts>>,
     pub event: Option<Parsed<Quoted>>,
     pub tbl: Option<Parsed<Quoted>>,
     pub events_tbl: Option<Parsed<Quoted>>,

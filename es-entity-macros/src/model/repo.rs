@@ -7,6 +7,7 @@ use super::bind::Check;
 use super::column::{self, Column};
 use super::listing::{self, Filter, IndexColumn, Lookup, Sort};
 use super::tables::{self, Tables};
+use crate::attrs::id::{IdOpts, IdSourceValue};
 use crate::attrs::parsed::Parsed;
 use crate::attrs::quoted::Quoted;
 use crate::attrs::repo::{REPO_KEYS, RepoOpts};
@@ -19,6 +20,8 @@ pub(crate) struct Repo {
     pub pool: syn::Ident,
     pub entity: syn::Type,
     pub id_ty: syn::Type,
+    /// Who makes a new entity's id: `id(source = "caller" | "repo")`.
+    pub id_source: IdSource,
     /// Who checks that `id_ty` fits the `id` column.
     pub id_check: Check,
     pub event_ty: syn::Type,
@@ -41,6 +44,16 @@ pub(crate) struct Repo {
     /// attribute's string.
     pub post_persist_hook: Option<syn::Ident>,
     pub names: Names,
+}
+
+/// Who makes the id of an entity `create` stores.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IdSource {
+    /// The `New` value carries it (`IntoEvents`); the default.
+    Caller,
+    /// The repository assigns a `GenerateId::generate()` id per entity and
+    /// hands it to the `New` value (`IntoEventsWithId`).
+    Repo,
 }
 
 /// Generated type names.
@@ -121,7 +134,20 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     super::check::columns(&columns, errs);
 
     let parse_type = |Quoted(lit), errs: &mut Accumulator| errs.handle(super::parse_type(&lit));
-    let id = option(opts.id, errs, parse_type);
+    let id = option(opts.id, errs, |IdOpts { ty, source }, errs| {
+        // Both values are checked, so both errors are reported at once.
+        let ty = ty.map(|lit| errs.handle(super::parse_type(&lit)));
+        let source = source.map(|v| id_source(&v, errs));
+        let ty = match ty {
+            Some(t) => Some(t?),
+            None => None,
+        };
+        let source = match source {
+            Some(s) => s?,
+            None => IdSource::Caller,
+        };
+        Some((ty, source))
+    });
     let event = option(opts.event, errs, parse_type);
 
     // Every name is checked, so all bad names are reported in one compile.
@@ -139,7 +165,8 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     let in_op_only = errs.handle(opts.in_op_only.0);
 
     let (entity, entity_name) = entity??;
-    let id_ty = id?.unwrap_or_else(|| {
+    let (id_ty, id_source) = id?.unwrap_or((None, IdSource::Caller));
+    let id_ty = id_ty.unwrap_or_else(|| {
         let ident = format_ident!("{}Id", entity_name);
         syn::parse_quote!(#ident)
     });
@@ -168,6 +195,7 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
         entity,
         id_check,
         id_ty,
+        id_source,
         event_ty,
         tables,
         sorts,
@@ -246,6 +274,24 @@ fn pool_field(
         );
     }
     found
+}
+
+/// `source = "caller"` or `source = "repo"`; any other value is an error
+/// at the value.
+fn id_source(value: &IdSourceValue, errs: &mut Accumulator) -> Option<IdSource> {
+    match value.value.as_str() {
+        "caller" => Some(IdSource::Caller),
+        "repo" => Some(IdSource::Repo),
+        other => {
+            errs.push(
+                darling::Error::custom(format!(
+                    "unknown id source `{other}`: use `source = \"repo\"` (the repository assigns each new entity's id) or `source = \"caller\"` (the `New` value carries it; the default)"
+                ))
+                .with_span(&value.span),
+            );
+            None
+        }
+    }
 }
 
 /// `delete = "soft"`; any other mode is an error.
@@ -348,6 +394,52 @@ mod tests {
             assert_eq!(found.len(), 1, "{hook}: {found:?}");
             assert!(found[0].contains(expected), "{hook}: {found:?}");
         }
+    }
+
+    #[test]
+    fn the_id_source_defaults_to_the_caller() {
+        use super::IdSource;
+        for (opt, source, ty) in [
+            (quote::quote!(feed = false), IdSource::Caller, "UserId"),
+            (quote::quote!(id = "Uid"), IdSource::Caller, "Uid"),
+            (quote::quote!(id(source = "repo")), IdSource::Repo, "UserId"),
+            (quote::quote!(id(source = repo)), IdSource::Repo, "UserId"),
+            (
+                quote::quote!(id(source = "caller")),
+                IdSource::Caller,
+                "UserId",
+            ),
+            (
+                quote::quote!(id(ty = "Uid", source = "repo")),
+                IdSource::Repo,
+                "Uid",
+            ),
+        ] {
+            let repo = build(opt.clone()).unwrap_or_else(|e| panic!("{opt}: {e}"));
+            assert_eq!(repo.id_source, source, "{opt}");
+            let id_ty = &repo.id_ty;
+            assert_eq!(quote::quote!(#id_ty).to_string(), ty, "{opt}");
+        }
+    }
+
+    #[test]
+    fn a_bad_id_option_is_one_error_each() {
+        for (opt, expected) in [
+            (quote::quote!(id(source = "db")), "unknown id source `db`"),
+            (quote::quote!(id(source = 1)), "`source` takes `\"repo\"`"),
+            (quote::quote!(id(source)), "`source` takes `\"repo\"`"),
+            (quote::quote!(id), "`id` takes the id type"),
+            (quote::quote!(id = UserId), "`id` takes a string"),
+            (quote::quote!(id(ty = UserId)), "`ty` takes a string"),
+            (quote::quote!(id(sorce = "repo")), "Unknown field: `sorce`"),
+        ] {
+            let found = messages(opt.clone());
+            assert_eq!(found.len(), 1, "{opt}: {found:?}");
+            assert!(found[0].contains(expected), "{opt}: {found:?}");
+        }
+        // A bad type and a bad source: both, in one compile.
+        let found = messages(quote::quote!(id(ty = "not a type", source = "db")));
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]

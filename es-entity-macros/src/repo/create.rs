@@ -27,6 +27,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let id_arg = super::shared::bind(id_ty, repo.id_check, &quote!(__events.id()));
     let event_args = super::shared::event_args(&batch);
     let all = create_all(repo);
+    let into_events = super::shared::into_events(repo, &new);
     let (pool_body, in_op_body) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -105,8 +106,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             let __autocommit =
                 !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             #(#locals)*
-            let mut __events: ::es_entity::EntityEvents<#event_ty> =
-                ::es_entity::IntoEvents::into_events(#new);
+            let mut __events: ::es_entity::EntityEvents<#event_ty> = #into_events;
             let __row = {
                 let #batch = ::es_entity::__private::EventBatch::new(
                     &__events,
@@ -175,6 +175,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             .map(|((c, _), v)| super::shared::bind_array(&c.ty, c.check, v)),
     );
     let bulk_events = super::shared::bulk_event_args(&format_ident!("__events"));
+    let into_events = super::shared::into_events(repo, &new);
     let (pool_body, in_op_body) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -271,8 +272,7 @@ fn create_all(repo: &Repo) -> TokenStream {
             for #new in __new {
                 // Column values first: `into_events` consumes the `New` value.
                 #(#push)*
-                let __events: ::es_entity::EntityEvents<#event_ty> =
-                    ::es_entity::IntoEvents::into_events(#new);
+                let __events: ::es_entity::EntityEvents<#event_ty> = #into_events;
                 #ids.push(::core::clone::Clone::clone(__events.id()));
                 __histories.push(__events);
             }

@@ -4,10 +4,16 @@
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::model::repo::Repo;
+use crate::model::repo::{IdSource, Repo};
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
+    // With ids the repository assigns, the keys are the `unique` columns
+    // only (a new id is held by nobody); without one there is nothing to
+    // find, so the family is not generated: `create` is the call.
+    if repo.id_source == IdSource::Repo && !repo.columns.iter().any(|c| c.unique) {
+        return TokenStream::new();
+    }
     let Repo {
         pool,
         entity,
@@ -23,6 +29,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let time_ty = super::shared::time_ty();
     let new = format_ident!("new");
     let batch = format_ident!("__batch");
+    let into_events = super::shared::into_events(repo, &new);
 
     // The columns `create` writes, read from the `New` value.
     let created: Vec<_> = repo
@@ -88,9 +95,20 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         ),
     };
 
+    let keys = match repo.id_source {
+        IdSource::Caller => quote! {
+            /// Creates the entity, or, when an existing entity already holds its
+            /// id or the value of a column declared `unique`, loads that one
+        },
+        // The repository's fresh id is held by nobody: the columns are the keys.
+        IdSource::Repo => quote! {
+            /// Creates the entity under a new id the repository assigns, or, when
+            /// an existing entity already holds the value of a column declared
+            /// `unique`, loads that one
+        },
+    };
     quote! {
-        /// Creates the entity, or, when an existing entity already holds its
-        /// id or the value of a column declared `unique`, loads that one
+        #keys
         /// instead and stores nothing: `CreateOrFind::Created` or
         /// `CreateOrFind::Found`. Racing callers with the same keys get one
         /// `Created` and `Found`s of that same entity, no error. Keys held
@@ -131,8 +149,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             let __autocommit =
                 !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
             #(#locals)*
-            let mut __events: ::es_entity::EntityEvents<#event_ty> =
-                ::es_entity::IntoEvents::into_events(#new);
+            let mut __events: ::es_entity::EntityEvents<#event_ty> = #into_events;
             let #batch = ::es_entity::__private::EventBatch::new(
                 &__events,
                 ::es_entity::__private::ReadBack::Skip,

@@ -295,7 +295,10 @@ pub fn try_given<T: EsEntity>(
 /// assert_eq!(note.entity().text, "");
 /// ```
 #[track_caller]
-pub fn given_new<T: EsEntity>(new: T::New) -> Given<T> {
+pub fn given_new<T: EsEntity>(new: T::New) -> Given<T>
+where
+    T::New: IntoEvents<T::Event>,
+{
     let events = new.into_events();
     let mut history = Vec::with_capacity(events.len_new());
     // A loop, not a closure: a closure would hide the test's line from

@@ -15,7 +15,7 @@ use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
 
 use crate::model::bind::Check;
-use crate::model::repo::Repo;
+use crate::model::repo::{IdSource, Repo};
 
 /// `::core::option::Option<::chrono::DateTime<::chrono::Utc>>`, the type of a write's time.
 pub(super) fn time_ty() -> TokenStream {
@@ -98,5 +98,22 @@ pub(super) fn bind_array(ty: &syn::Type, check: Check, values: &syn::Ident) -> T
     match check {
         Check::Sqlx => quote_spanned!(span=> &#values[..]),
         Check::SqlxNullable | Check::FirstUse => quote_spanned!(span=> &#values[..] as &[#ty]),
+    }
+}
+
+/// The first events of the `New` value `new`, consuming it. With
+/// `id(source = "repo")` each call assigns a fresh id of the repository's id
+/// type, so every entity of a batch gets its own.
+pub(super) fn into_events(repo: &Repo, new: &syn::Ident) -> TokenStream {
+    let id_ty = &repo.id_ty;
+    let event_ty = &repo.event_ty;
+    match repo.id_source {
+        IdSource::Caller => quote!(::es_entity::IntoEvents::<#event_ty>::into_events(#new)),
+        IdSource::Repo => quote! {
+            ::es_entity::IntoEventsWithId::<#event_ty>::into_events(
+                #new,
+                <#id_ty as ::es_entity::GenerateId>::generate(),
+            )
+        },
     }
 }
