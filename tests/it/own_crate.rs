@@ -101,13 +101,13 @@ fn the_sqlx_line_is_the_same_everywhere() {
         }
     }
     // The derive's error for a crate on another sqlx release quotes it too.
-    let check = read("es-entity/src/__private/sqlx_check.rs")
+    let check = read("es-entity/src/sqlx_check.rs")
         .replace("\\\"", "\"")
         .replace("{{", "{")
         .replace("}}", "}");
     assert!(
         check.contains(&format!("`{wanted}`")),
-        "es-entity/src/__private/sqlx_check.rs does not quote `{wanted}`"
+        "es-entity/src/sqlx_check.rs does not quote `{wanted}`"
     );
 }
 
