@@ -229,7 +229,7 @@ impl Scratch {
 /// Creates `repos`' tables in a scratch schema from their DDL, applies
 /// `drift_sql`, checks, asserts the differences are `expected` (each with a
 /// fix), applies the fixes and asserts the check is clean.
-async fn drift_then_fix(
+pub(crate) async fn drift_then_fix(
     label: &str,
     repos: &[RepoSchema],
     drift_sql: &str,
@@ -238,7 +238,7 @@ async fn drift_then_fix(
     drift_then_fix_with(label, repos, drift_sql, expected, CheckOptions::new()).await
 }
 
-async fn drift_then_fix_with(
+pub(crate) async fn drift_then_fix_with(
     label: &str,
     repos: &[RepoSchema],
     drift_sql: &str,

@@ -20,9 +20,11 @@ const SEQUENCE: &str = "SELECT EXISTS (SELECT 1 FROM pg_class c \
      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'S')";
 
 /// A domain's column is judged by its base type, as the repositories'
-/// first-use check does.
+/// first-use check does. An identity column (`GENERATED ... AS IDENTITY`)
+/// fills itself as a default does, though `atthasdef` is false for it.
 const COLUMNS: &str = "SELECT a.attname::TEXT, bt.typname::TEXT, \
-     format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef \
+     format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+     (a.atthasdef OR a.attidentity <> '') \
      FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
