@@ -4,10 +4,20 @@
 //! serve, and tables several repositories share. Scratch schemas and
 //! helpers come from `schema.rs`.
 
-use es_entity::schema::{CheckOptions, DifferenceKind};
+use es_entity::schema::{self, CheckOptions, Column, DifferenceKind, Need, RepoSchema, Table};
 
 use crate::quickstart::Users;
-use crate::schema::Scratch;
+use crate::schema::{Scratch, drift_then_fix, drift_then_fix_with};
+
+/// A hand-built description of one table named `table`: `id` and the
+/// given text columns, all `NOT NULL`.
+fn one_table(table: &str, columns: &[&str]) -> RepoSchema {
+    let mut t = Table::new(table).column(Column::of::<uuid::Uuid>("id", Need::NotNull));
+    for c in columns {
+        t = t.column(Column::of::<String>(*c, Need::NotNull));
+    }
+    RepoSchema::new("Scratch").with_table(t.primary_key(&["id"]))
+}
 
 /// An identity column fills itself as a default does: a column the
 /// repository does not know, `NOT NULL` and `GENERATED ... AS IDENTITY`,
@@ -50,4 +60,125 @@ async fn an_extra_identity_column_is_not_drift() {
         .await
         .unwrap();
     scratch.drop().await;
+}
+
+/// Reserved words are quoted wherever they appear: the DDL of a table
+/// named `group` with a column `end` runs, and so do the fixes naming an
+/// extra column `order` (strict mode) and a `NOT NULL` column `user`
+/// without a default (default mode).
+#[tokio::test]
+async fn reserved_words_are_quoted_in_ddl_and_fixes() {
+    let repo = || one_table("group", &["end"]);
+    let drift = drift_then_fix_with(
+        "reserved_strict",
+        &[repo()],
+        r#"ALTER TABLE "group" ADD COLUMN "order" TEXT"#,
+        &[(
+            "group",
+            DifferenceKind::ExtraColumn {
+                column: "order".into(),
+            },
+        )],
+        CheckOptions::new().strict(),
+    )
+    .await;
+    assert_eq!(
+        drift.differences[0].fix,
+        r#"ALTER TABLE "group" DROP COLUMN "order";"#
+    );
+    let drift = drift_then_fix(
+        "reserved_default",
+        &[repo()],
+        r#"ALTER TABLE "group" ADD COLUMN "user" TEXT NOT NULL; ALTER TABLE "group" DROP COLUMN "end""#,
+        &[
+            (
+                "group",
+                DifferenceKind::MissingColumn {
+                    column: "end".into(),
+                },
+            ),
+            (
+                "group",
+                DifferenceKind::BlocksInserts {
+                    column: "user".into(),
+                },
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(
+        drift.fix_sql(),
+        "ALTER TABLE \"group\" ADD COLUMN \"end\" TEXT NOT NULL;\n\
+         ALTER TABLE \"group\" ALTER COLUMN \"user\" DROP NOT NULL;\n"
+    );
+}
+
+/// A name holding `"` and `;` is one quoted identifier in every statement:
+/// the table and column are created under exactly that name, the fixes
+/// run, and nothing else is touched.
+#[tokio::test]
+async fn a_name_with_quotes_and_semicolons_cannot_inject_sql() {
+    let table = r#"t"; DROP TABLE sentinel; --"#;
+    let column = r#"c"; DROP TABLE sentinel; --"#;
+    let repo = || one_table(table, &[column]);
+    let sql = repo().to_sql();
+    assert!(
+        sql.starts_with(r#"CREATE TABLE "t""; DROP TABLE sentinel; --" ("#),
+        "{sql}"
+    );
+    let scratch = Scratch::new("inject").await;
+    scratch.run("CREATE TABLE sentinel (x INT)").await;
+    scratch.run(&sql).await;
+    assert!(scratch.check(&[repo()]).await.is_clean());
+    scratch
+        .run(r#"ALTER TABLE "t""; DROP TABLE sentinel; --" DROP COLUMN "c""; DROP TABLE sentinel; --""#)
+        .await;
+    let drift = scratch.check(&[repo()]).await;
+    assert_eq!(
+        drift
+            .differences
+            .iter()
+            .map(|d| &d.kind)
+            .collect::<Vec<_>>(),
+        [&DifferenceKind::MissingColumn {
+            column: column.into()
+        }],
+        "{drift}"
+    );
+    scratch.run(&drift.fix_sql()).await;
+    assert!(scratch.check(&[repo()]).await.is_clean());
+    // The sentinel is still there.
+    scratch.run("SELECT x FROM sentinel").await;
+    let names: Vec<String> = sqlx::query_scalar(
+        "SELECT relname::TEXT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY relname",
+    )
+    .bind(&scratch.name)
+    .fetch_all(&scratch.pool)
+    .await
+    .unwrap();
+    assert_eq!(names, ["sentinel", table]);
+    scratch.drop().await;
+}
+
+/// The reserved words `quote_ident` knows are exactly the server's
+/// (`pg_get_keywords()`, catcode `R` or `T`): every such key word is
+/// quoted, every other key word is left bare.
+#[tokio::test]
+async fn the_reserved_words_are_the_servers() {
+    let pool = es_entity_tests::pool().await;
+    let words: Vec<(String, String)> =
+        sqlx::query_as("SELECT word::TEXT, catcode::TEXT FROM pg_get_keywords() ORDER BY word")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(words.len() > 400, "{}", words.len());
+    let mut reserved = 0;
+    for (word, catcode) in &words {
+        let must_quote = catcode == "R" || catcode == "T";
+        reserved += usize::from(must_quote);
+        let quoted = schema::quote_ident(word) != *word;
+        assert_eq!(quoted, must_quote, "{word} ({catcode})");
+    }
+    assert!(reserved > 90, "{reserved}");
 }

@@ -6,7 +6,7 @@ use std::fmt;
 use sqlx::{PgConnection, PgPool};
 
 use super::catalog::{self, FoundIndex, FoundTable};
-use super::ddl::{self, ident};
+use super::ddl::{self, ident_list, qualified, quote_ident as ident, sql_type};
 use super::{Need, RepoSchema, Table};
 
 /// Where and how strictly [`check_with`] looks.
@@ -395,6 +395,7 @@ impl<'c> Checker<'c> {
         self.columns(entity, spec, &found);
         let mut used: Vec<&str> = Vec::new();
         let t = &spec.name;
+        let q = qualified(t);
         if !spec.primary_key.is_empty() {
             match unique_on(&found, &spec.primary_key) {
                 Some(i) => used.push(&i.name),
@@ -405,8 +406,8 @@ impl<'c> Checker<'c> {
                         columns: spec.primary_key.clone(),
                     },
                     format!(
-                        "ALTER TABLE {t} ADD PRIMARY KEY ({});",
-                        spec.primary_key.join(", ")
+                        "ALTER TABLE {q} ADD PRIMARY KEY ({});",
+                        ident_list(&spec.primary_key)
                     ),
                     false,
                 ),
@@ -421,7 +422,7 @@ impl<'c> Checker<'c> {
                     DifferenceKind::MissingUnique {
                         columns: key.clone(),
                     },
-                    format!("ALTER TABLE {t} ADD UNIQUE ({});", key.join(", ")),
+                    format!("ALTER TABLE {q} ADD UNIQUE ({});", ident_list(key)),
                     false,
                 ),
             }
@@ -470,10 +471,10 @@ impl<'c> Checker<'c> {
                             references: fk.references.clone(),
                         },
                         format!(
-                            "ALTER TABLE {t} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
-                            fk.columns.join(", "),
-                            fk.references,
-                            fk.referenced_columns.join(", ")
+                            "ALTER TABLE {q} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
+                            ident_list(&fk.columns),
+                            qualified(&fk.references),
+                            ident_list(&fk.referenced_columns)
                         ),
                         true,
                     );
@@ -489,7 +490,7 @@ impl<'c> Checker<'c> {
                 .filter(|i| !used.contains(&i.name.as_str()))
             {
                 let fix = match &i.constraint {
-                    Some(c) => format!("ALTER TABLE {t} DROP CONSTRAINT {};", ident(c)),
+                    Some(c) => format!("ALTER TABLE {q} DROP CONSTRAINT {};", ident(c)),
                     None => format!(
                         "DROP INDEX {}{};",
                         index_schema.as_deref().unwrap_or(""),
@@ -512,8 +513,10 @@ impl<'c> Checker<'c> {
 
     fn columns(&mut self, entity: &'static str, spec: &Table, found: &FoundTable) {
         let t = &spec.name;
+        let q = qualified(t);
         for c in &spec.columns {
             let name = &c.name;
+            let n = ident(name);
             let Some(have) = found.columns.iter().find(|f| f.column.column == *name) else {
                 self.push(
                     entity,
@@ -527,16 +530,16 @@ impl<'c> Checker<'c> {
                 continue;
             };
             if !c.fits(&have.column) {
-                let ty = &c.sql_type;
+                let ty = sql_type(&c.sql_type);
                 self.push(
                     entity,
                     t,
                     DifferenceKind::WrongType {
                         column: name.clone(),
-                        expected: ty.clone(),
+                        expected: c.sql_type.clone(),
                         found: have.column.sql_type.clone(),
                     },
-                    format!("ALTER TABLE {t} ALTER COLUMN {name} TYPE {ty} USING {name}::{ty};"),
+                    format!("ALTER TABLE {q} ALTER COLUMN {n} TYPE {ty} USING {n}::{ty};"),
                     false,
                 );
             }
@@ -549,7 +552,7 @@ impl<'c> Checker<'c> {
                             DifferenceKind::Nullable {
                                 column: name.clone(),
                             },
-                            format!("ALTER TABLE {t} ALTER COLUMN {name} SET NOT NULL;"),
+                            format!("ALTER TABLE {q} ALTER COLUMN {n} SET NOT NULL;"),
                             false,
                         );
                     }
@@ -565,7 +568,7 @@ impl<'c> Checker<'c> {
                     DifferenceKind::NotNullable {
                         column: name.clone(),
                     },
-                    format!("ALTER TABLE {t} ALTER COLUMN {name} DROP NOT NULL;"),
+                    format!("ALTER TABLE {q} ALTER COLUMN {n} DROP NOT NULL;"),
                     false,
                 );
             }
@@ -578,7 +581,7 @@ impl<'c> Checker<'c> {
                     DifferenceKind::MissingDefault {
                         column: name.clone(),
                     },
-                    format!("ALTER TABLE {t} ALTER COLUMN {name} SET DEFAULT {expr};"),
+                    format!("ALTER TABLE {q} ALTER COLUMN {n} SET DEFAULT {expr};"),
                     false,
                 );
             }
@@ -596,7 +599,7 @@ impl<'c> Checker<'c> {
                         column: name.clone(),
                     },
                     format!(
-                        "ALTER TABLE {t} ALTER COLUMN {} DROP NOT NULL;",
+                        "ALTER TABLE {q} ALTER COLUMN {} DROP NOT NULL;",
                         ident(name)
                     ),
                     false,
@@ -608,7 +611,7 @@ impl<'c> Checker<'c> {
                     DifferenceKind::ExtraColumn {
                         column: name.clone(),
                     },
-                    format!("ALTER TABLE {t} DROP COLUMN {};", ident(name)),
+                    format!("ALTER TABLE {q} DROP COLUMN {};", ident(name)),
                     true,
                 );
             }

@@ -40,7 +40,7 @@ pub use check::{
     CheckOptions, Difference, DifferenceKind, Drift, SchemaCheckError, assert_no_drift,
     assert_no_drift_with, check, check_with,
 };
-pub use ddl::to_sql;
+pub use ddl::{quote_ident, to_sql};
 
 use sqlx::postgres::Postgres;
 use sqlx::{Type, TypeInfo};
