@@ -182,3 +182,38 @@ async fn the_reserved_words_are_the_servers() {
     }
     assert!(reserved > 90, "{reserved}");
 }
+
+/// `list_by_created_at`, which every repository has, orders by
+/// `created_at, id`: the schema needs that index, and a database without
+/// it is drift, fixed by creating it.
+#[tokio::test]
+async fn list_by_created_at_needs_its_index() {
+    let schema = Users::schema();
+    let users = schema.table("users").unwrap();
+    assert!(
+        users
+            .indexes()
+            .iter()
+            .any(|i| i.leading == ["created_at", "id"]
+                && i.columns == ["created_at", "id"]
+                && i.purpose == "list_by_created_at"),
+        "{users:?}"
+    );
+    let drift = drift_then_fix(
+        "created_at_index",
+        &[Users::schema()],
+        "DROP INDEX users_created_at_id_idx",
+        &[(
+            "users",
+            DifferenceKind::MissingIndex {
+                columns: vec!["created_at".into(), "id".into()],
+                purpose: "list_by_created_at".into(),
+            },
+        )],
+    )
+    .await;
+    assert_eq!(
+        drift.fix_sql(),
+        "CREATE INDEX users_created_at_id_idx ON users (created_at, id);\n"
+    );
+}
