@@ -217,3 +217,28 @@ async fn list_by_created_at_needs_its_index() {
         "CREATE INDEX users_created_at_id_idx ON users (created_at, id);\n"
     );
 }
+
+/// The events table's foreign key to its index table is part of the
+/// schema: a missing one is reported in the default mode, not as an extra,
+/// and its fix adds it.
+#[tokio::test]
+async fn a_missing_events_foreign_key_is_drift_by_default() {
+    let drift = drift_then_fix(
+        "events_fk",
+        &[Users::schema()],
+        "ALTER TABLE user_events DROP CONSTRAINT user_events_id_fkey",
+        &[(
+            "user_events",
+            DifferenceKind::MissingForeignKey {
+                columns: vec!["id".into()],
+                references: "users".into(),
+            },
+        )],
+    )
+    .await;
+    assert!(!drift.differences[0].extra);
+    assert_eq!(
+        drift.fix_sql(),
+        "ALTER TABLE user_events ADD FOREIGN KEY (id) REFERENCES users (id);\n"
+    );
+}

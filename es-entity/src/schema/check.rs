@@ -41,8 +41,7 @@ impl CheckOptions {
     }
 
     /// Also reports what the repositories do not need: columns and indexes
-    /// beyond theirs, and a missing foreign key from an events table to its
-    /// index table (recommended, not required).
+    /// beyond theirs.
     pub fn strict(mut self) -> Self {
         self.strict = true;
         self
@@ -109,7 +108,7 @@ pub enum DifferenceKind {
         /// What needs it.
         purpose: String,
     },
-    /// No foreign key on these columns to the table's index table (strict only).
+    /// No foreign key on these columns to the table's index table.
     MissingForeignKey {
         columns: Vec<String>,
         references: String,
@@ -449,37 +448,39 @@ impl<'c> Checker<'c> {
                 ),
             }
         }
-        if self.strict {
-            for fk in &spec.foreign_keys {
-                let (rs, rb) = self.locate(&fk.references);
-                let (rs, rb) = (rs.to_owned(), rb.to_owned());
-                let Some(target) = catalog::table_oid(&mut *self.conn, &rs, &rb).await? else {
-                    // The referenced table is missing: reported on its own.
-                    continue;
-                };
-                let present = found.foreign_keys.iter().any(|f| {
-                    f.references == target
-                        && f.columns == fk.columns
-                        && f.referenced_columns == fk.referenced_columns
-                });
-                if !present {
-                    self.push(
-                        entity,
-                        t,
-                        DifferenceKind::MissingForeignKey {
-                            columns: fk.columns.clone(),
-                            references: fk.references.clone(),
-                        },
-                        format!(
-                            "ALTER TABLE {q} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
-                            ident_list(&fk.columns),
-                            qualified(&fk.references),
-                            ident_list(&fk.referenced_columns)
-                        ),
-                        true,
-                    );
-                }
+        // The events table's key to its index table is part of the schema:
+        // without it, events can be stored for no entity or outlive it.
+        for fk in &spec.foreign_keys {
+            let (rs, rb) = self.locate(&fk.references);
+            let (rs, rb) = (rs.to_owned(), rb.to_owned());
+            let Some(target) = catalog::table_oid(&mut *self.conn, &rs, &rb).await? else {
+                // The referenced table is missing: reported on its own.
+                continue;
+            };
+            let present = found.foreign_keys.iter().any(|f| {
+                f.references == target
+                    && f.columns == fk.columns
+                    && f.referenced_columns == fk.referenced_columns
+            });
+            if !present {
+                self.push(
+                    entity,
+                    t,
+                    DifferenceKind::MissingForeignKey {
+                        columns: fk.columns.clone(),
+                        references: fk.references.clone(),
+                    },
+                    format!(
+                        "ALTER TABLE {q} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
+                        ident_list(&fk.columns),
+                        qualified(&fk.references),
+                        ident_list(&fk.referenced_columns)
+                    ),
+                    false,
+                );
             }
+        }
+        if self.strict {
             let index_schema = spec
                 .name
                 .split_once('.')
@@ -693,10 +694,6 @@ mod tests {
                 },
                 "tasks has no index leading with (title, id), which list_by_title needs",
             ),
-        ] {
-            assert_eq!(shown(kind, false), format!("{what} [Task]\n    fix: FIX;"));
-        }
-        for (kind, what) in [
             (
                 DifferenceKind::MissingForeignKey {
                     columns: vec!["id".into()],
@@ -704,6 +701,10 @@ mod tests {
                 },
                 "tasks has no foreign key (id) to projects",
             ),
+        ] {
+            assert_eq!(shown(kind, false), format!("{what} [Task]\n    fix: FIX;"));
+        }
+        for (kind, what) in [
             (
                 DifferenceKind::ExtraColumn { column: col() },
                 "tasks.title is not used by the repository",
