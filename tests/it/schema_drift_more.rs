@@ -242,3 +242,83 @@ async fn a_missing_events_foreign_key_is_drift_by_default() {
         "ALTER TABLE user_events ADD FOREIGN KEY (id) REFERENCES users (id);\n"
     );
 }
+
+/// Without `CheckOptions::schema`, unqualified tables are found as the
+/// repositories' statements find them: through the whole `search_path`.
+/// With `search_path = a, b` and the tables in `b` only, the check is
+/// clean; a missing table's `CREATE TABLE` goes to `current_schema()`
+/// (`a`), after which the check is clean again.
+#[tokio::test]
+async fn unqualified_tables_resolve_through_search_path() {
+    let admin = es_entity_tests::pool().await;
+    let a = crate::repo_fixtures::unique("scratch_a")
+        .to_lowercase()
+        .replace('-', "_");
+    let b = a.replacen("scratch_a", "scratch_b", 1);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "CREATE SCHEMA {a}; CREATE SCHEMA {b}"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    let options: sqlx::postgres::PgConnectOptions =
+        es_entity_tests::database_url().parse().unwrap();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(options.options([("search_path", format!("{a}, {b}"))]))
+        .await
+        .unwrap();
+    let run = |sql: String| {
+        let pool = pool.clone();
+        async move {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+                .execute(&pool)
+                .await
+                .unwrap_or_else(|e| panic!("{e}\n{sql}"))
+        }
+    };
+    run(format!(
+        "BEGIN; SET LOCAL search_path = {b}; {} COMMIT;",
+        Users::schema().to_sql()
+    ))
+    .await;
+    let drift = schema::check(&pool, &[Users::schema()]).await.unwrap();
+    assert!(drift.is_clean(), "{drift}");
+
+    run(format!("DROP TABLE {b}.user_events")).await;
+    let drift = schema::check(&pool, &[Users::schema()]).await.unwrap();
+    let kinds: Vec<_> = drift.differences.iter().map(|d| &d.kind).collect();
+    assert_eq!(kinds, [&DifferenceKind::MissingTable], "{drift}");
+    run(drift.fix_sql()).await;
+    let drift = schema::check(&pool, &[Users::schema()]).await.unwrap();
+    assert!(drift.is_clean(), "{drift}");
+    let (events_in, users_in): (String, String) =
+        sqlx::query_as("SELECT 'user_events'::regclass::TEXT, 'users'::regclass::TEXT")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(events_in, "user_events");
+    assert_eq!(users_in, "users");
+    let schema_of = |table: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT n.nspname::TEXT FROM pg_class c \
+                 JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)",
+            )
+            .bind(table)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(schema_of("user_events").await, a);
+    assert_eq!(schema_of("users").await, b);
+    pool.close().await;
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP SCHEMA {a} CASCADE; DROP SCHEMA {b} CASCADE"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+}

@@ -19,6 +19,15 @@ const SEQUENCE: &str = "SELECT EXISTS (SELECT 1 FROM pg_class c \
      JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'S')";
 
+/// An unqualified name resolved as PostgreSQL resolves it in a statement:
+/// the first schema of `search_path` (after `pg_temp`) holding a relation
+/// of that name. `$1` is the name as an identifier (quoted as needed).
+const RESOLVE_TABLE: &str =
+    "SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')";
+
+const RESOLVE_SEQUENCE: &str = "SELECT EXISTS (SELECT 1 FROM pg_class c \
+     WHERE c.oid = to_regclass($1) AND c.relkind = 'S')";
+
 /// A domain's column is judged by its base type, as the repositories'
 /// first-use check does. An identity column (`GENERATED ... AS IDENTITY`)
 /// fills itself as a default does, though `atthasdef` is false for it.
@@ -98,6 +107,47 @@ pub(super) async fn sequence_exists(
         .await
 }
 
+/// Where a table or sequence is looked for: in a schema by name, or
+/// through `search_path`.
+pub(super) enum Place<'a> {
+    In {
+        schema: &'a str,
+        name: &'a str,
+    },
+    /// The name as an identifier, resolved through `search_path`.
+    SearchPath(String),
+}
+
+pub(super) async fn sequence_at(
+    conn: &mut PgConnection,
+    place: &Place<'_>,
+) -> Result<bool, sqlx::Error> {
+    match place {
+        Place::In { schema, name } => sequence_exists(conn, schema, name).await,
+        Place::SearchPath(ident) => {
+            sqlx::query_scalar::<_, bool>(RESOLVE_SEQUENCE)
+                .bind(ident)
+                .fetch_one(conn)
+                .await
+        }
+    }
+}
+
+pub(super) async fn table_oid_at(
+    conn: &mut PgConnection,
+    place: &Place<'_>,
+) -> Result<Option<Oid>, sqlx::Error> {
+    match place {
+        Place::In { schema, name } => table_oid(conn, schema, name).await,
+        Place::SearchPath(ident) => {
+            sqlx::query_scalar::<_, Oid>(RESOLVE_TABLE)
+                .bind(ident)
+                .fetch_optional(conn)
+                .await
+        }
+    }
+}
+
 pub(super) async fn table_oid(
     conn: &mut PgConnection,
     schema: &str,
@@ -110,13 +160,12 @@ pub(super) async fn table_oid(
         .await
 }
 
-/// The table `name` in `schema`, `None` when there is none.
+/// The table at `place`, `None` when there is none.
 pub(super) async fn table(
     conn: &mut PgConnection,
-    schema: &str,
-    name: &str,
+    place: &Place<'_>,
 ) -> Result<Option<FoundTable>, sqlx::Error> {
-    let Some(oid) = table_oid(&mut *conn, schema, name).await? else {
+    let Some(oid) = table_oid_at(&mut *conn, place).await? else {
         return Ok(None);
     };
     let columns = sqlx::query_as::<_, (String, String, String, bool, bool)>(COLUMNS)

@@ -5,7 +5,7 @@ use std::fmt;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::catalog::{self, FoundIndex, FoundTable};
+use super::catalog::{self, FoundIndex, FoundTable, Place};
 use super::ddl::{self, ident_list, qualified, quote_ident as ident, sql_type};
 use super::{Need, RepoSchema, Table};
 
@@ -25,14 +25,15 @@ pub struct CheckOptions {
 }
 
 impl CheckOptions {
-    /// The defaults: unqualified tables are looked up in `current_schema()`,
-    /// and only what the repositories need is checked.
+    /// The defaults: unqualified tables and sequences are resolved through
+    /// `search_path` as the repositories' statements resolve them, and only
+    /// what the repositories need is checked.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Looks up unqualified table and sequence names in `schema` instead
-    /// of `current_schema()`. The fixes still name tables as the
+    /// of through `search_path`. The fixes still name tables as the
     /// repositories do: run them with `schema` first in `search_path`, as
     /// the repositories' own connections must have it.
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
@@ -47,7 +48,7 @@ impl CheckOptions {
         self
     }
 
-    /// The schema unqualified names are looked up in, when not `current_schema()`.
+    /// The schema unqualified names are looked up in, when not through `search_path`.
     pub fn schema_name(&self) -> Option<&str> {
         self.schema.as_deref()
     }
@@ -295,7 +296,8 @@ pub async fn assert_no_drift_with(pool: &PgPool, repos: &[RepoSchema], options: 
 
 struct Checker<'c> {
     conn: &'c mut PgConnection,
-    schema: String,
+    /// Where unqualified names are looked up; `None`: through `search_path`.
+    schema: Option<String>,
     strict: bool,
     out: Vec<Difference>,
 }
@@ -305,12 +307,13 @@ impl<'c> Checker<'c> {
         conn: &'c mut PgConnection,
         options: &CheckOptions,
     ) -> Result<Self, SchemaCheckError> {
-        let schema = match &options.schema {
-            Some(s) => s.clone(),
-            None => catalog::current_schema(&mut *conn)
+        if options.schema.is_none() {
+            // A missing table's `CREATE TABLE` goes to `current_schema()`.
+            catalog::current_schema(&mut *conn)
                 .await?
-                .ok_or(SchemaCheckError::NoCurrentSchema)?,
-        };
+                .ok_or(SchemaCheckError::NoCurrentSchema)?;
+        }
+        let schema = options.schema.clone();
         Ok(Self {
             conn,
             schema,
@@ -319,20 +322,25 @@ impl<'c> Checker<'c> {
         })
     }
 
-    /// `(schema, name)` of a table or sequence as a repository names it.
-    fn locate<'n>(&'n self, name: &'n str) -> (&'n str, &'n str) {
-        match name.split_once('.') {
-            Some((schema, bare)) => (schema, bare),
-            None => (&self.schema, name),
+    /// Where a table or sequence named as a repository names it is: in its
+    /// own schema when qualified, else in the schema of the options, else
+    /// wherever `search_path` finds it first.
+    fn locate<'n>(schema: Option<&'n str>, name: &'n str) -> Place<'n> {
+        match (name.split_once('.'), schema) {
+            (Some((schema, bare)), _) => Place::In { schema, name: bare },
+            (None, Some(schema)) => Place::In { schema, name },
+            (None, None) => Place::SearchPath(ddl::quote_ident(name)),
         }
     }
 
     async fn run(mut self, repos: &[RepoSchema]) -> Result<Drift, SchemaCheckError> {
         for repo in repos {
             for seq in &repo.sequences {
-                let (schema, bare) = self.locate(seq);
-                let (schema, bare) = (schema.to_owned(), bare.to_owned());
-                if !catalog::sequence_exists(&mut *self.conn, &schema, &bare).await? {
+                let exists = {
+                    let place = Self::locate(self.schema.as_deref(), seq);
+                    catalog::sequence_at(&mut *self.conn, &place).await?
+                };
+                if !exists {
                     self.push(
                         repo.entity,
                         seq,
@@ -379,9 +387,11 @@ impl<'c> Checker<'c> {
     }
 
     async fn table(&mut self, entity: &'static str, spec: &Table) -> Result<(), SchemaCheckError> {
-        let (schema, bare) = self.locate(&spec.name);
-        let (schema, bare) = (schema.to_owned(), bare.to_owned());
-        let Some(found) = catalog::table(&mut *self.conn, &schema, &bare).await? else {
+        let found = {
+            let place = Self::locate(self.schema.as_deref(), &spec.name);
+            catalog::table(&mut *self.conn, &place).await?
+        };
+        let Some(found) = found else {
             self.push(
                 entity,
                 &spec.name,
@@ -451,9 +461,11 @@ impl<'c> Checker<'c> {
         // The events table's key to its index table is part of the schema:
         // without it, events can be stored for no entity or outlive it.
         for fk in &spec.foreign_keys {
-            let (rs, rb) = self.locate(&fk.references);
-            let (rs, rb) = (rs.to_owned(), rb.to_owned());
-            let Some(target) = catalog::table_oid(&mut *self.conn, &rs, &rb).await? else {
+            let target = {
+                let place = Self::locate(self.schema.as_deref(), &fk.references);
+                catalog::table_oid_at(&mut *self.conn, &place).await?
+            };
+            let Some(target) = target else {
                 // The referenced table is missing: reported on its own.
                 continue;
             };
