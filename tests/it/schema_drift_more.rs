@@ -322,3 +322,63 @@ async fn unqualified_tables_resolve_through_search_path() {
     .await
     .unwrap();
 }
+
+/// A `#[derive(sqlx::Type)]` enum sqlx knows by name only.
+#[derive(sqlx::Type, Debug, Clone, Copy)]
+#[sqlx(type_name = "drift_mood", rename_all = "snake_case")]
+#[allow(dead_code)]
+enum Mood {
+    Calm,
+    Busy,
+}
+
+/// A column of an enum type needs the type: the DDL prints the
+/// `CREATE TYPE` to complete (sqlx does not know the labels) before the
+/// table, and a database without the type is drift, with the same note as
+/// its fix; once the type exists, the check is clean.
+#[tokio::test]
+async fn a_missing_enum_type_is_reported_with_a_create_type_note() {
+    let note = "-- CREATE TYPE drift_mood AS ENUM (...);  -- labels from your Rust enum\n";
+    let repo = || {
+        RepoSchema::new("Moody").with_table(
+            Table::new("moods")
+                .column(Column::of::<uuid::Uuid>("id", Need::NotNull))
+                .column(Column::of::<Mood>("mood", Need::NotNull))
+                .column(Column::of::<Option<Mood>>("was", Need::Nullable))
+                .primary_key(&["id"]),
+        )
+    };
+    assert_eq!(repo().named_types(), ["drift_mood"]);
+    let ddl = repo().to_sql();
+    assert!(
+        ddl.starts_with(&format!("{note}CREATE TABLE moods (\n")),
+        "{ddl}"
+    );
+    assert_eq!(ddl.matches("CREATE TYPE").count(), 1, "{ddl}");
+
+    let scratch = Scratch::new("enum_type").await;
+    let drift = scratch.check(&[repo()]).await;
+    let found: Vec<_> = drift
+        .differences
+        .iter()
+        .map(|d| (d.table.as_str(), &d.kind))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("drift_mood", &DifferenceKind::MissingType),
+            ("moods", &DifferenceKind::MissingTable),
+        ],
+        "{drift}"
+    );
+    assert_eq!(drift.differences[0].fix, note);
+    assert!(drift.to_string().contains("type drift_mood is missing"));
+    // The note completed with the enum's labels, then the table.
+    scratch
+        .run("CREATE TYPE drift_mood AS ENUM ('calm', 'busy')")
+        .await;
+    scratch.run(&ddl).await;
+    let drift = scratch.check(&[repo()]).await;
+    assert!(drift.is_clean(), "{drift}");
+    scratch.drop().await;
+}

@@ -28,6 +28,9 @@ const RESOLVE_TABLE: &str =
 const RESOLVE_SEQUENCE: &str = "SELECT EXISTS (SELECT 1 FROM pg_class c \
      WHERE c.oid = to_regclass($1) AND c.relkind = 'S')";
 
+/// A type name resolved as sqlx resolves a type it knows by name.
+const TYPE_EXISTS: &str = "SELECT to_regtype($1) IS NOT NULL";
+
 /// A domain's column is judged by its base type, as the repositories'
 /// first-use check does. An identity column (`GENERATED ... AS IDENTITY`)
 /// fills itself as a default does, though `atthasdef` is false for it.
@@ -146,6 +149,14 @@ pub(super) async fn table_oid_at(
                 .await
         }
     }
+}
+
+/// Whether the type `name` (resolved through `search_path`) exists.
+pub(super) async fn type_exists(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, bool>(TYPE_EXISTS)
+        .bind(name)
+        .fetch_one(conn)
+        .await
 }
 
 pub(super) async fn table_oid(

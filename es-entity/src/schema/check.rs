@@ -75,6 +75,10 @@ pub enum SchemaCheckError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DifferenceKind {
+    /// A type of the repository's own (a `#[derive(sqlx::Type)]` enum's
+    /// `type_name`) is missing; its fix is a `CREATE TYPE` to complete
+    /// with the labels of the Rust enum, which sqlx does not tell.
+    MissingType,
     /// The sequence a column default draws from is missing.
     MissingSequence,
     /// The table is missing.
@@ -126,7 +130,7 @@ pub enum DifferenceKind {
 pub struct Difference {
     /// The entity whose repository needs it.
     pub entity: &'static str,
-    /// The table (or sequence), as the repository names it.
+    /// The table (or sequence, or type), as the repository names it.
     pub table: String,
     /// What differs.
     pub kind: DifferenceKind,
@@ -140,6 +144,7 @@ impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = &self.table;
         match &self.kind {
+            DifferenceKind::MissingType => write!(f, "type {t} is missing"),
             DifferenceKind::MissingSequence => write!(f, "sequence {t} is missing"),
             DifferenceKind::MissingTable => write!(f, "table {t} is missing"),
             DifferenceKind::MissingColumn { column } => write!(f, "{t}.{column} is missing"),
@@ -214,7 +219,7 @@ impl fmt::Display for Difference {
 /// the fixes together as one migration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
-    /// In order: sequences, then each repository's tables in turn. Applying
+    /// In order: types, sequences, then each repository's tables in turn. Applying
     /// the fixes in this order works.
     pub differences: Vec<Difference>,
 }
@@ -334,6 +339,19 @@ impl<'c> Checker<'c> {
     }
 
     async fn run(mut self, repos: &[RepoSchema]) -> Result<Drift, SchemaCheckError> {
+        for repo in repos {
+            for ty in repo.named_types() {
+                if !catalog::type_exists(&mut *self.conn, ty).await? {
+                    self.push(
+                        repo.entity,
+                        ty,
+                        DifferenceKind::MissingType,
+                        ddl::create_type_note(ty),
+                        false,
+                    );
+                }
+            }
+        }
         for repo in repos {
             for seq in &repo.sequences {
                 let exists = {
@@ -661,6 +679,7 @@ mod tests {
         let col = || "title".to_owned();
         let cols = || vec!["title".to_owned(), "id".to_owned()];
         for (kind, what) in [
+            (DifferenceKind::MissingType, "type tasks is missing"),
             (DifferenceKind::MissingSequence, "sequence tasks is missing"),
             (DifferenceKind::MissingTable, "table tasks is missing"),
             (

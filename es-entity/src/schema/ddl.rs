@@ -34,14 +34,33 @@ pub fn to_sql(repos: &[RepoSchema]) -> String {
         }
     }
     let mut tables: Vec<&str> = Vec::new();
+    let mut types: Vec<&str> = Vec::new();
     for table in repos.iter().flat_map(|r| r.tables.iter()) {
         if tables.contains(&table.name.as_str()) {
             continue;
         }
         tables.push(&table.name);
-        out.push(create_table(table));
+        // A type sqlx knows by name only: its definition (an enum's labels)
+        // is in the Rust code, not in sqlx's type information.
+        let mut notes = String::new();
+        for ty in table.columns.iter().filter_map(Column::named_type) {
+            if !types.contains(&ty) {
+                types.push(ty);
+                notes.push_str(&create_type_note(ty));
+            }
+        }
+        out.push(notes + &create_table(table));
     }
     out.join("\n")
+}
+
+/// The `CREATE TYPE` a named type needs, as a comment to complete: sqlx
+/// tells the type's name but not its labels.
+pub(super) fn create_type_note(name: &str) -> String {
+    format!(
+        "-- CREATE TYPE {} AS ENUM (...);  -- labels from your Rust enum\n",
+        qualified(name)
+    )
 }
 
 /// `CREATE SEQUENCE IF NOT EXISTS name;` (several feeds share one).

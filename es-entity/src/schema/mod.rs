@@ -95,6 +95,22 @@ impl RepoSchema {
         &self.sequences
     }
 
+    /// The types of its own its columns need ([`Column::named_type`]), each once.
+    pub fn named_types(&self) -> Vec<&str> {
+        let mut types: Vec<&str> = Vec::new();
+        for ty in self
+            .tables
+            .iter()
+            .flat_map(|t| t.columns.iter())
+            .filter_map(Column::named_type)
+        {
+            if !types.contains(&ty) {
+                types.push(ty);
+            }
+        }
+        types
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
@@ -223,6 +239,9 @@ pub struct Column {
     need: Need,
     default: Option<String>,
     unique: bool,
+    /// sqlx knows the type by name only (a `#[derive(sqlx::Type)]` enum or
+    /// newtype of its own type), so the database must have a type of that name.
+    named_type: bool,
 }
 
 impl Column {
@@ -238,6 +257,7 @@ impl Column {
             need,
             default: None,
             unique: false,
+            named_type: T::type_info().oid().is_none(),
         }
     }
 
@@ -252,6 +272,7 @@ impl Column {
             need,
             default: None,
             unique: false,
+            named_type: false,
         }
     }
 
@@ -291,6 +312,15 @@ impl Column {
     /// Whether it is a one-column unique key.
     pub fn is_unique(&self) -> bool {
         self.unique
+    }
+
+    /// The type the database must define for it (`CREATE TYPE`): the name
+    /// sqlx gives a type it knows by name only, such as a
+    /// `#[derive(sqlx::Type)]` enum's `type_name` (for an array of one, the
+    /// element type). `None` for PostgreSQL's own types.
+    pub fn named_type(&self) -> Option<&str> {
+        self.named_type
+            .then(|| self.sql_type.strip_suffix("[]").unwrap_or(&self.sql_type))
     }
 
     pub(crate) fn fits(&self, col: &CatalogColumn) -> bool {
