@@ -382,3 +382,61 @@ async fn a_missing_enum_type_is_reported_with_a_create_type_note() {
     assert!(drift.is_clean(), "{drift}");
     scratch.drop().await;
 }
+
+/// `ON CONFLICT (id, sequence)` cannot use a `DEFERRABLE` unique key, so
+/// one does not count as the events table's key.
+#[tokio::test]
+async fn a_deferrable_unique_key_does_not_serve() {
+    let drift = drift_then_fix(
+        "deferrable",
+        &[Users::schema()],
+        "ALTER TABLE user_events DROP CONSTRAINT user_events_id_sequence_key; \
+         ALTER TABLE user_events ADD CONSTRAINT user_events_deferred \
+         UNIQUE (id, sequence) DEFERRABLE INITIALLY IMMEDIATE",
+        &[(
+            "user_events",
+            DifferenceKind::MissingUnique {
+                columns: vec!["id".into(), "sequence".into()],
+            },
+        )],
+    )
+    .await;
+    assert_eq!(
+        drift.fix_sql(),
+        "ALTER TABLE user_events ADD UNIQUE (id, sequence);\n"
+    );
+}
+
+/// `ORDER BY title, id` (and its reverse) walks an index all ascending or
+/// all descending, in the columns' own collation: `(title DESC, id)` and
+/// `(title COLLATE "C", id)` do not serve `list_by_title`; `(title DESC,
+/// id DESC)` does.
+#[tokio::test]
+async fn an_index_serves_only_in_one_direction_and_the_columns_collation() {
+    let tasks = || crate::book_list::Tasks::schema();
+    let scratch = Scratch::new("index_order").await;
+    scratch.run(&tasks().to_sql()).await;
+    let missing_title_index = |drift: &es_entity::schema::Drift| {
+        drift.differences.len() == 1
+            && matches!(
+                &drift.differences[0].kind,
+                DifferenceKind::MissingIndex { columns, .. } if columns == &["title", "id"]
+            )
+    };
+    scratch
+        .run("DROP INDEX tasks_title_id_idx; CREATE INDEX mixed ON tasks (title DESC, id)")
+        .await;
+    let drift = scratch.check(&[tasks()]).await;
+    assert!(missing_title_index(&drift), "{drift}");
+    scratch
+        .run(r#"DROP INDEX mixed; CREATE INDEX collated ON tasks (title COLLATE "C", id)"#)
+        .await;
+    let drift = scratch.check(&[tasks()]).await;
+    assert!(missing_title_index(&drift), "{drift}");
+    scratch
+        .run("DROP INDEX collated; CREATE INDEX backwards ON tasks (title DESC, id DESC)")
+        .await;
+    let drift = scratch.check(&[tasks()]).await;
+    assert!(drift.is_clean(), "{drift}");
+    scratch.drop().await;
+}

@@ -42,12 +42,22 @@ const COLUMNS: &str = "SELECT a.attname::TEXT, bt.typname::TEXT, \
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
 /// Every index with its key columns (an expression is an empty name;
-/// `INCLUDE` columns are left out) and the constraint it backs, if any.
+/// `INCLUDE` columns are left out) and the constraint it backs, if any;
+/// whether it is checked immediately (not `DEFERRABLE`), and per key
+/// column its `indoption` (bit 1: `DESC`, bit 2: `NULLS FIRST`) and
+/// whether its collation is the column's.
 const INDEXES: &str = "SELECT i.relname::TEXT, \
      (SELECT c.conname::TEXT FROM pg_constraint c WHERE c.conindid = x.indexrelid \
      AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x') LIMIT 1), \
      x.indisunique, x.indpred IS NOT NULL, x.indisvalid, am.amname::TEXT, \
      ARRAY(SELECT COALESCE(a.attname::TEXT, '') FROM UNNEST(x.indkey::INT2[]) WITH ORDINALITY AS k(n, o) \
+     LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n \
+     WHERE k.o <= x.indnkeyatts ORDER BY k.o), \
+     x.indimmediate, \
+     ARRAY(SELECT k.opt FROM UNNEST(x.indoption::INT2[]) WITH ORDINALITY AS k(opt, o) \
+     WHERE k.o <= x.indnkeyatts ORDER BY k.o), \
+     ARRAY(SELECT k.coll IS NOT DISTINCT FROM COALESCE(a.attcollation, 0::OID) \
+     FROM UNNEST(x.indkey::INT2[], x.indcollation::OID[]) WITH ORDINALITY AS k(n, coll, o) \
      LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n \
      WHERE k.o <= x.indnkeyatts ORDER BY k.o) \
      FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam \
@@ -77,6 +87,12 @@ pub(super) struct FoundIndex {
     pub valid: bool,
     pub method: String,
     pub keys: Vec<String>,
+    /// Not `DEFERRABLE`: `ON CONFLICT` can use it.
+    pub immediate: bool,
+    /// `indoption` per key column.
+    pub options: Vec<i16>,
+    /// Per key column: its collation is the column's.
+    pub collations_match: Vec<bool>,
 }
 
 pub(super) struct FoundForeignKey {
@@ -204,6 +220,9 @@ pub(super) async fn table(
         bool,
         String,
         Vec<String>,
+        bool,
+        Vec<i16>,
+        Vec<bool>,
     );
     let indexes = sqlx::query_as::<_, IndexRow>(INDEXES)
         .bind(oid)
@@ -211,7 +230,7 @@ pub(super) async fn table(
         .await?
         .into_iter()
         .map(
-            |(name, constraint, unique, partial, valid, method, keys)| FoundIndex {
+            |(
                 name,
                 constraint,
                 unique,
@@ -219,6 +238,20 @@ pub(super) async fn table(
                 valid,
                 method,
                 keys,
+                immediate,
+                options,
+                collations_match,
+            )| FoundIndex {
+                name,
+                constraint,
+                unique,
+                partial,
+                valid,
+                method,
+                keys,
+                immediate,
+                options,
+                collations_match,
             },
         )
         .collect();

@@ -455,13 +455,7 @@ impl<'c> Checker<'c> {
             }
         }
         for index in &spec.indexes {
-            let serving = found.indexes.iter().find(|i| {
-                i.valid
-                    && !i.partial
-                    && i.method == "btree"
-                    && i.keys.len() >= index.leading.len()
-                    && i.keys[..index.leading.len()] == index.leading[..]
-            });
+            let serving = found.indexes.iter().find(|i| serves(i, &index.leading));
             match serving {
                 Some(i) => used.push(&i.name),
                 None => self.push(
@@ -651,12 +645,32 @@ impl<'c> Checker<'c> {
 }
 
 /// A valid, non-partial unique index (or primary key or unique constraint)
-/// on exactly `columns`, in this order.
+/// on exactly `columns`, in this order, checked immediately: `ON CONFLICT`
+/// cannot use a `DEFERRABLE` one.
 fn unique_on<'f>(found: &'f FoundTable, columns: &[String]) -> Option<&'f FoundIndex> {
     found
         .indexes
         .iter()
-        .find(|i| i.unique && i.valid && !i.partial && i.keys == columns)
+        .find(|i| i.unique && i.valid && !i.partial && i.immediate && i.keys == columns)
+}
+
+/// Whether `index` serves `ORDER BY <leading>` (both directions) and
+/// equality on its first columns: a valid, non-partial b-tree index
+/// whose key starts with `leading`, all ascending (`NULLS LAST`) or all
+/// descending (`NULLS FIRST`, walked backwards), each in the column's
+/// own collation.
+fn serves(index: &FoundIndex, leading: &[String]) -> bool {
+    let n = leading.len();
+    index.valid
+        && !index.partial
+        && index.method == "btree"
+        && index.keys.len() >= n
+        && index.keys[..n] == leading[..]
+        && index.options.len() >= n
+        && (index.options[..n].iter().all(|&o| o == 0)
+            || index.options[..n].iter().all(|&o| o == 3))
+        && index.collations_match.len() >= n
+        && index.collations_match[..n].iter().all(|&c| c)
 }
 
 #[cfg(test)]
