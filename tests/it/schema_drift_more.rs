@@ -440,3 +440,67 @@ async fn an_index_serves_only_in_one_direction_and_the_columns_collation() {
     assert!(drift.is_clean(), "{drift}");
     scratch.drop().await;
 }
+
+/// Two repositories sharing one index table, each with a column (and an
+/// index) the other does not know: `to_sql` prints the table once with
+/// both, and in one strict check neither's column or index is an extra of
+/// the other. Checked alone, a repository sees the other's as extras.
+#[tokio::test]
+async fn a_shared_table_has_the_needs_of_every_repository() {
+    let id = || Column::of::<uuid::Uuid>("id", Need::NotNull);
+    let a = || {
+        RepoSchema::new("A").with_table(
+            Table::new("shared")
+                .column(id())
+                .column(Column::of::<Option<String>>("a_note", Need::Nullable))
+                .primary_key(&["id"])
+                .index(es_entity::schema::Index {
+                    leading: vec!["a_note".into(), "id".into()],
+                    columns: vec!["a_note".into(), "id".into()],
+                    purpose: "list_by_a_note".into(),
+                }),
+        )
+    };
+    let b = || {
+        RepoSchema::new("B").with_table(
+            Table::new("shared")
+                .column(id())
+                .column(Column::of::<Option<i32>>("b_count", Need::Nullable))
+                .primary_key(&["id"]),
+        )
+    };
+    let ddl = schema::to_sql(&[a(), b()]);
+    assert_eq!(
+        ddl,
+        "CREATE TABLE shared (\n  id UUID PRIMARY KEY,\n  a_note TEXT,\n  b_count INT4\n);\n\
+         CREATE INDEX shared_a_note_id_idx ON shared (a_note, id);\n"
+    );
+    assert_eq!(
+        schema::to_sql(&[b(), a()]).matches("CREATE TABLE").count(),
+        1
+    );
+    let scratch = Scratch::new("shared").await;
+    scratch.run(&ddl).await;
+    let strict = scratch
+        .check_with(&[a(), b()], CheckOptions::new().strict())
+        .await;
+    assert!(strict.is_clean(), "{strict}");
+    assert!(scratch.check(&[b(), a()]).await.is_clean());
+    let alone = scratch
+        .check_with(&[b()], CheckOptions::new().strict())
+        .await;
+    let kinds: Vec<_> = alone.differences.iter().map(|d| &d.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            &DifferenceKind::ExtraColumn {
+                column: "a_note".into()
+            },
+            &DifferenceKind::ExtraIndex {
+                name: "shared_a_note_id_idx".into()
+            },
+        ],
+        "{alone}"
+    );
+    scratch.drop().await;
+}

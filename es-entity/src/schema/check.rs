@@ -369,9 +369,16 @@ impl<'c> Checker<'c> {
                 }
             }
         }
+        // What a repository does not use of a table another one shares is
+        // not an extra: extras are judged against all their needs.
+        let merged = super::merged_tables(repos);
         for repo in repos {
             for table in &repo.tables {
-                self.table(repo.entity, table).await?;
+                let all = merged
+                    .iter()
+                    .find(|m| m.name == table.name)
+                    .unwrap_or(table);
+                self.table(repo.entity, table, all).await?;
             }
         }
         // Two repositories of one table report its differences once.
@@ -404,7 +411,15 @@ impl<'c> Checker<'c> {
         });
     }
 
-    async fn table(&mut self, entity: &'static str, spec: &Table) -> Result<(), SchemaCheckError> {
+    /// Checks `spec` (one repository's needs) against the catalog; `all`
+    /// is the table with the needs of every repository checked, against
+    /// which strict mode judges extras.
+    async fn table(
+        &mut self,
+        entity: &'static str,
+        spec: &Table,
+        all: &Table,
+    ) -> Result<(), SchemaCheckError> {
         let found = {
             let place = Self::locate(self.schema.as_deref(), &spec.name);
             catalog::table(&mut *self.conn, &place).await?
@@ -419,7 +434,7 @@ impl<'c> Checker<'c> {
             );
             return Ok(());
         };
-        self.columns(entity, spec, &found);
+        self.columns(entity, spec, all, &found);
         let mut used: Vec<&str> = Vec::new();
         let t = &spec.name;
         let q = qualified(t);
@@ -505,6 +520,22 @@ impl<'c> Checker<'c> {
             }
         }
         if self.strict {
+            // Indexes and keys another repository of the table needs.
+            if !all.primary_key.is_empty()
+                && let Some(i) = unique_on(&found, &all.primary_key)
+            {
+                used.push(&i.name);
+            }
+            for key in &all.uniques {
+                if let Some(i) = unique_on(&found, key) {
+                    used.push(&i.name);
+                }
+            }
+            for index in &all.indexes {
+                if let Some(i) = found.indexes.iter().find(|i| serves(i, &index.leading)) {
+                    used.push(&i.name);
+                }
+            }
             let index_schema = spec
                 .name
                 .split_once('.')
@@ -536,7 +567,7 @@ impl<'c> Checker<'c> {
         Ok(())
     }
 
-    fn columns(&mut self, entity: &'static str, spec: &Table, found: &FoundTable) {
+    fn columns(&mut self, entity: &'static str, spec: &Table, all: &Table, found: &FoundTable) {
         let t = &spec.name;
         let q = qualified(t);
         for c in &spec.columns {
@@ -629,7 +660,7 @@ impl<'c> Checker<'c> {
                     ),
                     false,
                 );
-            } else if self.strict {
+            } else if self.strict && !all.columns.iter().any(|c| c.name == *name) {
                 self.push(
                     entity,
                     t,

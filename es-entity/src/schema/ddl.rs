@@ -11,7 +11,8 @@
 use super::{Column, Index, Need, RepoSchema, Table};
 
 /// The `CREATE SEQUENCE`, `CREATE TABLE` and `CREATE INDEX` statements of
-/// several repositories, each table and sequence once, in the order the
+/// several repositories, each table and sequence once (a table several of
+/// them share with the columns, keys and indexes of all), in the order the
 /// repositories list them (put a repository before one whose tables
 /// reference its tables).
 ///
@@ -33,13 +34,10 @@ pub fn to_sql(repos: &[RepoSchema]) -> String {
             out.push(create_sequence(seq));
         }
     }
-    let mut tables: Vec<&str> = Vec::new();
+    let tables = super::merged_tables(repos);
     let mut types: Vec<&str> = Vec::new();
-    for table in repos.iter().flat_map(|r| r.tables.iter()) {
-        if tables.contains(&table.name.as_str()) {
-            continue;
-        }
-        tables.push(&table.name);
+    // A table several repositories share has what each of them needs.
+    for table in &tables {
         // A type sqlx knows by name only: its definition (an enum's labels)
         // is in the Rust code, not in sqlx's type information.
         let mut notes = String::new();

@@ -123,6 +123,19 @@ impl RepoSchema {
     }
 }
 
+/// Each table of `repos` once, in the order the repositories list them,
+/// with the needs of every repository that uses it.
+pub(crate) fn merged_tables(repos: &[RepoSchema]) -> Vec<Table> {
+    let mut out: Vec<Table> = Vec::new();
+    for table in repos.iter().flat_map(|r| r.tables.iter()) {
+        match out.iter_mut().find(|have| have.name == table.name) {
+            Some(have) => have.merge(table),
+            None => out.push(table.clone()),
+        }
+    }
+    out
+}
+
 /// One table a repository needs.
 #[derive(Debug, Clone)]
 pub struct Table {
@@ -210,6 +223,43 @@ impl Table {
     /// The indexes the statements rely on.
     pub fn indexes(&self) -> &[Index] {
         &self.indexes
+    }
+
+    /// Adds what `other` (the same table, as another repository needs it)
+    /// needs beyond this: its columns this lacks (a column both have keeps
+    /// this one's definition), keys, foreign keys and indexes.
+    fn merge(&mut self, other: &Table) {
+        for c in &other.columns {
+            if !self.columns.iter().any(|have| have.name == c.name) {
+                self.columns.push(c.clone());
+            }
+        }
+        if self.primary_key.is_empty() {
+            self.primary_key = other.primary_key.clone();
+        }
+        for key in &other.uniques {
+            if !self.uniques.contains(key) && *key != self.primary_key {
+                self.uniques.push(key.clone());
+            }
+        }
+        for fk in &other.foreign_keys {
+            if !self.foreign_keys.iter().any(|have| {
+                have.columns == fk.columns
+                    && have.references == fk.references
+                    && have.referenced_columns == fk.referenced_columns
+            }) {
+                self.foreign_keys.push(fk.clone());
+            }
+        }
+        for index in &other.indexes {
+            if !self
+                .indexes
+                .iter()
+                .any(|have| have.columns == index.columns)
+            {
+                self.indexes.push(index.clone());
+            }
+        }
     }
 
     /// The table name without its schema.
