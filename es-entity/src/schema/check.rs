@@ -259,9 +259,10 @@ impl fmt::Display for Drift {
     }
 }
 
-/// Checks the database behind `pool` against what `repos` need, looking up
-/// unqualified names in `current_schema()`. Extras are allowed (see
-/// [`CheckOptions::strict`]).
+/// Checks the database behind `pool` against what `repos` need, resolving
+/// unqualified names through the connection's `search_path` as the
+/// repositories' statements do (a missing table's fix creates it in
+/// `current_schema()`). Extras are allowed (see [`CheckOptions::strict`]).
 pub async fn check(pool: &PgPool, repos: &[RepoSchema]) -> Result<Drift, SchemaCheckError> {
     check_with(pool, repos, &CheckOptions::new()).await
 }
