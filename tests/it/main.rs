@@ -62,4 +62,5 @@ mod repo_options;
 mod repo_round_trips;
 mod repo_versions;
 mod schema;
+mod schema_drift_more;
 mod sql_names;

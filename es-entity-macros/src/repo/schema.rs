@@ -103,12 +103,15 @@ fn index_table(repo: &Repo) -> TokenStream {
     } else {
         TokenStream::new()
     };
+    // `list_by_created_at` (every repository has it) orders by
+    // `created_at, id`, as `list_by_<column>` orders by `<column>, id`; the
+    // primary key serves `list_by_id`.
     let sorts = repo.sorts.iter().filter_map(|s| match s.source {
-        SortSource::Column(_) => {
+        SortSource::Column(_) | SortSource::CreatedAt => {
             let cols = vec![s.name.to_string(), "id".to_owned()];
             Some(index(&cols, &cols, &format!("list_by_{}", s.name)))
         }
-        SortSource::Id | SortSource::CreatedAt => None,
+        SortSource::Id => None,
     });
     let filters = repo.filters.iter().map(|f| filter_index(repo, f));
     quote! {

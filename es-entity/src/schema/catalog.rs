@@ -19,21 +19,45 @@ const SEQUENCE: &str = "SELECT EXISTS (SELECT 1 FROM pg_class c \
      JOIN pg_namespace n ON n.oid = c.relnamespace \
      WHERE n.nspname = $1 AND c.relname = $2 AND c.relkind = 'S')";
 
+/// An unqualified name resolved as PostgreSQL resolves it in a statement:
+/// the first schema of `search_path` (after `pg_temp`) holding a relation
+/// of that name. `$1` is the name as an identifier (quoted as needed).
+const RESOLVE_TABLE: &str =
+    "SELECT c.oid FROM pg_class c WHERE c.oid = to_regclass($1) AND c.relkind IN ('r', 'p')";
+
+const RESOLVE_SEQUENCE: &str = "SELECT EXISTS (SELECT 1 FROM pg_class c \
+     WHERE c.oid = to_regclass($1) AND c.relkind = 'S')";
+
+/// A type name resolved as sqlx resolves a type it knows by name.
+const TYPE_EXISTS: &str = "SELECT to_regtype($1) IS NOT NULL";
+
 /// A domain's column is judged by its base type, as the repositories'
-/// first-use check does.
+/// first-use check does. An identity column (`GENERATED ... AS IDENTITY`)
+/// fills itself as a default does, though `atthasdef` is false for it.
 const COLUMNS: &str = "SELECT a.attname::TEXT, bt.typname::TEXT, \
-     format_type(a.atttypid, a.atttypmod), a.attnotnull, a.atthasdef \
+     format_type(a.atttypid, a.atttypmod), a.attnotnull, \
+     (a.atthasdef OR a.attidentity <> '') \
      FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid \
      JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END \
      WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum";
 
 /// Every index with its key columns (an expression is an empty name;
-/// `INCLUDE` columns are left out) and the constraint it backs, if any.
+/// `INCLUDE` columns are left out) and the constraint it backs, if any;
+/// whether it is checked immediately (not `DEFERRABLE`), and per key
+/// column its `indoption` (bit 1: `DESC`, bit 2: `NULLS FIRST`) and
+/// whether its collation is the column's.
 const INDEXES: &str = "SELECT i.relname::TEXT, \
      (SELECT c.conname::TEXT FROM pg_constraint c WHERE c.conindid = x.indexrelid \
      AND c.conrelid = x.indrelid AND c.contype IN ('p', 'u', 'x') LIMIT 1), \
      x.indisunique, x.indpred IS NOT NULL, x.indisvalid, am.amname::TEXT, \
      ARRAY(SELECT COALESCE(a.attname::TEXT, '') FROM UNNEST(x.indkey::INT2[]) WITH ORDINALITY AS k(n, o) \
+     LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n \
+     WHERE k.o <= x.indnkeyatts ORDER BY k.o), \
+     x.indimmediate, \
+     ARRAY(SELECT k.opt FROM UNNEST(x.indoption::INT2[]) WITH ORDINALITY AS k(opt, o) \
+     WHERE k.o <= x.indnkeyatts ORDER BY k.o), \
+     ARRAY(SELECT k.coll IS NOT DISTINCT FROM COALESCE(a.attcollation, 0::OID) \
+     FROM UNNEST(x.indkey::INT2[], x.indcollation::OID[]) WITH ORDINALITY AS k(n, coll, o) \
      LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.n \
      WHERE k.o <= x.indnkeyatts ORDER BY k.o) \
      FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_am am ON am.oid = i.relam \
@@ -63,6 +87,12 @@ pub(super) struct FoundIndex {
     pub valid: bool,
     pub method: String,
     pub keys: Vec<String>,
+    /// Not `DEFERRABLE`: `ON CONFLICT` can use it.
+    pub immediate: bool,
+    /// `indoption` per key column.
+    pub options: Vec<i16>,
+    /// Per key column: its collation is the column's.
+    pub collations_match: Vec<bool>,
 }
 
 pub(super) struct FoundForeignKey {
@@ -96,6 +126,55 @@ pub(super) async fn sequence_exists(
         .await
 }
 
+/// Where a table or sequence is looked for: in a schema by name, or
+/// through `search_path`.
+pub(super) enum Place<'a> {
+    In {
+        schema: &'a str,
+        name: &'a str,
+    },
+    /// The name as an identifier, resolved through `search_path`.
+    SearchPath(String),
+}
+
+pub(super) async fn sequence_at(
+    conn: &mut PgConnection,
+    place: &Place<'_>,
+) -> Result<bool, sqlx::Error> {
+    match place {
+        Place::In { schema, name } => sequence_exists(conn, schema, name).await,
+        Place::SearchPath(ident) => {
+            sqlx::query_scalar::<_, bool>(RESOLVE_SEQUENCE)
+                .bind(ident)
+                .fetch_one(conn)
+                .await
+        }
+    }
+}
+
+pub(super) async fn table_oid_at(
+    conn: &mut PgConnection,
+    place: &Place<'_>,
+) -> Result<Option<Oid>, sqlx::Error> {
+    match place {
+        Place::In { schema, name } => table_oid(conn, schema, name).await,
+        Place::SearchPath(ident) => {
+            sqlx::query_scalar::<_, Oid>(RESOLVE_TABLE)
+                .bind(ident)
+                .fetch_optional(conn)
+                .await
+        }
+    }
+}
+
+/// Whether the type `name` (resolved through `search_path`) exists.
+pub(super) async fn type_exists(conn: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar::<_, bool>(TYPE_EXISTS)
+        .bind(name)
+        .fetch_one(conn)
+        .await
+}
+
 pub(super) async fn table_oid(
     conn: &mut PgConnection,
     schema: &str,
@@ -108,13 +187,12 @@ pub(super) async fn table_oid(
         .await
 }
 
-/// The table `name` in `schema`, `None` when there is none.
+/// The table at `place`, `None` when there is none.
 pub(super) async fn table(
     conn: &mut PgConnection,
-    schema: &str,
-    name: &str,
+    place: &Place<'_>,
 ) -> Result<Option<FoundTable>, sqlx::Error> {
-    let Some(oid) = table_oid(&mut *conn, schema, name).await? else {
+    let Some(oid) = table_oid_at(&mut *conn, place).await? else {
         return Ok(None);
     };
     let columns = sqlx::query_as::<_, (String, String, String, bool, bool)>(COLUMNS)
@@ -142,6 +220,9 @@ pub(super) async fn table(
         bool,
         String,
         Vec<String>,
+        bool,
+        Vec<i16>,
+        Vec<bool>,
     );
     let indexes = sqlx::query_as::<_, IndexRow>(INDEXES)
         .bind(oid)
@@ -149,7 +230,7 @@ pub(super) async fn table(
         .await?
         .into_iter()
         .map(
-            |(name, constraint, unique, partial, valid, method, keys)| FoundIndex {
+            |(
                 name,
                 constraint,
                 unique,
@@ -157,6 +238,20 @@ pub(super) async fn table(
                 valid,
                 method,
                 keys,
+                immediate,
+                options,
+                collations_match,
+            )| FoundIndex {
+                name,
+                constraint,
+                unique,
+                partial,
+                valid,
+                method,
+                keys,
+                immediate,
+                options,
+                collations_match,
             },
         )
         .collect();

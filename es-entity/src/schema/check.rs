@@ -5,8 +5,8 @@ use std::fmt;
 
 use sqlx::{PgConnection, PgPool};
 
-use super::catalog::{self, FoundIndex, FoundTable};
-use super::ddl::{self, ident};
+use super::catalog::{self, FoundIndex, FoundTable, Place};
+use super::ddl::{self, ident_list, qualified, quote_ident as ident, sql_type};
 use super::{Need, RepoSchema, Table};
 
 /// Where and how strictly [`check_with`] looks.
@@ -25,14 +25,15 @@ pub struct CheckOptions {
 }
 
 impl CheckOptions {
-    /// The defaults: unqualified tables are looked up in `current_schema()`,
-    /// and only what the repositories need is checked.
+    /// The defaults: unqualified tables and sequences are resolved through
+    /// `search_path` as the repositories' statements resolve them, and only
+    /// what the repositories need is checked.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Looks up unqualified table and sequence names in `schema` instead
-    /// of `current_schema()`. The fixes still name tables as the
+    /// of through `search_path`. The fixes still name tables as the
     /// repositories do: run them with `schema` first in `search_path`, as
     /// the repositories' own connections must have it.
     pub fn schema(mut self, schema: impl Into<String>) -> Self {
@@ -41,14 +42,13 @@ impl CheckOptions {
     }
 
     /// Also reports what the repositories do not need: columns and indexes
-    /// beyond theirs, and a missing foreign key from an events table to its
-    /// index table (recommended, not required).
+    /// beyond theirs.
     pub fn strict(mut self) -> Self {
         self.strict = true;
         self
     }
 
-    /// The schema unqualified names are looked up in, when not `current_schema()`.
+    /// The schema unqualified names are looked up in, when not through `search_path`.
     pub fn schema_name(&self) -> Option<&str> {
         self.schema.as_deref()
     }
@@ -75,6 +75,10 @@ pub enum SchemaCheckError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DifferenceKind {
+    /// A type of the repository's own (a `#[derive(sqlx::Type)]` enum's
+    /// `type_name`) is missing; its fix is a `CREATE TYPE` to complete
+    /// with the labels of the Rust enum, which sqlx does not tell.
+    MissingType,
     /// The sequence a column default draws from is missing.
     MissingSequence,
     /// The table is missing.
@@ -109,7 +113,7 @@ pub enum DifferenceKind {
         /// What needs it.
         purpose: String,
     },
-    /// No foreign key on these columns to the table's index table (strict only).
+    /// No foreign key on these columns to the table's index table.
     MissingForeignKey {
         columns: Vec<String>,
         references: String,
@@ -126,7 +130,7 @@ pub enum DifferenceKind {
 pub struct Difference {
     /// The entity whose repository needs it.
     pub entity: &'static str,
-    /// The table (or sequence), as the repository names it.
+    /// The table (or sequence, or type), as the repository names it.
     pub table: String,
     /// What differs.
     pub kind: DifferenceKind,
@@ -140,6 +144,7 @@ impl fmt::Display for Difference {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let t = &self.table;
         match &self.kind {
+            DifferenceKind::MissingType => write!(f, "type {t} is missing"),
             DifferenceKind::MissingSequence => write!(f, "sequence {t} is missing"),
             DifferenceKind::MissingTable => write!(f, "table {t} is missing"),
             DifferenceKind::MissingColumn { column } => write!(f, "{t}.{column} is missing"),
@@ -214,7 +219,7 @@ impl fmt::Display for Difference {
 /// the fixes together as one migration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
-    /// In order: sequences, then each repository's tables in turn. Applying
+    /// In order: types, sequences, then each repository's tables in turn. Applying
     /// the fixes in this order works.
     pub differences: Vec<Difference>,
 }
@@ -254,9 +259,10 @@ impl fmt::Display for Drift {
     }
 }
 
-/// Checks the database behind `pool` against what `repos` need, looking up
-/// unqualified names in `current_schema()`. Extras are allowed (see
-/// [`CheckOptions::strict`]).
+/// Checks the database behind `pool` against what `repos` need, resolving
+/// unqualified names through the connection's `search_path` as the
+/// repositories' statements do (a missing table's fix creates it in
+/// `current_schema()`). Extras are allowed (see [`CheckOptions::strict`]).
 pub async fn check(pool: &PgPool, repos: &[RepoSchema]) -> Result<Drift, SchemaCheckError> {
     check_with(pool, repos, &CheckOptions::new()).await
 }
@@ -296,7 +302,8 @@ pub async fn assert_no_drift_with(pool: &PgPool, repos: &[RepoSchema], options: 
 
 struct Checker<'c> {
     conn: &'c mut PgConnection,
-    schema: String,
+    /// Where unqualified names are looked up; `None`: through `search_path`.
+    schema: Option<String>,
     strict: bool,
     out: Vec<Difference>,
 }
@@ -306,12 +313,13 @@ impl<'c> Checker<'c> {
         conn: &'c mut PgConnection,
         options: &CheckOptions,
     ) -> Result<Self, SchemaCheckError> {
-        let schema = match &options.schema {
-            Some(s) => s.clone(),
-            None => catalog::current_schema(&mut *conn)
+        if options.schema.is_none() {
+            // A missing table's `CREATE TABLE` goes to `current_schema()`.
+            catalog::current_schema(&mut *conn)
                 .await?
-                .ok_or(SchemaCheckError::NoCurrentSchema)?,
-        };
+                .ok_or(SchemaCheckError::NoCurrentSchema)?;
+        }
+        let schema = options.schema.clone();
         Ok(Self {
             conn,
             schema,
@@ -320,20 +328,38 @@ impl<'c> Checker<'c> {
         })
     }
 
-    /// `(schema, name)` of a table or sequence as a repository names it.
-    fn locate<'n>(&'n self, name: &'n str) -> (&'n str, &'n str) {
-        match name.split_once('.') {
-            Some((schema, bare)) => (schema, bare),
-            None => (&self.schema, name),
+    /// Where a table or sequence named as a repository names it is: in its
+    /// own schema when qualified, else in the schema of the options, else
+    /// wherever `search_path` finds it first.
+    fn locate<'n>(schema: Option<&'n str>, name: &'n str) -> Place<'n> {
+        match (name.split_once('.'), schema) {
+            (Some((schema, bare)), _) => Place::In { schema, name: bare },
+            (None, Some(schema)) => Place::In { schema, name },
+            (None, None) => Place::SearchPath(ddl::quote_ident(name)),
         }
     }
 
     async fn run(mut self, repos: &[RepoSchema]) -> Result<Drift, SchemaCheckError> {
         for repo in repos {
+            for ty in repo.named_types() {
+                if !catalog::type_exists(&mut *self.conn, ty).await? {
+                    self.push(
+                        repo.entity,
+                        ty,
+                        DifferenceKind::MissingType,
+                        ddl::create_type_note(ty),
+                        false,
+                    );
+                }
+            }
+        }
+        for repo in repos {
             for seq in &repo.sequences {
-                let (schema, bare) = self.locate(seq);
-                let (schema, bare) = (schema.to_owned(), bare.to_owned());
-                if !catalog::sequence_exists(&mut *self.conn, &schema, &bare).await? {
+                let exists = {
+                    let place = Self::locate(self.schema.as_deref(), seq);
+                    catalog::sequence_at(&mut *self.conn, &place).await?
+                };
+                if !exists {
                     self.push(
                         repo.entity,
                         seq,
@@ -344,9 +370,16 @@ impl<'c> Checker<'c> {
                 }
             }
         }
+        // What a repository does not use of a table another one shares is
+        // not an extra: extras are judged against all their needs.
+        let merged = super::merged_tables(repos);
         for repo in repos {
             for table in &repo.tables {
-                self.table(repo.entity, table).await?;
+                let all = merged
+                    .iter()
+                    .find(|m| m.name == table.name)
+                    .unwrap_or(table);
+                self.table(repo.entity, table, all).await?;
             }
         }
         // Two repositories of one table report its differences once.
@@ -379,10 +412,20 @@ impl<'c> Checker<'c> {
         });
     }
 
-    async fn table(&mut self, entity: &'static str, spec: &Table) -> Result<(), SchemaCheckError> {
-        let (schema, bare) = self.locate(&spec.name);
-        let (schema, bare) = (schema.to_owned(), bare.to_owned());
-        let Some(found) = catalog::table(&mut *self.conn, &schema, &bare).await? else {
+    /// Checks `spec` (one repository's needs) against the catalog; `all`
+    /// is the table with the needs of every repository checked, against
+    /// which strict mode judges extras.
+    async fn table(
+        &mut self,
+        entity: &'static str,
+        spec: &Table,
+        all: &Table,
+    ) -> Result<(), SchemaCheckError> {
+        let found = {
+            let place = Self::locate(self.schema.as_deref(), &spec.name);
+            catalog::table(&mut *self.conn, &place).await?
+        };
+        let Some(found) = found else {
             self.push(
                 entity,
                 &spec.name,
@@ -392,9 +435,10 @@ impl<'c> Checker<'c> {
             );
             return Ok(());
         };
-        self.columns(entity, spec, &found);
+        self.columns(entity, spec, all, &found);
         let mut used: Vec<&str> = Vec::new();
         let t = &spec.name;
+        let q = qualified(t);
         if !spec.primary_key.is_empty() {
             match unique_on(&found, &spec.primary_key) {
                 Some(i) => used.push(&i.name),
@@ -405,8 +449,8 @@ impl<'c> Checker<'c> {
                         columns: spec.primary_key.clone(),
                     },
                     format!(
-                        "ALTER TABLE {t} ADD PRIMARY KEY ({});",
-                        spec.primary_key.join(", ")
+                        "ALTER TABLE {q} ADD PRIMARY KEY ({});",
+                        ident_list(&spec.primary_key)
                     ),
                     false,
                 ),
@@ -421,19 +465,13 @@ impl<'c> Checker<'c> {
                     DifferenceKind::MissingUnique {
                         columns: key.clone(),
                     },
-                    format!("ALTER TABLE {t} ADD UNIQUE ({});", key.join(", ")),
+                    format!("ALTER TABLE {q} ADD UNIQUE ({});", ident_list(key)),
                     false,
                 ),
             }
         }
         for index in &spec.indexes {
-            let serving = found.indexes.iter().find(|i| {
-                i.valid
-                    && !i.partial
-                    && i.method == "btree"
-                    && i.keys.len() >= index.leading.len()
-                    && i.keys[..index.leading.len()] == index.leading[..]
-            });
+            let serving = found.indexes.iter().find(|i| serves(i, &index.leading));
             match serving {
                 Some(i) => used.push(&i.name),
                 None => self.push(
@@ -448,35 +486,55 @@ impl<'c> Checker<'c> {
                 ),
             }
         }
+        // The events table's key to its index table is part of the schema:
+        // without it, events can be stored for no entity or outlive it.
+        for fk in &spec.foreign_keys {
+            let target = {
+                let place = Self::locate(self.schema.as_deref(), &fk.references);
+                catalog::table_oid_at(&mut *self.conn, &place).await?
+            };
+            let Some(target) = target else {
+                // The referenced table is missing: reported on its own.
+                continue;
+            };
+            let present = found.foreign_keys.iter().any(|f| {
+                f.references == target
+                    && f.columns == fk.columns
+                    && f.referenced_columns == fk.referenced_columns
+            });
+            if !present {
+                self.push(
+                    entity,
+                    t,
+                    DifferenceKind::MissingForeignKey {
+                        columns: fk.columns.clone(),
+                        references: fk.references.clone(),
+                    },
+                    format!(
+                        "ALTER TABLE {q} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
+                        ident_list(&fk.columns),
+                        qualified(&fk.references),
+                        ident_list(&fk.referenced_columns)
+                    ),
+                    false,
+                );
+            }
+        }
         if self.strict {
-            for fk in &spec.foreign_keys {
-                let (rs, rb) = self.locate(&fk.references);
-                let (rs, rb) = (rs.to_owned(), rb.to_owned());
-                let Some(target) = catalog::table_oid(&mut *self.conn, &rs, &rb).await? else {
-                    // The referenced table is missing: reported on its own.
-                    continue;
-                };
-                let present = found.foreign_keys.iter().any(|f| {
-                    f.references == target
-                        && f.columns == fk.columns
-                        && f.referenced_columns == fk.referenced_columns
-                });
-                if !present {
-                    self.push(
-                        entity,
-                        t,
-                        DifferenceKind::MissingForeignKey {
-                            columns: fk.columns.clone(),
-                            references: fk.references.clone(),
-                        },
-                        format!(
-                            "ALTER TABLE {t} ADD FOREIGN KEY ({}) REFERENCES {} ({});",
-                            fk.columns.join(", "),
-                            fk.references,
-                            fk.referenced_columns.join(", ")
-                        ),
-                        true,
-                    );
+            // Indexes and keys another repository of the table needs.
+            if !all.primary_key.is_empty()
+                && let Some(i) = unique_on(&found, &all.primary_key)
+            {
+                used.push(&i.name);
+            }
+            for key in &all.uniques {
+                if let Some(i) = unique_on(&found, key) {
+                    used.push(&i.name);
+                }
+            }
+            for index in &all.indexes {
+                if let Some(i) = found.indexes.iter().find(|i| serves(i, &index.leading)) {
+                    used.push(&i.name);
                 }
             }
             let index_schema = spec
@@ -489,7 +547,7 @@ impl<'c> Checker<'c> {
                 .filter(|i| !used.contains(&i.name.as_str()))
             {
                 let fix = match &i.constraint {
-                    Some(c) => format!("ALTER TABLE {t} DROP CONSTRAINT {};", ident(c)),
+                    Some(c) => format!("ALTER TABLE {q} DROP CONSTRAINT {};", ident(c)),
                     None => format!(
                         "DROP INDEX {}{};",
                         index_schema.as_deref().unwrap_or(""),
@@ -510,10 +568,12 @@ impl<'c> Checker<'c> {
         Ok(())
     }
 
-    fn columns(&mut self, entity: &'static str, spec: &Table, found: &FoundTable) {
+    fn columns(&mut self, entity: &'static str, spec: &Table, all: &Table, found: &FoundTable) {
         let t = &spec.name;
+        let q = qualified(t);
         for c in &spec.columns {
             let name = &c.name;
+            let n = ident(name);
             let Some(have) = found.columns.iter().find(|f| f.column.column == *name) else {
                 self.push(
                     entity,
@@ -527,16 +587,16 @@ impl<'c> Checker<'c> {
                 continue;
             };
             if !c.fits(&have.column) {
-                let ty = &c.sql_type;
+                let ty = sql_type(&c.sql_type);
                 self.push(
                     entity,
                     t,
                     DifferenceKind::WrongType {
                         column: name.clone(),
-                        expected: ty.clone(),
+                        expected: c.sql_type.clone(),
                         found: have.column.sql_type.clone(),
                     },
-                    format!("ALTER TABLE {t} ALTER COLUMN {name} TYPE {ty} USING {name}::{ty};"),
+                    format!("ALTER TABLE {q} ALTER COLUMN {n} TYPE {ty} USING {n}::{ty};"),
                     false,
                 );
             }
@@ -549,7 +609,7 @@ impl<'c> Checker<'c> {
                             DifferenceKind::Nullable {
                                 column: name.clone(),
                             },
-                            format!("ALTER TABLE {t} ALTER COLUMN {name} SET NOT NULL;"),
+                            format!("ALTER TABLE {q} ALTER COLUMN {n} SET NOT NULL;"),
                             false,
                         );
                     }
@@ -565,7 +625,7 @@ impl<'c> Checker<'c> {
                     DifferenceKind::NotNullable {
                         column: name.clone(),
                     },
-                    format!("ALTER TABLE {t} ALTER COLUMN {name} DROP NOT NULL;"),
+                    format!("ALTER TABLE {q} ALTER COLUMN {n} DROP NOT NULL;"),
                     false,
                 );
             }
@@ -578,7 +638,7 @@ impl<'c> Checker<'c> {
                     DifferenceKind::MissingDefault {
                         column: name.clone(),
                     },
-                    format!("ALTER TABLE {t} ALTER COLUMN {name} SET DEFAULT {expr};"),
+                    format!("ALTER TABLE {q} ALTER COLUMN {n} SET DEFAULT {expr};"),
                     false,
                 );
             }
@@ -596,19 +656,19 @@ impl<'c> Checker<'c> {
                         column: name.clone(),
                     },
                     format!(
-                        "ALTER TABLE {t} ALTER COLUMN {} DROP NOT NULL;",
+                        "ALTER TABLE {q} ALTER COLUMN {} DROP NOT NULL;",
                         ident(name)
                     ),
                     false,
                 );
-            } else if self.strict {
+            } else if self.strict && !all.columns.iter().any(|c| c.name == *name) {
                 self.push(
                     entity,
                     t,
                     DifferenceKind::ExtraColumn {
                         column: name.clone(),
                     },
-                    format!("ALTER TABLE {t} DROP COLUMN {};", ident(name)),
+                    format!("ALTER TABLE {q} DROP COLUMN {};", ident(name)),
                     true,
                 );
             }
@@ -617,12 +677,32 @@ impl<'c> Checker<'c> {
 }
 
 /// A valid, non-partial unique index (or primary key or unique constraint)
-/// on exactly `columns`, in this order.
+/// on exactly `columns`, in this order, checked immediately: `ON CONFLICT`
+/// cannot use a `DEFERRABLE` one.
 fn unique_on<'f>(found: &'f FoundTable, columns: &[String]) -> Option<&'f FoundIndex> {
     found
         .indexes
         .iter()
-        .find(|i| i.unique && i.valid && !i.partial && i.keys == columns)
+        .find(|i| i.unique && i.valid && !i.partial && i.immediate && i.keys == columns)
+}
+
+/// Whether `index` serves `ORDER BY <leading>` (both directions) and
+/// equality on its first columns: a valid, non-partial b-tree index
+/// whose key starts with `leading`, all ascending (`NULLS LAST`) or all
+/// descending (`NULLS FIRST`, walked backwards), each in the column's
+/// own collation.
+fn serves(index: &FoundIndex, leading: &[String]) -> bool {
+    let n = leading.len();
+    index.valid
+        && !index.partial
+        && index.method == "btree"
+        && index.keys.len() >= n
+        && index.keys[..n] == leading[..]
+        && index.options.len() >= n
+        && (index.options[..n].iter().all(|&o| o == 0)
+            || index.options[..n].iter().all(|&o| o == 3))
+        && index.collations_match.len() >= n
+        && index.collations_match[..n].iter().all(|&c| c)
 }
 
 #[cfg(test)]
@@ -645,6 +725,7 @@ mod tests {
         let col = || "title".to_owned();
         let cols = || vec!["title".to_owned(), "id".to_owned()];
         for (kind, what) in [
+            (DifferenceKind::MissingType, "type tasks is missing"),
             (DifferenceKind::MissingSequence, "sequence tasks is missing"),
             (DifferenceKind::MissingTable, "table tasks is missing"),
             (
@@ -690,10 +771,6 @@ mod tests {
                 },
                 "tasks has no index leading with (title, id), which list_by_title needs",
             ),
-        ] {
-            assert_eq!(shown(kind, false), format!("{what} [Task]\n    fix: FIX;"));
-        }
-        for (kind, what) in [
             (
                 DifferenceKind::MissingForeignKey {
                     columns: vec!["id".into()],
@@ -701,6 +778,10 @@ mod tests {
                 },
                 "tasks has no foreign key (id) to projects",
             ),
+        ] {
+            assert_eq!(shown(kind, false), format!("{what} [Task]\n    fix: FIX;"));
+        }
+        for (kind, what) in [
             (
                 DifferenceKind::ExtraColumn { column: col() },
                 "tasks.title is not used by the repository",

@@ -1,14 +1,18 @@
 //! The SQL text of a schema: `CREATE` statements for a first migration,
 //! and the one-statement fixes the drift check prints.
 //!
-//! Tables, columns and sequences are written as the repository names them
-//! (plain identifiers, checked by the derive); names read from the catalog
-//! go through [`ident`].
+//! Every identifier (table, schema, column, sequence, index, constraint),
+//! whether a repository gave it or the catalog did, goes through
+//! [`quote_ident`]: bare when it is a plain lower-case identifier that is
+//! not a reserved word, quoted otherwise, so no name can break or extend
+//! the statements. Column defaults are SQL expressions by design and are
+//! printed as given.
 
 use super::{Column, Index, Need, RepoSchema, Table};
 
 /// The `CREATE SEQUENCE`, `CREATE TABLE` and `CREATE INDEX` statements of
-/// several repositories, each table and sequence once, in the order the
+/// several repositories, each table and sequence once (a table several of
+/// them share with the columns, keys and indexes of all), in the order the
 /// repositories list them (put a repository before one whose tables
 /// reference its tables).
 ///
@@ -30,20 +34,36 @@ pub fn to_sql(repos: &[RepoSchema]) -> String {
             out.push(create_sequence(seq));
         }
     }
-    let mut tables: Vec<&str> = Vec::new();
-    for table in repos.iter().flat_map(|r| r.tables.iter()) {
-        if tables.contains(&table.name.as_str()) {
-            continue;
+    let tables = super::merged_tables(repos);
+    let mut types: Vec<&str> = Vec::new();
+    // A table several repositories share has what each of them needs.
+    for table in &tables {
+        // A type sqlx knows by name only: its definition (an enum's labels)
+        // is in the Rust code, not in sqlx's type information.
+        let mut notes = String::new();
+        for ty in table.columns.iter().filter_map(Column::named_type) {
+            if !types.contains(&ty) {
+                types.push(ty);
+                notes.push_str(&create_type_note(ty));
+            }
         }
-        tables.push(&table.name);
-        out.push(create_table(table));
+        out.push(notes + &create_table(table));
     }
     out.join("\n")
 }
 
+/// The `CREATE TYPE` a named type needs, as a comment to complete: sqlx
+/// tells the type's name but not its labels.
+pub(super) fn create_type_note(name: &str) -> String {
+    format!(
+        "-- CREATE TYPE {} AS ENUM (...);  -- labels from your Rust enum\n",
+        qualified(name)
+    )
+}
+
 /// `CREATE SEQUENCE IF NOT EXISTS name;` (several feeds share one).
 pub(super) fn create_sequence(name: &str) -> String {
-    format!("CREATE SEQUENCE IF NOT EXISTS {name};\n")
+    format!("CREATE SEQUENCE IF NOT EXISTS {};\n", qualified(name))
 }
 
 /// The table's `CREATE TABLE` and its `CREATE INDEX` statements.
@@ -59,7 +79,11 @@ pub(super) fn create_table(table: &Table) -> String {
             let mut line = format!("  {}", column_definition(c));
             if single_pk == Some(c.name.as_str()) {
                 // PRIMARY KEY implies NOT NULL.
-                line = format!("  {} {} PRIMARY KEY", c.name, c.sql_type);
+                line = format!(
+                    "  {} {} PRIMARY KEY",
+                    quote_ident(&c.name),
+                    sql_type(&c.sql_type)
+                );
             }
             if let Some(fk) = table
                 .foreign_keys
@@ -68,31 +92,38 @@ pub(super) fn create_table(table: &Table) -> String {
             {
                 line.push_str(&format!(
                     " REFERENCES {} ({})",
-                    fk.references,
-                    fk.referenced_columns.join(", ")
+                    qualified(&fk.references),
+                    ident_list(&fk.referenced_columns)
                 ));
             }
             line
         })
         .collect();
     if table.primary_key.len() > 1 {
-        lines.push(format!("  PRIMARY KEY ({})", table.primary_key.join(", ")));
+        lines.push(format!(
+            "  PRIMARY KEY ({})",
+            ident_list(&table.primary_key)
+        ));
     }
     for key in &table.uniques {
         let inline = key.len() == 1 && table.columns.iter().any(|c| c.unique && c.name == key[0]);
         if !inline {
-            lines.push(format!("  UNIQUE ({})", key.join(", ")));
+            lines.push(format!("  UNIQUE ({})", ident_list(key)));
         }
     }
     for fk in table.foreign_keys.iter().filter(|fk| fk.columns.len() != 1) {
         lines.push(format!(
             "  FOREIGN KEY ({}) REFERENCES {} ({})",
-            fk.columns.join(", "),
-            fk.references,
-            fk.referenced_columns.join(", ")
+            ident_list(&fk.columns),
+            qualified(&fk.references),
+            ident_list(&fk.referenced_columns)
         ));
     }
-    let mut out = format!("CREATE TABLE {} (\n{}\n);\n", table.name, lines.join(",\n"));
+    let mut out = format!(
+        "CREATE TABLE {} (\n{}\n);\n",
+        qualified(&table.name),
+        lines.join(",\n")
+    );
     let mut printed: Vec<&[String]> = Vec::new();
     for index in &table.indexes {
         if printed.contains(&index.columns.as_slice()) {
@@ -106,7 +137,7 @@ pub(super) fn create_table(table: &Table) -> String {
 
 /// `name TYPE [NOT NULL] [DEFAULT expr] [UNIQUE]`.
 fn column_definition(c: &Column) -> String {
-    let mut def = format!("{} {}", c.name, c.sql_type);
+    let mut def = format!("{} {}", quote_ident(&c.name), sql_type(&c.sql_type));
     if c.need == Need::NotNull {
         def.push_str(" NOT NULL");
     }
@@ -121,31 +152,149 @@ fn column_definition(c: &Column) -> String {
 
 /// `CREATE INDEX <table>_<columns>_idx ON <table> (<columns>);`
 pub(super) fn create_index(table: &Table, index: &Index) -> String {
+    let name = format!("{}_{}_idx", table.bare_name(), index.columns.join("_"));
     format!(
-        "CREATE INDEX {}_{}_idx ON {} ({});\n",
-        table.bare_name(),
-        index.columns.join("_"),
-        table.name,
-        index.columns.join(", ")
+        "CREATE INDEX {} ON {} ({});\n",
+        quote_ident(&name),
+        qualified(&table.name),
+        ident_list(&index.columns)
     )
 }
 
 /// `ALTER TABLE t ADD COLUMN ...` for a missing column (its unique key is
 /// a difference of its own).
 pub(super) fn add_column(table: &Table, c: &Column) -> String {
-    let mut def = format!("{} {}", c.name, c.sql_type);
+    let mut def = format!("{} {}", quote_ident(&c.name), sql_type(&c.sql_type));
     if c.need == Need::NotNull {
         def.push_str(" NOT NULL");
     }
     if let Some(expr) = &c.default {
         def.push_str(&format!(" DEFAULT {expr}"));
     }
-    format!("ALTER TABLE {} ADD COLUMN {def};", table.name)
+    format!("ALTER TABLE {} ADD COLUMN {def};", qualified(&table.name))
 }
 
-/// A catalog name as SQL: bare when it is a plain lower-case identifier,
-/// quoted otherwise.
-pub(super) fn ident(name: &str) -> String {
+/// PostgreSQL's reserved key words: those `pg_get_keywords()` lists with
+/// `catcode` `R` (reserved) or `T` (reserved, but usable as a function or
+/// type name), none of which can name a table or column unquoted. Sorted;
+/// the test suite compares it with the server's list.
+const RESERVED: &[&str] = &[
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "collation",
+    "column",
+    "concurrently",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "lateral",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "not",
+    "notnull",
+    "null",
+    "offset",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "tablesample",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
+/// An identifier as SQL: bare when it is a plain lower-case identifier
+/// (`[a-z_][a-z0-9_]*`) and not one of PostgreSQL's reserved key words,
+/// quoted otherwise, with any `"` doubled. Whatever the name, the result
+/// is one identifier that names it.
+///
+/// ```
+/// use es_entity::schema::quote_ident;
+///
+/// assert_eq!(quote_ident("users"), "users");
+/// assert_eq!(quote_ident("order"), "\"order\"");
+/// assert_eq!(quote_ident("Users"), "\"Users\"");
+/// assert_eq!(quote_ident("a\"; DROP TABLE t; --"), "\"a\"\"; DROP TABLE t; --\"");
+/// ```
+pub fn quote_ident(name: &str) -> String {
     let plain = name
         .chars()
         .next()
@@ -153,16 +302,58 @@ pub(super) fn ident(name: &str) -> String {
         && name
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if plain {
+    if plain && RESERVED.binary_search(&name).is_err() {
         name.to_owned()
     } else {
         format!("\"{}\"", name.replace('"', "\"\""))
     }
 }
 
+/// A table or sequence named as a repository names it (`users`, or
+/// `app.users`): each part through [`quote_ident`].
+pub(super) fn qualified(name: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, bare)) => format!("{}.{}", quote_ident(schema), quote_ident(bare)),
+        None => quote_ident(name),
+    }
+}
+
+/// Columns as a comma-separated list, each through [`quote_ident`].
+pub(super) fn ident_list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A column's SQL type: sqlx's name for it (`TEXT`, `INT4[]`, `"CHAR"`,
+/// `book_status`) as it is, unless it holds anything but letters, digits,
+/// `_`, `.`, spaces, `[]` and `"`, in which case it is quoted as one
+/// identifier (no type name can end the statement or add to it).
+pub(super) fn sql_type(ty: &str) -> String {
+    let safe = !ty.is_empty()
+        && ty
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ' ' | '[' | ']' | '"'));
+    if safe { ty.to_owned() } else { quote_ident(ty) }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::schema::{Column, ForeignKey, Index, Need, Table};
+
+    #[test]
+    fn reserved_words_are_sorted_lower_case_and_quoted() {
+        assert!(super::RESERVED.windows(2).all(|w| w[0] < w[1]));
+        for word in super::RESERVED {
+            assert_eq!(super::quote_ident(word), format!("\"{word}\""));
+        }
+        assert_eq!(super::qualified("app.order"), "app.\"order\"");
+        assert_eq!(super::qualified("user"), "\"user\"");
+        assert_eq!(super::sql_type("INT4[]"), "INT4[]");
+        assert_eq!(super::sql_type("x; DROP TABLE t"), "\"x; DROP TABLE t\"");
+    }
 
     #[test]
     fn composite_keys_are_table_constraints_and_indexes_print_once() {

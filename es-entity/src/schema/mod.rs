@@ -40,7 +40,7 @@ pub use check::{
     CheckOptions, Difference, DifferenceKind, Drift, SchemaCheckError, assert_no_drift,
     assert_no_drift_with, check, check_with,
 };
-pub use ddl::to_sql;
+pub use ddl::{quote_ident, to_sql};
 
 use sqlx::postgres::Postgres;
 use sqlx::{Type, TypeInfo};
@@ -95,6 +95,22 @@ impl RepoSchema {
         &self.sequences
     }
 
+    /// The types of its own its columns need ([`Column::named_type`]), each once.
+    pub fn named_types(&self) -> Vec<&str> {
+        let mut types: Vec<&str> = Vec::new();
+        for ty in self
+            .tables
+            .iter()
+            .flat_map(|t| t.columns.iter())
+            .filter_map(Column::named_type)
+        {
+            if !types.contains(&ty) {
+                types.push(ty);
+            }
+        }
+        types
+    }
+
     /// The table named `name`.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.iter().find(|t| t.name == name)
@@ -105,6 +121,19 @@ impl RepoSchema {
     pub fn to_sql(&self) -> String {
         to_sql(std::slice::from_ref(self))
     }
+}
+
+/// Each table of `repos` once, in the order the repositories list them,
+/// with the needs of every repository that uses it.
+pub(crate) fn merged_tables(repos: &[RepoSchema]) -> Vec<Table> {
+    let mut out: Vec<Table> = Vec::new();
+    for table in repos.iter().flat_map(|r| r.tables.iter()) {
+        match out.iter_mut().find(|have| have.name == table.name) {
+            Some(have) => have.merge(table),
+            None => out.push(table.clone()),
+        }
+    }
+    out
 }
 
 /// One table a repository needs.
@@ -196,6 +225,43 @@ impl Table {
         &self.indexes
     }
 
+    /// Adds what `other` (the same table, as another repository needs it)
+    /// needs beyond this: its columns this lacks (a column both have keeps
+    /// this one's definition), keys, foreign keys and indexes.
+    fn merge(&mut self, other: &Table) {
+        for c in &other.columns {
+            if !self.columns.iter().any(|have| have.name == c.name) {
+                self.columns.push(c.clone());
+            }
+        }
+        if self.primary_key.is_empty() {
+            self.primary_key = other.primary_key.clone();
+        }
+        for key in &other.uniques {
+            if !self.uniques.contains(key) && *key != self.primary_key {
+                self.uniques.push(key.clone());
+            }
+        }
+        for fk in &other.foreign_keys {
+            if !self.foreign_keys.iter().any(|have| {
+                have.columns == fk.columns
+                    && have.references == fk.references
+                    && have.referenced_columns == fk.referenced_columns
+            }) {
+                self.foreign_keys.push(fk.clone());
+            }
+        }
+        for index in &other.indexes {
+            if !self
+                .indexes
+                .iter()
+                .any(|have| have.columns == index.columns)
+            {
+                self.indexes.push(index.clone());
+            }
+        }
+    }
+
     /// The table name without its schema.
     pub(crate) fn bare_name(&self) -> &str {
         self.name.rsplit('.').next().unwrap_or(&self.name)
@@ -223,6 +289,9 @@ pub struct Column {
     need: Need,
     default: Option<String>,
     unique: bool,
+    /// sqlx knows the type by name only (a `#[derive(sqlx::Type)]` enum or
+    /// newtype of its own type), so the database must have a type of that name.
+    named_type: bool,
 }
 
 impl Column {
@@ -238,6 +307,7 @@ impl Column {
             need,
             default: None,
             unique: false,
+            named_type: T::type_info().oid().is_none(),
         }
     }
 
@@ -252,6 +322,7 @@ impl Column {
             need,
             default: None,
             unique: false,
+            named_type: false,
         }
     }
 
@@ -291,6 +362,15 @@ impl Column {
     /// Whether it is a one-column unique key.
     pub fn is_unique(&self) -> bool {
         self.unique
+    }
+
+    /// The type the database must define for it (`CREATE TYPE`): the name
+    /// sqlx gives a type it knows by name only, such as a
+    /// `#[derive(sqlx::Type)]` enum's `type_name` (for an array of one, the
+    /// element type). `None` for PostgreSQL's own types.
+    pub fn named_type(&self) -> Option<&str> {
+        self.named_type
+            .then(|| self.sql_type.strip_suffix("[]").unwrap_or(&self.sql_type))
     }
 
     pub(crate) fn fits(&self, col: &CatalogColumn) -> bool {

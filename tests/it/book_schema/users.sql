@@ -3,6 +3,7 @@ CREATE TABLE users (
   created_at TIMESTAMPTZ NOT NULL,
   name TEXT NOT NULL
 );
+CREATE INDEX users_created_at_id_idx ON users (created_at, id);
 
 CREATE TABLE user_events (
   id UUID NOT NULL REFERENCES users (id),
