@@ -115,8 +115,8 @@ async fn create_assigns_a_v7_id() -> Result<(), crate::feed::BoxError> {
     let pool = es_entity_tests::pool().await;
     let coupons = Coupons::new(&pool);
     coupons.check_column_types().await?;
-    // Both repositories fit the migration (tests/it/schema.rs, which lists
-    // the others, is not this change's to edit).
+    // Both repositories fit the migration (also checked with every other
+    // repository in tests/it/schema.rs).
     es_entity::schema::assert_no_drift(&pool, &[Coupons::schema(), PlainCoupons::schema()]).await;
     // ANCHOR: create
     let code = unique("SPRING");

@@ -59,6 +59,8 @@ pub fn all_repositories() -> Vec<RepoSchema> {
         crate::inline_projection::Products::schema(),
         Handles::schema(),
         crate::in_op_only::TxHandles::schema(),
+        crate::repo_ids::Coupons::schema(),
+        crate::repo_ids::plain::PlainCoupons::schema(),
     ]
 }
 
@@ -1798,6 +1800,47 @@ async fn vouchers_round_trip(pool: PgPool) {
     assert_eq!(rows, 3);
 }
 
+/// The repositories that assign ids themselves (`id(source = "repo")`),
+/// both on the `coupons` tables.
+fn coupon_repos() -> Vec<RepoSchema> {
+    vec![
+        crate::repo_ids::Coupons::schema(),
+        crate::repo_ids::plain::PlainCoupons::schema(),
+    ]
+}
+
+#[tokio::test]
+async fn coupon_repositories_work_on_their_printed_ddl() {
+    use crate::repo_ids::{CouponEvent, Coupons, new_coupon};
+    let scratch = scratch_from_ddl("rt_coupons", &coupon_repos()).await;
+    let pool = scratch.pool.clone();
+    let coupons = Coupons::new(&pool);
+    let mut one = coupons.create(new_coupon(&unique("c1"))).await.unwrap();
+    let rest = coupons
+        .create_all(vec![new_coupon(&unique("c2")), new_coupon(&unique("c3"))])
+        .await
+        .unwrap();
+    // A second `Issued` is the only event a coupon has; the coupon keeps
+    // its first one, the history grows.
+    let code = one.code.clone();
+    one.events_mut()
+        .push(CouponEvent::Issued { code, percent: 20 });
+    assert_eq!(coupons.update(&mut one).await.unwrap(), 1);
+    let found = coupons.find_by_code(one.code.clone()).await.unwrap();
+    assert_eq!((found.id, found.events().len_persisted()), (one.id, 2));
+    let page = coupons
+        .list_by_created_at(first(10), ListDirection::Ascending)
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&page), [one.id, rest[0].id, rest[1].id]);
+    let again = coupons
+        .create_or_find(new_coupon(&rest[1].code))
+        .await
+        .unwrap();
+    assert!(matches!(again, CreateOrFind::Found(c) if c.id == rest[1].id));
+    scratch.drop().await;
+}
+
 /// Every repository of `all_repositories()` is in one of the round trips
 /// above (`Vouchers` in its own database).
 #[tokio::test]
@@ -1812,6 +1855,7 @@ async fn every_repository_is_round_tripped() {
         vec![crate::inline_projection::Products::schema()],
         handle_repos(),
         vec![Vouchers::schema()],
+        coupon_repos(),
     ]
     .concat()
     .iter()

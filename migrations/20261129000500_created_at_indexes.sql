@@ -23,3 +23,6 @@ CREATE INDEX ledger_notes_created_at_id_idx ON ledger_notes (created_at, id);
 CREATE INDEX projection_probes_created_at_id_idx ON projection_probes (created_at, id);
 CREATE INDEX products_created_at_id_idx ON products (created_at, id);
 CREATE INDEX handles_created_at_id_idx ON handles (created_at, id);
+-- The coupons of tests/it/repo_ids.rs, added on another branch at the same
+-- time as this file.
+CREATE INDEX coupons_created_at_id_idx ON coupons (created_at, id);
