@@ -117,6 +117,10 @@ pub(crate) async fn counted_pool() -> PgPool {
         .check_column_types()
         .await
         .unwrap();
+    crate::repo_ids::Coupons::new(&pool)
+        .check_column_types()
+        .await
+        .unwrap();
     pool
 }
 
