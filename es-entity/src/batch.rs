@@ -91,39 +91,24 @@ pub trait BatchError {
     fn stops_batch(&self) -> bool;
 }
 
-impl<C: EntityColumn> BatchError for CreateError<C> {
-    fn stops_batch(&self) -> bool {
-        match self {
-            CreateError::Sqlx(e) => is_transient_sqlx(e),
-            CreateError::OutcomeUnknown(_) | CreateError::ColumnTypeMismatch(_) => true,
-            CreateError::PostPersistHook(e) => e.is_transient(),
-            _ => false,
+/// The three repository write errors share their transient and
+/// outcome-unknown variants, so they decide alike.
+macro_rules! repository_write_error_stops_batch {
+    ($($error:ident),+) => {$(
+        impl<C: EntityColumn> BatchError for $error<C> {
+            fn stops_batch(&self) -> bool {
+                match self {
+                    $error::Sqlx(e) => is_transient_sqlx(e),
+                    $error::OutcomeUnknown(_) | $error::ColumnTypeMismatch(_) => true,
+                    $error::PostPersistHook(e) => e.is_transient(),
+                    _ => false,
+                }
+            }
         }
-    }
+    )+};
 }
 
-impl<C: EntityColumn> BatchError for ModifyError<C> {
-    fn stops_batch(&self) -> bool {
-        match self {
-            ModifyError::Sqlx(e) => is_transient_sqlx(e),
-            ModifyError::OutcomeUnknown(_) | ModifyError::ColumnTypeMismatch(_) => true,
-            ModifyError::PostPersistHook(e) => e.is_transient(),
-            _ => false,
-        }
-    }
-}
-
-impl<C: EntityColumn> BatchError for UncheckedModifyError<C> {
-    fn stops_batch(&self) -> bool {
-        match self {
-            UncheckedModifyError::Sqlx(e) => is_transient_sqlx(e),
-            UncheckedModifyError::OutcomeUnknown(_)
-            | UncheckedModifyError::ColumnTypeMismatch(_) => true,
-            UncheckedModifyError::PostPersistHook(e) => e.is_transient(),
-            _ => false,
-        }
-    }
-}
+repository_write_error_stops_batch!(CreateError, ModifyError, UncheckedModifyError);
 
 /// An item that failed on its own, with its error.
 #[derive(Debug)]

@@ -317,7 +317,7 @@ async fn nullable_column_is_found_by_some_and_by_none() {
             .is_none()
     );
 
-    // `None` matches the NULL rows (IS NOT DISTINCT FROM): with `= NULL` nothing
+    // `None` matches the NULL rows (`col IS NULL AND $1 IS NULL`): with `= NULL` nothing
     // would match and this would be NotFound.
     let err = members.find_by_nickname(None::<String>).await.unwrap_err();
     assert!(

@@ -12,7 +12,7 @@ pub(crate) struct Column {
     pub ty: syn::Type,
     /// Who checks that `ty` fits the SQL column.
     pub check: Check,
-    /// `Option<T>`: nullable, compared with `IS NOT DISTINCT FROM`.
+    /// `Option<T>`: nullable; a `None` filter matches the NULL rows (`sql::equals`).
     pub nullable: bool,
     pub find_by: bool,
     /// How `create` reads the value from the `New` type; `None`: not written.

@@ -3,7 +3,7 @@
 //! Parameters: `$1` the row limit (page size + 1); with a cursor, `$2` its
 //! value and `$3` its id (just `$2` when listing by id); then the filters.
 
-use super::{EVENT_COLUMNS, events_join, not_deleted};
+use super::{EVENT_COLUMNS, equals, events_join, not_deleted};
 use crate::model::listing::{Filter, Sort};
 use crate::model::repo::Repo;
 
@@ -34,41 +34,32 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
         conds.push(keyset(&col, by_id, q.sort.nullable, q.descending));
         next = if by_id { 3 } else { 4 };
     }
+    // A nullable filter of its own (`list_for_<col>`) is read in two
+    // branches, one for a value and one for NULL, so each has a plain index
+    // condition even in a generic plan (see `super::equals`).
+    let mut null_branch = None;
     for (filter, mode) in &q.filters {
-        let op = if filter.nullable {
-            "IS NOT DISTINCT FROM"
-        } else {
-            "="
-        };
+        let name = filter.name.to_string();
         match mode {
+            FilterMode::Exact if filter.nullable && null_branch.is_none() => {
+                null_branch = Some((conds.len(), format!("{name} IS NULL AND ${next} IS NULL")));
+                conds.push(format!("{name} = ${next}"));
+                next += 1;
+            }
             FilterMode::Exact => {
-                conds.push(format!("{} {op} ${next}", filter.name));
+                conds.push(equals(&name, next, filter.nullable));
                 next += 1;
             }
             FilterMode::Optional => {
                 conds.push(format!(
-                    "(NOT ${next}::BOOL OR {} {op} ${})",
-                    filter.name,
-                    next + 1
+                    "(NOT ${next}::BOOL OR {})",
+                    equals(&name, next + 1, filter.nullable)
                 ));
                 next += 2;
             }
         }
     }
-    let mut filter = conds.join(" AND ");
     let deleted = not_deleted(repo, q.include_deleted);
-    if !deleted.is_empty() {
-        filter = if filter.is_empty() {
-            "deleted = FALSE".to_owned()
-        } else {
-            format!("{filter}{deleted}")
-        };
-    }
-    let where_clause = if filter.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {filter}")
-    };
     let dir = if q.descending { " DESC" } else { "" };
     let (select, inner_order, outer_order) = if by_id {
         ("id".to_owned(), format!("id{dir}"), format!("i.id{dir}"))
@@ -79,11 +70,37 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
             format!("i.{col}{dir}, i.id{dir}"),
         )
     };
+    let page = |conds: &[String]| {
+        let mut filter = conds.join(" AND ");
+        if !deleted.is_empty() {
+            filter = if filter.is_empty() {
+                "deleted = FALSE".to_owned()
+            } else {
+                format!("{filter}{deleted}")
+            };
+        }
+        let where_clause = if filter.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {filter}")
+        };
+        format!(
+            "SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1",
+            tbl = repo.tables.index
+        )
+    };
+    let entities = match null_branch {
+        None => page(&conds),
+        Some((at, is_null)) => {
+            let with_value = page(&conds);
+            conds[at] = is_null;
+            format!("({with_value}) UNION ALL ({})", page(&conds))
+        }
+    };
     format!(
-        "WITH entities AS (SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1) \
+        "WITH entities AS ({entities}) \
          SELECT {EVENT_COLUMNS} FROM entities i {join} \
          ORDER BY {outer_order}, e.sequence",
-        tbl = repo.tables.index,
         join = events_join(&repo.tables.events),
     )
 }
