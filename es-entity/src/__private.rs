@@ -46,7 +46,8 @@ pub use crate::query::es_query;
 pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_limit};
 pub use crate::refresh::{EntityEventsExt, refresh_after_unchecked};
 pub use crate::repo_error::modify_conflict;
+pub use crate::bulk_write::{BulkEvents, created};
 pub use crate::write::{
-    BulkEvents, EventBatch, EventText, ReadBack, check_batch_hydrates, check_hydrates,
-    first_duplicate, serialize, version_i32, version_usize,
+    EventBatch, EventText, ReadBack, check_hydrates, first_duplicate, serialize, version_i32,
+    version_usize,
 };
