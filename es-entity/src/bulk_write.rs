@@ -162,7 +162,8 @@ pub fn created<T: EsEntity>(
     let mut out = Vec::with_capacity(checked.len());
     for mut entity in checked {
         let events = entity.events_mut();
-        let mut history = std::mem::replace(events, EntityEvents::with_capacity(events.id().clone(), 0));
+        let mut history =
+            std::mem::replace(events, EntityEvents::with_capacity(events.id().clone(), 0));
         drop(entity);
         history.set_recorded_at(now);
         out.push(<T as TryFromEvents<T::Event>>::try_from_events(history)?);

@@ -72,7 +72,12 @@ fn a_batch_past_the_limit_is_the_repositorys_typed_error() {
     );
     // Any other encoding failure stays sqlx's.
     let other = sqlx::Error::Encode("something else".into());
-    let err = es_entity::__private::create_error::<MemberColumn>(other, "member_events", &constraints, true);
+    let err = es_entity::__private::create_error::<MemberColumn>(
+        other,
+        "member_events",
+        &constraints,
+        true,
+    );
     assert!(matches!(err, CreateError::Sqlx(_)), "{err:?}");
 }
 
@@ -137,7 +142,10 @@ async fn closes_after_bind_of(length: u32, wait: Duration) -> bool {
         Err(_) => false,
         // Closed: end of stream or reset; nothing was sent back before it.
         Ok(Ok(0)) | Ok(Err(_)) => true,
-        Ok(Ok(_)) => panic!("the server answered a partial Bind message (0x{:02x})", byte[0]),
+        Ok(Ok(_)) => panic!(
+            "the server answered a partial Bind message (0x{:02x})",
+            byte[0]
+        ),
     }
 }
 
