@@ -7,8 +7,7 @@
 //! decoded straight from the row into `AccountEvent` (`Json<AccountEvent>`)
 //! and folded; the floor keeps only the state and the number of stored
 //! events, not the history. The bulk writes are one statement each with
-//! UNNESTed arrays (the shape the bulk issue asks for; ours reads JSON
-//! recordsets instead).
+//! UNNESTed arrays, as ours' are.
 
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;

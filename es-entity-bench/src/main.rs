@@ -163,6 +163,9 @@ struct Config {
     contention_k: usize,
     /// Run only the workloads whose label contains one of these.
     only: Vec<String>,
+    /// Run only these implementations (`--subject`; all when empty): for
+    /// instruction counts of one implementation's work alone.
+    subjects: Vec<String>,
 }
 
 impl Config {
@@ -173,6 +176,7 @@ impl Config {
             rounds_given: None,
             contention_k: 25,
             only: Vec::new(),
+            subjects: Vec::new(),
         };
         let mut rounds = None;
         let mut args = std::env::args().skip(1);
@@ -186,6 +190,13 @@ impl Config {
                             .map_err(|_| format!("--rounds {n}: not a number"))?,
                     );
                 }
+                "--subject" => {
+                    let name = args.next().ok_or("--subject needs ours, floor or peer")?;
+                    if !["ours", "floor", "peer"].contains(&name.as_str()) {
+                        return Err(format!("--subject {name}: not ours, floor or peer"));
+                    }
+                    cfg.subjects.push(name);
+                }
                 "--only" => cfg.only.push(
                     args.next()
                         .ok_or("--only needs part of a workload's name")?,
@@ -197,6 +208,9 @@ impl Config {
                          (`--only projection`: the projection workloads; `--only context`: \
                          what an EventContext costs a write; `--only batch`: the batch-size \
                          curve of create_all/update_all, which runs only when named).\n\
+                         --subject ours|floor|peer (repeatable) seeds and runs only those \
+                         implementations in the main table (the others' columns show NaN): \
+                         for instruction counts of one implementation alone.\n\
                          DATABASE_URL (default {}) is the database; the bench tables \
                          (bench_*, and the schema es_entity_bench) are created there and \
                          truncated at start.",
@@ -219,6 +233,11 @@ impl Config {
             cfg.rounds_given = Some(r);
         }
         Ok(cfg)
+    }
+
+    /// Whether `--subject` (or its absence) includes the implementation `name`.
+    fn subject(&self, name: &str) -> bool {
+        self.subjects.is_empty() || self.subjects.iter().any(|s| s == name)
     }
 
     /// Whether `--only` selects the workload labelled `label`.
@@ -602,6 +621,10 @@ struct Row {
 fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(|a, b| a.total_cmp(b));
     let n = xs.len();
+    if n == 0 {
+        // An implementation left out with `--subject`.
+        return f64::NAN;
+    }
     if n % 2 == 1 {
         xs[n / 2]
     } else {
@@ -794,9 +817,15 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
             .collect(),
         long_history: (Uuid::now_v7(), "zz-long-history".into()),
     };
-    ours.seed(&inputs).await?;
-    floor.seed(&inputs).await?;
-    peer.seed(&inputs).await?;
+    if cfg.subject("ours") {
+        ours.seed(&inputs).await?;
+    }
+    if cfg.subject("floor") {
+        floor.seed(&inputs).await?;
+    }
+    if cfg.subject("peer") {
+        peer.seed(&inputs).await?;
+    }
 
     let mut rows = Vec::new();
     for workload in Workload::ALL.into_iter().chain(Workload::curve()) {
@@ -833,9 +862,15 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
                 _ => Vec::new(),
             },
         };
-        ours.prepare(workload, &fresh).await?;
-        floor.prepare(workload, &fresh).await?;
-        peer.prepare(workload, &fresh).await?;
+        if cfg.subject("ours") {
+            ours.prepare(workload, &fresh).await?;
+        }
+        if cfg.subject("floor") {
+            floor.prepare(workload, &fresh).await?;
+        }
+        if cfg.subject("peer") {
+            peer.prepare(workload, &fresh).await?;
+        }
         // Fresh statistics for all six tables before every workload, so the
         // planner sees the same (current) sizes for the three implementations
         // instead of whatever autovacuum last analyzed.
@@ -844,17 +879,26 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
         // Warm-up: every implementation once, not recorded.
         let warm_ops = ops.div_ceil(5);
         let warm = round_input(workload, warm_ops, "w");
-        ours.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
-        floor
-            .run(workload, warm_ops, 0, &inputs, &warm, cfg)
-            .await?;
-        peer.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
+        if cfg.subject("ours") {
+            ours.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
+        }
+        if cfg.subject("floor") {
+            floor
+                .run(workload, warm_ops, 0, &inputs, &warm, cfg)
+                .await?;
+        }
+        if cfg.subject("peer") {
+            peer.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
+        }
 
         let mut samples: [Vec<Sample>; 3] = Default::default();
         for round in 0..rounds {
             let input = round_input(workload, ops, &format!("r{round}"));
             for k in 0..3 {
                 let which = (round + k) % 3;
+                if !cfg.subject(["ours", "floor", "peer"][which]) {
+                    continue;
+                }
                 let sample = match which {
                     0 => {
                         ours.run(workload, ops, round + 1, &inputs, &input, cfg)

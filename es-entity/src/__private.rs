@@ -34,6 +34,7 @@ pub mod post_persist {
     pub use crate::refresh::{new_counts, unmark, unmark_all};
 }
 
+pub use crate::bulk_write::{BulkEvents, created};
 pub use crate::classify::{
     CatalogConstraint, Constraints, bulk_modify_error, create_error, modify_error,
     unchecked_modify_error,
@@ -47,6 +48,6 @@ pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_
 pub use crate::refresh::{EntityEventsExt, refresh_after_unchecked};
 pub use crate::repo_error::modify_conflict;
 pub use crate::write::{
-    BulkEvents, EventBatch, EventText, ReadBack, check_batch_hydrates, check_hydrates,
-    first_duplicate, serialize, version_i32, version_usize,
+    EventBatch, EventText, ReadBack, check_hydrates, first_duplicate, serialize, version_i32,
+    version_usize,
 };

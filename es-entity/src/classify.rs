@@ -134,6 +134,9 @@ pub fn create_error<C: EntityColumn>(
     constraints: &Constraints,
     autocommit: bool,
 ) -> CreateError<C> {
+    if let Some(too_large) = crate::bind_limit::batch_too_large(&err) {
+        return CreateError::BatchTooLarge(too_large);
+    }
     if autocommit && is_connection_lost(&err) {
         return CreateError::OutcomeUnknown(err);
     }
@@ -212,6 +215,9 @@ pub fn bulk_modify_error<C: EntityColumn>(
     autocommit: bool,
     entity: BatchLookup<'_, C::EntityId>,
 ) -> ModifyError<C> {
+    if let Some(too_large) = crate::bind_limit::batch_too_large(&err) {
+        return ModifyError::BatchTooLarge(too_large);
+    }
     if autocommit && is_connection_lost(&err) {
         return ModifyError::OutcomeUnknown(err);
     }

@@ -278,6 +278,15 @@ impl<E: EsEvent> EntityEvents<E> {
         n
     }
 
+    /// Sets the time of every stored event: `create_all` hydrates its new
+    /// entities before its statement, then gives them the time it stored
+    /// them at.
+    pub(crate) fn set_recorded_at(&mut self, recorded_at: DateTime<Utc>) {
+        for event in &mut self.persisted {
+            event.recorded_at = recorded_at;
+        }
+    }
+
     /// Puts the last `n` stored events back among the new ones, before any
     /// new event, as they were before [`Self::mark_new_events_persisted_at`]:
     /// a repository undoes that marking when the transaction that stored

@@ -6,6 +6,8 @@
 //! through `sqlx::query!`. See the book in the repository for a guided tour.
 #![forbid(unsafe_code)]
 
+mod bind_limit;
+mod bulk_write;
 mod classify;
 mod column_types;
 mod create_or_find;
@@ -48,6 +50,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
+pub use bind_limit::BatchTooLarge;
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use create_or_find::CreateOrFind;
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};

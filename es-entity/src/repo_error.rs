@@ -120,6 +120,9 @@ pub enum CreateError<C: EntityColumn> {
     /// The new entity does not hydrate from its own events, or an event
     /// would not read back. Checked before the write: nothing was stored.
     HydrationError(EntityHydrationError),
+    /// `create_all`: the batch's parameters would not fit the one message
+    /// PostgreSQL accepts for them (about 1 GB). Nothing was sent.
+    BatchTooLarge(crate::BatchTooLarge),
     /// Declared column types that do not fit the index table, found by the
     /// first-use check (types sqlx cannot check at compile time). Nothing
     /// was stored.
@@ -194,6 +197,9 @@ pub enum ModifyError<C: EntityColumn> {
     /// into the event type, or parses into another variant). Checked before
     /// the write: nothing was stored.
     HydrationError(EntityHydrationError),
+    /// `update_all`: the batch's parameters would not fit the one message
+    /// PostgreSQL accepts for them (about 1 GB). Nothing was sent.
+    BatchTooLarge(crate::BatchTooLarge),
     /// Declared column types that do not fit the index table, found by the
     /// first-use check (types sqlx cannot check at compile time). Nothing
     /// was stored.
@@ -439,6 +445,7 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
             Self::Sqlx(e) => write!(f, "creating {}: {e}", C::ENTITY),
             Self::ConstraintViolation(v) => write!(f, "creating {}: {v}", C::ENTITY),
             Self::HydrationError(e) => write!(f, "creating {}: {e}", C::ENTITY),
+            Self::BatchTooLarge(e) => write!(f, "creating {}: {e}", C::ENTITY),
             Self::ColumnTypeMismatch(m) => {
                 write!(f, "creating {}: {}", C::ENTITY, list_mismatches(m))
             }
@@ -497,6 +504,7 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                 C::ENTITY
             ),
             Self::HydrationError(e) => write!(f, "updating {}: {e}", C::ENTITY),
+            Self::BatchTooLarge(e) => write!(f, "updating {}: {e}", C::ENTITY),
             Self::ColumnTypeMismatch(m) => {
                 write!(f, "updating {}: {}", C::ENTITY, list_mismatches(m))
             }
@@ -579,6 +587,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::Sqlx(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
+            Self::BatchTooLarge(e) => Some(e),
             Self::ColumnTypeMismatch(_) => None,
             Self::OutcomeUnknown(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
@@ -611,6 +620,7 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
             Self::Sqlx(e) | Self::OutcomeUnknown(e) => Some(e),
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
+            Self::BatchTooLarge(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
             _ => None,
         }

@@ -1,7 +1,8 @@
-//! Writing new events: each serialized for the `JSONB[]` a write binds and,
-//! unless the caller hydrates from the texts itself, parsed back as a later
-//! read would; the parallel arrays of one entity's or of a batch's new
-//! events; the check that a new entity hydrates from what `create` stores.
+//! Writing one entity's new events: each serialized for the `JSONB[]` a
+//! write binds and, unless the caller hydrates from the texts itself, parsed
+//! back as a later read would; their parallel arrays; the check that a new
+//! entity hydrates from what `create` stores. Bulk writes build theirs in
+//! `bulk_write`.
 
 use crate::error::{EntityHydrationError, HydrationFailure};
 use crate::events::{EntityEvents, EsEvent, PersistedEvent};
@@ -151,67 +152,6 @@ pub fn check_hydrates<T: EsEntity>(
     }
     let copy = EntityEvents::from_persisted(id.clone(), persisted);
     <T as TryFromEvents<T::Event>>::try_from_events(copy).map(drop)
-}
-
-/// [`check_hydrates`] for every new entity of a `create_all` batch, in
-/// order: each entity's events are the next run of `texts`.
-pub fn check_batch_hydrates<T: EsEntity>(
-    histories: &[EntityEvents<T::Event>],
-    texts: &[EventText],
-    at: chrono::DateTime<chrono::Utc>,
-) -> Result<(), EntityHydrationError> {
-    let mut start = 0;
-    for events in histories {
-        let end = start + events.len_new();
-        check_hydrates::<T>(events, &texts[start..end], at)?;
-        start = end;
-    }
-    Ok(())
-}
-
-/// The new events of many entities as the parallel arrays a bulk write
-/// binds: each event names its entity by its 1-based position in the batch
-/// (`entities`), which the statement resolves against the batch's ids array,
-/// so no id is sent twice and no id type needs a SQL name here.
-pub struct BulkEvents<'a> {
-    /// Position (1-based) of each event's entity in the batch.
-    pub entities: Vec<i32>,
-    /// Every entity's new events, one after the other.
-    pub columns: EventBatch<'a>,
-}
-
-impl<'a> BulkEvents<'a> {
-    /// Collects the new events of every history, in order.
-    pub fn new<E: EsEvent>(
-        histories: impl IntoIterator<Item = &'a EntityEvents<E>>,
-        read_back: ReadBack,
-    ) -> Result<Self, EntityHydrationError> {
-        let mut batch = Self {
-            entities: Vec::new(),
-            columns: EventBatch {
-                sequences: Vec::new(),
-                event_types: Vec::new(),
-                events: Vec::new(),
-                contexts: Vec::new(),
-            },
-        };
-        for (position, events) in histories.into_iter().enumerate() {
-            let entity = i32::try_from(position + 1).expect("a batch of at most i32::MAX entities");
-            batch.columns.push(events, read_back)?;
-            batch.entities.resize(batch.columns.sequences.len(), entity);
-        }
-        Ok(batch)
-    }
-
-    /// How many events the batch holds.
-    pub fn len(&self) -> usize {
-        self.entities.len()
-    }
-
-    /// Whether the batch holds no event.
-    pub fn is_empty(&self) -> bool {
-        self.entities.is_empty()
-    }
 }
 
 /// The first id that occurs twice in `ids`, if any.

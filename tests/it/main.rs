@@ -3,6 +3,7 @@
 //! `es_entity_tests::pool()`.
 
 mod batch_isolation;
+mod bind_limit;
 mod book;
 mod book_bulk;
 mod book_entity;

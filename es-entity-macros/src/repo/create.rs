@@ -276,17 +276,13 @@ fn create_all(repo: &Repo) -> TokenStream {
                 #ids.push(::core::clone::Clone::clone(__events.id()));
                 __histories.push(__events);
             }
-            let __done = {
-                let __events = ::es_entity::__private::BulkEvents::new(
-                    __histories.iter(),
-                    ::es_entity::__private::ReadBack::Skip,
-                )?;
-                ::es_entity::__private::check_batch_hydrates::<#entity>(
-                    &__histories,
-                    &__events.columns.events,
-                    __at,
-                )?;
-                ::sqlx::query!(
+            // Each event serialized once and parsed back once; each new
+            // entity hydrated from the parsed-back events before anything is
+            // sent (nothing unreadable is stored).
+            let (__done, __checked) = {
+                let (__events, __checked) =
+                    ::es_entity::__private::BulkEvents::for_create::<#entity>(&__histories, __at)?;
+                let __done = ::sqlx::query!(
                     #sql,
                     __now as #time_ty,
                     #(#array_args,)*
@@ -294,14 +290,11 @@ fn create_all(repo: &Repo) -> TokenStream {
                 )
                 .fetch_one(&mut *__conn)
                 .await
-                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?
+                .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?;
+                (__done, __checked)
             };
-            let mut __out = ::std::vec::Vec::with_capacity(__histories.len());
-            for mut __events in __histories {
-                ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(&mut __events, __done.now);
-                __out.push(<#entity as ::es_entity::TryFromEvents<#event_ty>>::try_from_events(__events)?);
-            }
-            ::core::result::Result::Ok(__out)
+            ::core::mem::drop(__histories);
+            ::core::result::Result::Ok(::es_entity::__private::created(__checked, __at, __done.now)?)
         }
     }
 }

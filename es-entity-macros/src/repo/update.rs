@@ -240,10 +240,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                         entity_id,
                     });
                 }
-                let __events = ::es_entity::__private::BulkEvents::new(
-                    __histories.iter().copied(),
-                    ::es_entity::__private::ReadBack::Check,
-                )?;
+                let __events = ::es_entity::__private::BulkEvents::for_update(&__histories)?;
                 let __lookup = |matches: &dyn ::core::ops::Fn(&str) -> bool| {
                     __histories
                         .iter()

@@ -378,15 +378,15 @@ pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
 /// The events insert of a bulk write: `$first..` are the five parallel arrays of
 /// `es_entity::__private::BulkEvents` (entity position, sequence,
 /// event_type, event, context); `id` is the expression giving the id of the
-/// entity at position `s.k` and `from` what it needs joined. `after` is a
+/// entity at position `s.k`. `after` is a
 /// condition whose (uncorrelated) subquery PostgreSQL evaluates in full
 /// before the first insert.
-fn insert_bulk_events(repo: &Repo, first: usize, id: &str, from: &str, after: &str) -> String {
+fn insert_bulk_events(repo: &Repo, first: usize, id: &str, after: &str) -> String {
     format!(
         "INSERT INTO {events} (id, sequence, event_type, event, context, recorded_at) \
          SELECT {id}, s.sequence, s.event_type, s.event, s.context, COALESCE($1::TIMESTAMPTZ, NOW()) \
          FROM UNNEST(${a}::INT4[], ${b}::INT4[], ${c}::TEXT[], ${d}::JSONB[], ${e}::JSONB[]) \
-         AS s(k, sequence, event_type, event, context){from}{after} RETURNING 1",
+         AS s(k, sequence, event_type, event, context){after} RETURNING 1",
         events = repo.tables.events,
         a = first,
         b = first + 1,
@@ -398,13 +398,12 @@ fn insert_bulk_events(repo: &Repo, first: usize, id: &str, from: &str, after: &s
 
 /// `UNNEST` of the parameter arrays `$first..`, one per column of `cols`
 /// after the id, as the columns `c0` (the id), `c1`, ...: names of our own,
-/// so no column of the user's can clash with them (or with `k`, the
-/// position `WITH ORDINALITY` adds). Each array is typed by its column
+/// so no column of the user's can clash with them. Each array is typed by its column
 /// (`COALESCE($n, ARRAY(SELECT col FROM tbl WHERE FALSE))` gives `$n` the
 /// column's array type; the subquery is planned away), so sqlx checks the
 /// Rust element types at compile time. (A `NULL::tbl` cast would type it
 /// too, but a missing table would then be reported as a missing type.)
-fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize, ordinality: bool) -> String {
+fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize) -> String {
     let tbl = &repo.tables.index;
     let names = std::iter::once("id".to_owned()).chain(cols.iter().map(|c| c.name.to_string()));
     let (mut arrays, mut aliases) = (Vec::new(), Vec::new());
@@ -415,14 +414,8 @@ fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize, ordinality: bool) ->
         ));
         aliases.push(format!("c{i}"));
     }
-    let ordinality = if ordinality {
-        aliases.push("k".to_owned());
-        " WITH ORDINALITY"
-    } else {
-        ""
-    };
     format!(
-        "SELECT * FROM UNNEST({}){ordinality} AS r({})",
+        "SELECT * FROM UNNEST({}) AS r({})",
         arrays.join(", "),
         aliases.join(", ")
     )
@@ -430,31 +423,26 @@ fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize, ordinality: bool) ->
 
 /// `create_all`: `$1` optional time, `$2` the ids, `$3..` one array per
 /// created column, then the events (see `insert_bulk_events`), which find
-/// their entity's id by position in the arrays.
-///
-/// `rows` is `MATERIALIZED`: it is read twice (the index rows and the
-/// events' ids) and must give the same positions both times.
+/// their entity's id by position in `$2` (`($2)[s.k]`, a direct subscript
+/// of the parameter), as the floor's hand-written statement reads its own
+/// ids array: no join of the events to the rows (an earlier shape joined
+/// them on a `WITH ORDINALITY` position, two sorts and a merge join of
+/// 1,000 rows each per batch of 1,000).
 pub(crate) fn create_all(repo: &Repo) -> String {
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.create.is_some()).collect();
     let names: String = cols.iter().map(|c| format!(", {}", c.name)).collect();
     let values: String = (1..=cols.len()).map(|i| format!(", x.c{i}")).collect();
     format!(
-        "WITH rows AS MATERIALIZED ({rows}), \
+        "WITH rows AS ({rows}), \
          entity AS (INSERT INTO {tbl} (id, created_at{names}) \
          SELECT x.c0, COALESCE($1::TIMESTAMPTZ, NOW()){values} FROM rows x RETURNING id), \
          inserted AS ({events}) \
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM entity) AS \"entities!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
-        rows = unnest_rows(repo, &cols, 2, true),
+        rows = unnest_rows(repo, &cols, 2),
         tbl = repo.tables.index,
-        events = insert_bulk_events(
-            repo,
-            cols.len() + 3,
-            "x.c0",
-            " JOIN rows x ON x.k = s.k",
-            ""
-        ),
+        events = insert_bulk_events(repo, cols.len() + 3, "($2)[s.k]", ""),
     )
 }
 
@@ -509,12 +497,11 @@ pub(crate) fn update_all(repo: &Repo) -> String {
          CASE WHEN (SELECT COUNT(*) FROM locks) < (SELECT COUNT(*) FROM rows) THEN \
          (SELECT ('es_entity: index row missing for ' || r.c0::TEXT)::INT4 FROM rows r \
          WHERE r.c0 NOT IN (SELECT id FROM locks) LIMIT 1) END AS \"missing\"",
-        rows = unnest_rows(repo, &cols, 2, false),
+        rows = unnest_rows(repo, &cols, 2),
         events = insert_bulk_events(
             repo,
             cols.len() + 3,
             "($2)[s.k]",
-            "",
             &format!(" WHERE (SELECT COUNT(*) FROM {written}) >= 0"),
         ),
     )

@@ -40,10 +40,10 @@ pub(super) fn event_args(batch: &syn::Ident) -> TokenStream {
 pub(super) fn bulk_event_args(batch: &syn::Ident) -> TokenStream {
     quote! {
         &#batch.entities[..] as &[i32],
-        &#batch.columns.sequences[..] as &[i32],
-        &#batch.columns.event_types[..] as &[&str],
-        &#batch.columns.events as _,
-        &#batch.columns.contexts as _
+        &#batch.sequences[..] as &[i32],
+        &#batch.event_types[..] as &[&str],
+        &#batch.events as _,
+        &#batch.contexts as _
     }
 }
 
