@@ -72,7 +72,21 @@ impl ExpectedVersion {
     }
 }
 
-/// What a last-writer-wins write (`update_unchecked`) did.
+impl From<usize> for ExpectedVersion {
+    /// `Exact(n)`: a batch's closure (`update_all_expecting`) can return
+    /// plain versions, as a read model records them.
+    ///
+    /// ```
+    /// use es_entity::ExpectedVersion;
+    /// assert_eq!(ExpectedVersion::from(3), ExpectedVersion::Exact(3));
+    /// ```
+    fn from(n: usize) -> Self {
+        Self::Exact(n)
+    }
+}
+
+/// What a last-writer-wins write (`update_unchecked`, `update_all_unchecked`)
+/// did; for a batch, the sums over its entities.
 ///
 /// ```
 /// use es_entity::UncheckedWrite;
