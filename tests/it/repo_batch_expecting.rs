@@ -107,7 +107,11 @@ async fn mixed_expectations_are_one_statement_and_each_gets_its_semantics() {
         .unwrap();
     let seen = counter.take();
     assert_eq!(seen.len(), 1, "{seen:#?}");
-    assert!(seen[0].starts_with("WITH rows AS MATERIALIZED"), "{}", seen[0]);
+    assert!(
+        seen[0].starts_with("WITH rows AS MATERIALIZED"),
+        "{}",
+        seen[0]
+    );
     assert_eq!(written, 4);
 
     assert_eq!(stored_sequences(&pool, "tally_events", exact).await, [1, 2]);
@@ -120,7 +124,10 @@ async fn mixed_expectations_are_one_statement_and_each_gets_its_semantics() {
         [1, 2, 3, 4]
     );
     // The unchecked members were refreshed with what they missed.
-    assert_eq!((batch[0].total, batch[1].total, batch[2].total), (100, 330, 106));
+    assert_eq!(
+        (batch[0].total, batch[1].total, batch[2].total),
+        (100, 330, 106)
+    );
     for t in &batch {
         let stored = tallies.find_by_id(t.id).await.unwrap();
         assert_eq!(stored.total, t.total);

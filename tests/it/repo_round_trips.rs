@@ -482,7 +482,11 @@ async fn expecting_and_unchecked_updates_are_one_statement() {
             .await
             .unwrap();
         let seen = assert_statements(&counter, 1, "update_all_expecting (Exact and Any)");
-        assert!(seen[0].starts_with("WITH rows AS MATERIALIZED"), "{}", seen[0]);
+        assert!(
+            seen[0].starts_with("WITH rows AS MATERIALIZED"),
+            "{}",
+            seen[0]
+        );
         for t in &mut batch {
             t.count(1);
         }

@@ -830,7 +830,8 @@ async fn a_writer_that_bypasses_the_lock_is_a_typed_error() {
             "{err:?}"
         );
         assert!(
-            err.to_string().contains("without holding its index row lock"),
+            err.to_string()
+                .contains("without holding its index row lock"),
             "{err}"
         );
         assert_eq!(mine.events().len_new(), events, "the events stay unsaved");
@@ -897,7 +898,10 @@ async fn a_writer_that_bypasses_the_lock_is_a_typed_error() {
             .unwrap(),
         1
     );
-    assert_eq!(stored_sequences(&pool, "specimen_events", a).await, [1, 2, 3]);
+    assert_eq!(
+        stored_sequences(&pool, "specimen_events", a).await,
+        [1, 2, 3]
+    );
     assert_eq!(stale.notes, ["rogue", "mine"]);
 }
 

@@ -520,7 +520,9 @@ async fn the_stream_tail_function_is_checked_missing_and_volatile() {
     let scratch = Scratch::new("tail_fn").await;
     // The tables without the function (the DDL's last statement).
     let ddl = Users::schema().to_sql();
-    let tables = ddl.strip_suffix(tail.sql()).expect("the function comes last");
+    let tables = ddl
+        .strip_suffix(tail.sql())
+        .expect("the function comes last");
     scratch.run(tables).await;
 
     // A connection that sees only the scratch schema.
@@ -551,7 +553,9 @@ async fn the_stream_tail_function_is_checked_missing_and_volatile() {
     assert!(drift.to_string().contains("is missing"), "{drift}");
 
     // Declared STABLE in the schema searched first.
-    let stable = tail.sql().replace("LANGUAGE plpgsql VOLATILE", "LANGUAGE plpgsql STABLE");
+    let stable = tail
+        .sql()
+        .replace("LANGUAGE plpgsql VOLATILE", "LANGUAGE plpgsql STABLE");
     sqlx::raw_sql(sqlx::AssertSqlSafe(stable))
         .execute(&only_scratch)
         .await
@@ -572,13 +576,12 @@ async fn the_stream_tail_function_is_checked_missing_and_volatile() {
         .await
         .unwrap();
     assert!(drift.is_clean(), "{drift}");
-    let volatility: String = sqlx::query_scalar(
-        "SELECT provolatile::TEXT FROM pg_proc WHERE oid = to_regprocedure($1)",
-    )
-    .bind(tail.signature())
-    .fetch_one(&only_scratch)
-    .await
-    .unwrap();
+    let volatility: String =
+        sqlx::query_scalar("SELECT provolatile::TEXT FROM pg_proc WHERE oid = to_regprocedure($1)")
+            .bind(tail.signature())
+            .fetch_one(&only_scratch)
+            .await
+            .unwrap();
     assert_eq!(volatility, "v");
     only_scratch.close().await;
     scratch.drop().await;

@@ -23,7 +23,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     // a transaction of their own; the `_in_op` variants run the hook.
     let hooked = repo.post_persist_hook.is_some();
     let (expecting_on_pool, unchecked_on_pool) = if hooked {
-        let undo = quote!(|_| ::es_entity::__private::post_persist::unmark_all(entities, &__counts));
+        let undo =
+            quote!(|_| ::es_entity::__private::post_persist::unmark_all(entities, &__counts));
         let expecting = super::shared::in_transaction(
             quote!(self.update_all_expecting_in_op(&mut __op, entities, expected)),
             undo.clone(),
@@ -73,27 +74,29 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             },
         )
     };
-    let hooks = |err: TokenStream| if hooked {
-        quote! {
-            let mut __failed = ::core::option::Option::None;
-            for (__entity, __n) in ::core::iter::Iterator::zip(entities.iter(), __counts.iter()) {
-                if *__n == 0 {
-                    continue;
+    let hooks = |err: TokenStream| {
+        if hooked {
+            quote! {
+                let mut __failed = ::core::option::Option::None;
+                for (__entity, __n) in ::core::iter::Iterator::zip(entities.iter(), __counts.iter()) {
+                    if *__n == 0 {
+                        continue;
+                    }
+                    if let ::core::result::Result::Err(__hook) =
+                        self.__es_post_persist(op, __entity, *__n).await
+                    {
+                        __failed = ::core::option::Option::Some(__hook);
+                        break;
+                    }
                 }
-                if let ::core::result::Result::Err(__hook) =
-                    self.__es_post_persist(op, __entity, *__n).await
-                {
-                    __failed = ::core::option::Option::Some(__hook);
-                    break;
+                if let ::core::option::Option::Some(__hook) = __failed {
+                    ::es_entity::__private::post_persist::unmark_all(entities, &__counts);
+                    return ::core::result::Result::Err(#err::PostPersistHook(__hook));
                 }
             }
-            if let ::core::option::Option::Some(__hook) = __failed {
-                ::es_entity::__private::post_persist::unmark_all(entities, &__counts);
-                return ::core::result::Result::Err(#err::PostPersistHook(__hook));
-            }
+        } else {
+            TokenStream::new()
         }
-    } else {
-        TokenStream::new()
     };
     let expecting_hooks = hooks(quote!(::es_entity::ModifyError));
     let unchecked_hooks = hooks(quote!(::es_entity::UncheckedModifyError));
