@@ -20,6 +20,12 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "20261202000000_bench_projection.sql",
         include_str!("../migrations/20261202000000_bench_projection.sql"),
     ),
+    // The function the repositories' unchecked writes call, as the
+    // workspace's migration defines it (`CREATE OR REPLACE`: idempotent).
+    (
+        "20261130000100_stream_tail.sql",
+        include_str!("../../migrations/20261130000100_stream_tail.sql"),
+    ),
 ];
 
 /// The schema holding the projection workloads' `es_projections` table and

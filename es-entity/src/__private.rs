@@ -46,7 +46,7 @@ pub use crate::one_time_executor::on_connection as executor_on;
 pub use crate::query::es_query;
 pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_limit};
 pub use crate::refresh::{EntityEventsExt, refresh_after_unchecked};
-pub use crate::repo_error::modify_conflict;
+pub use crate::repo_error::{BatchWriteError, modify_conflict};
 pub use crate::write::{
     EventBatch, EventText, ReadBack, check_hydrates, first_duplicate, serialize, version_i32,
     version_usize,

@@ -179,21 +179,26 @@ pub fn modify_error<C: EntityColumn>(
     }
 }
 
-/// Classifies the error of a last-writer-wins write. It has no conflict: the
-/// `(id, sequence)` key can only be hit when the stored stream has a gap,
-/// which is reported as the database error it is.
+/// Classifies the error of a last-writer-wins write. It has no conflict:
+/// it appends after the version it read under the entity's row lock, with
+/// a fresh snapshot. The `(id, sequence)` key can only be hit when another
+/// writer appended without that lock: `LockBypassed`, naming the entity.
 pub fn unchecked_modify_error<C: EntityColumn>(
     err: sqlx::Error,
     events_table: &str,
     constraints: &Constraints,
     autocommit: bool,
+    entity_id: &C::EntityId,
 ) -> UncheckedModifyError<C> {
     if autocommit && is_connection_lost(&err) {
         return UncheckedModifyError::OutcomeUnknown(err);
     }
     match classify::<C>(err, events_table, constraints) {
         WriteFailure::Constraint(v) => UncheckedModifyError::ConstraintViolation(v),
-        WriteFailure::SequenceTaken(e) | WriteFailure::Other(e) => UncheckedModifyError::Sqlx(e),
+        WriteFailure::SequenceTaken(_) => UncheckedModifyError::LockBypassed {
+            entity_id: entity_id.clone(),
+        },
+        WriteFailure::Other(e) => UncheckedModifyError::Sqlx(e),
     }
 }
 
@@ -201,6 +206,11 @@ pub fn unchecked_modify_error<C: EntityColumn>(
 /// entity's index row is missing (see es-entity-macros `sql::update_all`):
 /// our own text, quoted inside the (translated) message.
 const MISSING_ROW: &str = "es_entity: index row missing for ";
+
+/// Marker the mixed batch statement (`update_all_expecting`,
+/// `update_all_unchecked`) raises when an unchecked entity's sequence was
+/// taken by a writer that bypassed the row lock.
+const SEQUENCE_TAKEN: &str = "es_entity: sequence taken for ";
 
 /// The batch's entity (id and expected version) whose id text passes the
 /// given test, if any.
@@ -224,17 +234,23 @@ pub fn bulk_modify_error<C: EntityColumn>(
     if let Some(db) = err.as_database_error() {
         // 22P02: the marker's cast to INT4 failed; the id follows the marker.
         let message = db.message();
-        if db.code().as_deref() == Some("22P02")
-            && let Some(start) = message.find(MISSING_ROW)
-        {
-            let after = &message[start + MISSING_ROW.len()..];
-            let named = |id: &str| {
-                after.strip_prefix(id).is_some_and(|rest| {
-                    !rest.starts_with(|c: char| c.is_alphanumeric() || c == '-' || c == '_')
-                })
-            };
-            if let Some((entity_id, _)) = entity(&named) {
-                return ModifyError::EntityNotFound { entity_id };
+        for marker in [MISSING_ROW, SEQUENCE_TAKEN] {
+            if db.code().as_deref() == Some("22P02")
+                && let Some(start) = message.find(marker)
+            {
+                let after = &message[start + marker.len()..];
+                let named = |id: &str| {
+                    after.strip_prefix(id).is_some_and(|rest| {
+                        !rest.starts_with(|c: char| c.is_alphanumeric() || c == '-' || c == '_')
+                    })
+                };
+                if let Some((entity_id, _)) = entity(&named) {
+                    return if marker == MISSING_ROW {
+                        ModifyError::EntityNotFound { entity_id }
+                    } else {
+                        ModifyError::LockBypassed { entity_id }
+                    };
+                }
             }
         }
     }

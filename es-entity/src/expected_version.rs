@@ -9,8 +9,10 @@ use crate::traits::EsEntity;
 /// (sequences run from 1 without gaps); an entity loaded from the store is at
 /// version `entity.events().len_persisted()`.
 ///
-/// Passed to a repository's `update_expecting`, `update_expecting_in_op`,
-/// `update_all_expecting` and `update_all_expecting_in_op`:
+/// Passed to a repository's `update_expecting` and `update_expecting_in_op`,
+/// and per entity (from a closure) to `update_all_expecting` and
+/// `update_all_expecting_in_op`, where a batch may mix them in its one
+/// statement:
 ///
 /// - [`Exact(n)`](Self::Exact): the stream holds exactly `n` events. If the
 ///   entity was loaded at another version, or the stream moved since, the
@@ -72,7 +74,21 @@ impl ExpectedVersion {
     }
 }
 
-/// What a last-writer-wins write (`update_unchecked`) did.
+impl From<usize> for ExpectedVersion {
+    /// `Exact(n)`: a batch's closure (`update_all_expecting`) can return
+    /// plain versions, as a read model records them.
+    ///
+    /// ```
+    /// use es_entity::ExpectedVersion;
+    /// assert_eq!(ExpectedVersion::from(3), ExpectedVersion::Exact(3));
+    /// ```
+    fn from(n: usize) -> Self {
+        Self::Exact(n)
+    }
+}
+
+/// What a last-writer-wins write (`update_unchecked`, `update_all_unchecked`)
+/// did; for a batch, the sums over its entities.
 ///
 /// ```
 /// use es_entity::UncheckedWrite;

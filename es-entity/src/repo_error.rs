@@ -216,6 +216,14 @@ pub enum ModifyError<C: EntityColumn> {
     /// still in it: roll it back (dropping the operation does). Either way
     /// the entity's events are new again, as before the call.
     PostPersistHook(PostPersistHookError),
+    /// A write without a version check (`ExpectedVersion::StreamExists` or
+    /// `Any`) found the sequence it computed for this entity taken: another
+    /// writer appended without holding the entity's index row lock. As
+    /// [`UncheckedModifyError::LockBypassed`]; nothing was written.
+    LockBypassed {
+        /// The entity whose stream was appended to without the lock.
+        entity_id: C::EntityId,
+    },
 }
 constraint_helpers!(ModifyError);
 
@@ -300,6 +308,22 @@ pub enum UncheckedModifyError<C: EntityColumn> {
     /// The repository's `post_persist_hook` failed after the write's
     /// statement; as [`ModifyError::PostPersistHook`].
     PostPersistHook(PostPersistHookError),
+    /// The sequence this write computed for its first new event, after the
+    /// stream's version read under the entity's index row lock, was taken:
+    /// another writer appended to the stream without holding that lock
+    /// (every write of a repository takes it; SQL of your own, or another
+    /// program writing the tables, may not). Nothing was written. Not a
+    /// lost race to retry blindly: find the writer that bypasses the lock.
+    LockBypassed {
+        /// The entity whose stream was appended to without the lock.
+        entity_id: C::EntityId,
+    },
+    /// `update_all_unchecked` was given two copies of this entity, both
+    /// with new events. Nothing was stored.
+    DuplicateEntity {
+        /// The entity that appears more than once.
+        entity_id: C::EntityId,
+    },
 }
 constraint_helpers!(UncheckedModifyError);
 
@@ -327,6 +351,77 @@ impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
             UncheckedModifyError::ColumnTypeMismatch(m) => Self::ColumnTypeMismatch(m),
             UncheckedModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
             UncheckedModifyError::PostPersistHook(e) => Self::PostPersistHook(e),
+            UncheckedModifyError::LockBypassed { entity_id } => Self::LockBypassed { entity_id },
+            UncheckedModifyError::DuplicateEntity { entity_id } => {
+                Self::DuplicateEntity { entity_id }
+            }
+        }
+    }
+}
+
+/// What the mixed batch writer (`update_all_expecting`,
+/// `update_all_unchecked`) fails with, before it is turned into the
+/// method's error: a [`ModifyError`], or the events stored but an
+/// unchecked entity's refresh failed.
+#[doc(hidden)]
+#[derive(Debug)]
+pub enum BatchWriteError<C: EntityColumn> {
+    Modify(ModifyError<C>),
+    RefreshFailed(EntityHydrationError),
+}
+
+impl<C: EntityColumn> From<ModifyError<C>> for BatchWriteError<C> {
+    fn from(e: ModifyError<C>) -> Self {
+        Self::Modify(e)
+    }
+}
+
+impl<C: EntityColumn> From<sqlx::Error> for BatchWriteError<C> {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Modify(ModifyError::Sqlx(e))
+    }
+}
+
+impl<C: EntityColumn> From<EntityHydrationError> for BatchWriteError<C> {
+    fn from(e: EntityHydrationError) -> Self {
+        Self::Modify(ModifyError::HydrationError(e))
+    }
+}
+
+impl<C: EntityColumn> From<ColumnTypeError> for BatchWriteError<C> {
+    fn from(e: ColumnTypeError) -> Self {
+        Self::Modify(e.into())
+    }
+}
+
+impl<C: EntityColumn> From<BatchWriteError<C>> for ModifyError<C> {
+    /// A failed refresh is a `HydrationError`, as for `update_expecting`.
+    fn from(e: BatchWriteError<C>) -> Self {
+        match e {
+            BatchWriteError::Modify(e) => e,
+            BatchWriteError::RefreshFailed(e) => Self::HydrationError(e),
+        }
+    }
+}
+
+impl<C: EntityColumn> From<BatchWriteError<C>> for UncheckedModifyError<C> {
+    /// A batch without checked entities: a taken sequence can only be a
+    /// writer that bypassed the lock.
+    fn from(e: BatchWriteError<C>) -> Self {
+        match e {
+            BatchWriteError::RefreshFailed(e) => Self::RefreshFailed(e),
+            BatchWriteError::Modify(e) => match e {
+                ModifyError::Sqlx(e) => Self::Sqlx(e),
+                ModifyError::ConstraintViolation(v) => Self::ConstraintViolation(v),
+                ModifyError::ConcurrentModification { entity_id, .. }
+                | ModifyError::LockBypassed { entity_id } => Self::LockBypassed { entity_id },
+                ModifyError::EntityNotFound { entity_id } => Self::EntityNotFound { entity_id },
+                ModifyError::DuplicateEntity { entity_id } => Self::DuplicateEntity { entity_id },
+                ModifyError::HydrationError(e) => Self::HydrationError(e),
+                ModifyError::ColumnTypeMismatch(m) => Self::ColumnTypeMismatch(m),
+                ModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
+                ModifyError::PostPersistHook(e) => Self::PostPersistHook(e),
+            },
         }
     }
 }
@@ -514,6 +609,11 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                 C::ENTITY
             ),
             Self::PostPersistHook(e) => write!(f, "updating {}: {e}", C::ENTITY),
+            Self::LockBypassed { entity_id } => write!(
+                f,
+                "updating {} {entity_id}: another writer appended to its stream without holding its index row lock, so the sequence this write computed was taken; nothing was written",
+                C::ENTITY
+            ),
         }
     }
 }
@@ -548,6 +648,16 @@ impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
                 )
             }
             Self::PostPersistHook(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
+            Self::LockBypassed { entity_id } => write!(
+                f,
+                "updating {} {entity_id}: another writer appended to its stream without holding its index row lock, so the sequence this write computed was taken; nothing was written",
+                C::ENTITY
+            ),
+            Self::DuplicateEntity { entity_id } => write!(
+                f,
+                "updating {} unchecked: the batch holds {entity_id} twice with new events; nothing was stored",
+                C::ENTITY
+            ),
         }
     }
 }

@@ -179,3 +179,61 @@ async fn stream_exists_and_any_append_unchecked_and_no_stream_never_updates()
     assert_eq!(accounts.find_by_id(id).await?.balance, 7);
     Ok(())
 }
+
+// ANCHOR: batch
+/// Moves `amount` from one account to another in one statement: the
+/// withdrawal only if `from` is still at the version the read model saw,
+/// the deposit wherever `to` is (its owner appends without a check).
+async fn transfer_as_seen(
+    accounts: &Accounts,
+    from: AccountId,
+    seen: &BalanceView,
+    to: AccountId,
+    amount: i64,
+) -> Result<usize, AccountModifyError> {
+    let mut batch = vec![
+        accounts.find_by_id(from).await.expect("loads"),
+        accounts.find_by_id(to).await.expect("loads"),
+    ];
+    batch[0].withdraw(amount);
+    batch[1].deposit(amount);
+    accounts
+        .update_all_expecting(&mut batch, |account| {
+            if account.id == from {
+                ExpectedVersion::Exact(seen.version)
+            } else {
+                ExpectedVersion::Any
+            }
+        })
+        .await
+}
+// ANCHOR_END: batch
+
+#[tokio::test]
+async fn a_batch_mixes_an_exact_member_with_an_unchecked_one()
+-> Result<(), Box<dyn std::error::Error>> {
+    let accounts = Accounts::new(es_entity_tests::pool().await);
+    let from = accounts.create(NewAccount::named("from")).await?.id;
+    let to = accounts.create(NewAccount::named("to")).await?.id;
+    let mut account = accounts.find_by_id(from).await?;
+    account.deposit(100);
+    accounts.update(&mut account).await?;
+
+    // ANCHOR: batch_use
+    let seen = balance_view(&accounts, from).await; // version 2, balance 100
+    assert_eq!(transfer_as_seen(&accounts, from, &seen, to, 30).await?, 2);
+
+    // The same view again: `from` moved on, so nothing of the batch is
+    // written, and the conflict names `from`.
+    let err = transfer_as_seen(&accounts, from, &seen, to, 30)
+        .await
+        .expect_err("from moved past the version the view saw");
+    assert!(matches!(
+        &err,
+        ModifyError::ConcurrentModification { entity_id, .. } if *entity_id == from
+    ));
+    // ANCHOR_END: batch_use
+    assert_eq!(accounts.find_by_id(from).await?.balance, 70);
+    assert_eq!(accounts.find_by_id(to).await?.balance, 30);
+    Ok(())
+}

@@ -51,6 +51,7 @@ mod reliability_text;
 mod reliability_torture;
 mod reliability_tracing;
 mod replica;
+mod repo_batch_expecting;
 mod repo_bulk;
 mod repo_composition;
 mod repo_concurrency;

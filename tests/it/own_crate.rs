@@ -73,6 +73,25 @@ fn own_crate_migration_is_the_quickstart_table() {
     );
 }
 
+/// The function `update_unchecked` calls ships as a migration; the own
+/// crate (like any user's) needs it in its own migrations, verbatim, and it
+/// is what `schema()` prints and the drift check wants.
+#[test]
+fn own_crate_has_the_stream_tail_migration() {
+    let name = "migrations/20261130000100_stream_tail.sql";
+    let ours = read(name);
+    assert_eq!(
+        read(&format!("tests/own-crate/{name}")),
+        ours,
+        "tests/own-crate/{name} differs from {name}"
+    );
+    assert_eq!(
+        ours,
+        es_entity::schema::Function::stream_tail().sql(),
+        "{name} differs from es-entity/src/schema/stream_tail.sql"
+    );
+}
+
 /// The `sqlx = ...` line of a TOML-ish text.
 fn sqlx_lines(text: &str) -> Vec<&str> {
     text.lines()

@@ -1,6 +1,7 @@
 //! How many statements each repository call sends: create = 1, update = 1,
 //! update with nothing new = 0, find = 1, update_expecting = 1,
-//! update_unchecked = 1, a lost race on the pool = 1 + the version read.
+//! update_unchecked = 1, update_all_expecting (any mix of expectations) = 1,
+//! update_all_unchecked = 1, a lost race on the pool = 1 + the version read.
 //!
 //! sqlx reports every statement it executes as one tracing event with target
 //! `sqlx::query` (sqlx-core `logger.rs`, at the connection's
@@ -453,6 +454,55 @@ async fn expecting_and_unchecked_updates_are_one_statement() {
             .await
             .unwrap();
         assert_statements(&counter, 1, "update_all_expecting");
+
+        // Mixed expectations in one batch, and an unchecked batch, one
+        // statement each (the unchecked member catching up with a missed
+        // event from the same statement).
+        let second = tallies.create(NewTally::fresh(vec![])).await.unwrap();
+        let mut batch = vec![
+            tallies.find_by_id(tally.id).await.unwrap(),
+            tallies.find_by_id(second.id).await.unwrap(),
+        ];
+        let mut other = tallies.find_by_id(second.id).await.unwrap();
+        other.count(1);
+        tallies.update(&mut other).await.unwrap();
+        counter.take();
+        for t in &mut batch {
+            t.count(1);
+        }
+        let first = tally.id;
+        tallies
+            .update_all_expecting(&mut batch, |t| {
+                if t.id == first {
+                    ExpectedVersion::Exact(9)
+                } else {
+                    ExpectedVersion::Any
+                }
+            })
+            .await
+            .unwrap();
+        let seen = assert_statements(&counter, 1, "update_all_expecting (Exact and Any)");
+        assert!(
+            seen[0].starts_with("WITH rows AS MATERIALIZED"),
+            "{}",
+            seen[0]
+        );
+        for t in &mut batch {
+            t.count(1);
+        }
+        let done = tallies.update_all_unchecked(&mut batch).await.unwrap();
+        assert_eq!(done.written, 2);
+        assert_statements(&counter, 1, "update_all_unchecked");
+        let mut op = DbOp::init(&pool).await.unwrap();
+        for t in &mut batch {
+            t.count(1);
+        }
+        tallies
+            .update_all_unchecked_in_op(&mut op, &mut batch)
+            .await
+            .unwrap();
+        assert_statements(&counter, 1, "update_all_unchecked_in_op");
+        op.commit().await.unwrap();
     })
     .await;
 }

@@ -12,6 +12,7 @@ use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use crate::repo_fixtures::*;
+use crate::repo_round_trips::{StatementCounter, counted_pool};
 
 /// Runs the future `make` builds on a thread of the test's multi-thread
 /// runtime (the generated `find_by_*` futures are not `Send`, see
@@ -587,38 +588,48 @@ async fn unchecked_over_negative_stored_sequences_is_a_typed_error() {
 }
 
 /// Many writers append unchecked to one entity at once, each on its own
-/// connection: every write lands, once, and the sequences stay gap-free.
+/// connection, each counting its own statements: every write lands, once,
+/// in exactly one statement however the writers interleave (a writer that
+/// waited for another's row lock reads the stream after it, with the
+/// function's fresh snapshot), and the sequences stay gap-free.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_unchecked_writers_all_land_gap_free() {
+async fn concurrent_unchecked_writers_all_land_gap_free_one_statement_each() {
     const WRITERS: usize = 8;
     const WRITES: usize = 10;
-    let pool = pool_of(WRITERS as u32).await;
+    let pool = pool_of(2).await;
     let tallies = Tallies::new(&pool);
     let id = tallies.create(NewTally::fresh(vec![])).await.unwrap().id;
     let barrier = Arc::new(Barrier::new(WRITERS));
-    let tasks: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let (pool, barrier) = (pool.clone(), barrier.clone());
-            spawn_writer(move || async move {
-                let tallies = Tallies::new(&pool);
-                let mut tally = tallies.find_by_id(id).await.unwrap();
-                barrier.wait().await;
-                let mut missed = 0;
-                for i in 0..WRITES {
-                    tally.count((w * 1000 + i) as i64);
-                    if i % 3 == 0 {
-                        tally.count(0); // some writes carry two events
-                    }
-                    let done = tallies.update_unchecked(&mut tally).await.unwrap();
-                    missed += done.missed;
+    let mut tasks = Vec::new();
+    for w in 0..WRITERS {
+        // A connection of its own, whose statements are logged.
+        let own = counted_pool().await;
+        let barrier = barrier.clone();
+        tasks.push(spawn_writer(move || async move {
+            let counter = StatementCounter::default();
+            let _guard = tracing::subscriber::set_default(counter.clone());
+            let tallies = Tallies::new(&own);
+            let mut tally = tallies.find_by_id(id).await.unwrap();
+            barrier.wait().await;
+            counter.take();
+            let (mut missed, mut statements) = (0, Vec::new());
+            for i in 0..WRITES {
+                tally.count((w * 1000 + i) as i64);
+                if i % 3 == 0 {
+                    tally.count(0); // some writes carry two events
                 }
-                missed
-            })
-        })
-        .collect();
+                let done = tallies.update_unchecked(&mut tally).await.unwrap();
+                missed += done.missed;
+                statements.push(counter.take().len());
+            }
+            (missed, statements)
+        }));
+    }
     let mut missed = 0;
     for task in tasks {
-        missed += task.await.unwrap();
+        let (m, statements) = task.await.unwrap();
+        missed += m;
+        assert_eq!(statements, [1; WRITES], "one statement per write");
     }
     let per_writer = WRITES + WRITES.div_ceil(3);
     let total = 1 + WRITERS * per_writer;
@@ -630,7 +641,11 @@ async fn concurrent_unchecked_writers_all_land_gap_free() {
         .sum();
     assert_eq!(tally.total, sum, "every write landed once");
     assert!(missed > 0, "the writers interleaved");
-    println!("{WRITERS} unchecked writers x {WRITES}: {missed} missed events caught up");
+    println!(
+        "{WRITERS} unchecked writers x {WRITES}: {missed} missed events caught up, \
+         {} statements",
+        WRITERS * WRITES
+    );
 }
 
 /// Waits (at most 10 s) until backend `pid` waits for a lock.
@@ -655,13 +670,27 @@ async fn wait_until_blocked(observer: &PgPool, pid: i32) {
         .expect("the unchecked writer blocks on the other writer's row lock");
 }
 
-/// The case a single statement cannot see through: the unchecked writer's
-/// statement starts, waits for the row lock of a writer that then stores
-/// events and commits; its snapshot predates those events. It must notice,
-/// write nothing on that try, and land after them, on the pool and inside
-/// a transaction alike.
+async fn backend_pid(pool: &PgPool) -> i32 {
+    sqlx::query_scalar("SELECT pg_backend_pid()")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The case a statement's own snapshot cannot see through: the unchecked
+/// writer's statement starts, then waits for the row lock of a writer that
+/// stores events and commits; the statement's snapshot predates those
+/// events. The stream is read by `es_entity_stream_tail` after the lock is
+/// granted, with a fresh snapshot: the write lands after them in its one
+/// statement (counted on the writer's own connection), and the entity is
+/// refreshed with them, on the pool and inside a transaction alike.
+///
+/// Mutation check: with the function declared `STABLE` (it then reads with
+/// the calling statement's snapshot, as the statement's own subquery
+/// would), this test fails: the write finds its sequence taken and reports
+/// `LockBypassed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_unchecked_writer_that_waited_for_the_lock_lands_after_the_holder() {
+async fn an_unchecked_writer_that_waited_for_the_lock_lands_after_the_holder_in_one_statement() {
     for in_op in [false, true] {
         let pool = es_entity_tests::pool().await;
         let tallies = Tallies::new(&pool);
@@ -676,23 +705,25 @@ async fn an_unchecked_writer_that_waited_for_the_lock_lands_after_the_holder() {
             .await
             .unwrap();
 
-        let writer_pool = pool_of(1).await;
-        let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-            .fetch_one(&writer_pool)
-            .await
-            .unwrap();
+        let writer_pool = counted_pool().await;
+        let pid = backend_pid(&writer_pool).await;
         let writer = Tallies::new(&writer_pool);
         mine.count(100);
         let task = spawn_writer(move || async move {
-            let done = if in_op {
+            let counter = StatementCounter::default();
+            let _guard = tracing::subscriber::set_default(counter.clone());
+            counter.take();
+            let (done, statements) = if in_op {
                 let mut op = DbOp::init(&writer_pool).await.unwrap();
                 let done = writer.update_unchecked_in_op(&mut op, &mut mine).await;
+                let statements = counter.take();
                 op.commit().await.unwrap();
-                done
+                (done, statements)
             } else {
-                writer.update_unchecked(&mut mine).await
+                let done = writer.update_unchecked(&mut mine).await;
+                (done, counter.take())
             };
-            (done, mine)
+            (done, statements, mine)
         });
         wait_until_blocked(&pool, pid).await;
 
@@ -705,7 +736,7 @@ async fn an_unchecked_writer_that_waited_for_the_lock_lands_after_the_holder() {
             .unwrap();
         holder.commit().await.unwrap();
 
-        let (done, mine) = task.await.unwrap();
+        let (done, statements, mine) = task.await.unwrap();
         assert_eq!(
             done.unwrap(),
             UncheckedWrite {
@@ -714,11 +745,229 @@ async fn an_unchecked_writer_that_waited_for_the_lock_lands_after_the_holder() {
             },
             "in_op = {in_op}"
         );
+        assert_eq!(statements.len(), 1, "in_op = {in_op}: {statements:#?}");
+        assert!(
+            statements[0].starts_with("WITH locked AS (SELECT id FROM tallies"),
+            "{}",
+            statements[0]
+        );
         assert_eq!(
             stored_sequences(&pool, "tally_events", id).await,
             [1, 2, 3, 4]
         );
+        // Refreshed with the holder's two events, from the function's rows.
         assert_eq!(mine.total, 103);
+        assert_eq!(mine.events().len_persisted(), 4);
         assert_eq!(tallies.find_by_id(id).await.unwrap().total, 103);
     }
+}
+
+async fn rogue_insert(
+    conn: &mut sqlx::PgConnection,
+    id: crate::reliability_bad_data::SpecimenId,
+    sequence: i32,
+) {
+    sqlx::query(
+        "INSERT INTO specimen_events (id, sequence, event_type, event, recorded_at) \
+         VALUES ($1, $2, 'noted', $3, NOW())",
+    )
+    .bind(Uuid::from(id))
+    .bind(sequence)
+    .bind(serde_json::json!({"type": "noted", "text": "rogue"}))
+    .execute(conn)
+    .await
+    .unwrap();
+}
+
+/// A writer that appends without taking the index row's lock can still
+/// take the sequence an unchecked write computed. That is reported as
+/// `LockBypassed`, naming the entity, with nothing written: not retried in
+/// a loop, not a silent success. (With the events table's foreign key to
+/// the index table, which the schema check requires, even a hand-written
+/// insert takes a `KEY SHARE` lock on the index row, which the write's
+/// `FOR UPDATE` waits for; so the rogue writer here writes `specimen_events`,
+/// which has no such key.) Both ways the sequence can be found taken: the
+/// first new event (skipped, then reported) and a later one (the key's
+/// violation, classified by its constraint).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_that_bypasses_the_lock_is_a_typed_error() {
+    use crate::reliability_bad_data::{NewSpecimen, Specimens};
+    let pool = es_entity_tests::pool().await;
+    let specimens = Specimens::new(pool.clone());
+    for (rogue_sequence, events) in [(2, 1), (3, 2)] {
+        let id = specimens
+            .create(NewSpecimen::named(unique("bypassed")))
+            .await
+            .unwrap()
+            .id; // version 1
+        let mut mine = specimens.find_by_id(id).await.unwrap();
+
+        // Inserted without the row lock, not committed yet.
+        let mut rogue = pool.begin().await.unwrap();
+        rogue_insert(&mut rogue, id, rogue_sequence).await;
+
+        let writer_pool = pool_of(1).await;
+        let pid = backend_pid(&writer_pool).await;
+        let writer = Specimens::new(writer_pool);
+        let name = unique("mine");
+        mine.rename(&name);
+        if events == 2 {
+            mine.note("second");
+        }
+        let task = spawn_writer(move || async move {
+            let result = writer.update_unchecked(&mut mine).await;
+            (result, mine)
+        });
+        // The write got the row lock, read version 1, and now waits on the
+        // key the rogue transaction holds.
+        wait_until_blocked(&pool, pid).await;
+        rogue.commit().await.unwrap();
+
+        let (result, mine) = task.await.unwrap();
+        let err = result.unwrap_err();
+        assert!(
+            matches!(&err, UncheckedModifyError::LockBypassed { entity_id } if *entity_id == id),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .contains("without holding its index row lock"),
+            "{err}"
+        );
+        assert_eq!(mine.events().len_new(), events, "the events stay unsaved");
+        let stored = stored_sequences(&pool, "specimen_events", id).await;
+        assert_eq!(stored, [1, rogue_sequence]);
+        // (Not loaded: the rogue's sequence 3 left a gap.)
+        let stored_name: String = sqlx::query_scalar("SELECT name FROM specimens WHERE id = $1")
+            .bind(Uuid::from(id))
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_ne!(stored_name, name, "the index row is untouched");
+    }
+
+    // A batch: the bypassed member is named, nothing of the batch stored.
+    let a = specimens
+        .create(NewSpecimen::named(unique("batch_a")))
+        .await
+        .unwrap()
+        .id;
+    let b = specimens
+        .create(NewSpecimen::named(unique("batch_b")))
+        .await
+        .unwrap()
+        .id;
+    let mut batch = vec![
+        specimens.find_by_id(a).await.unwrap(),
+        specimens.find_by_id(b).await.unwrap(),
+    ];
+    for s in &mut batch {
+        s.note("batch");
+    }
+    let mut rogue = pool.begin().await.unwrap();
+    rogue_insert(&mut rogue, b, 2).await;
+    let writer_pool = pool_of(1).await;
+    let pid = backend_pid(&writer_pool).await;
+    let writer = Specimens::new(writer_pool);
+    let task = spawn_writer(move || async move {
+        let result = writer.update_all_unchecked(&mut batch).await;
+        (result, batch)
+    });
+    wait_until_blocked(&pool, pid).await;
+    rogue.commit().await.unwrap();
+    let (result, batch) = task.await.unwrap();
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, UncheckedModifyError::LockBypassed { entity_id } if *entity_id == b),
+        "{err:?}"
+    );
+    assert!(batch.iter().all(|s| s.events().len_new() == 1));
+    assert_eq!(stored_sequences(&pool, "specimen_events", a).await, [1]);
+    assert_eq!(stored_sequences(&pool, "specimen_events", b).await, [1, 2]);
+
+    // A rogue event committed before the write is no bypass: the write's
+    // fresh read sees it and appends after it.
+    let mut stale = specimens.find_by_id(a).await.unwrap();
+    let mut conn = pool.acquire().await.unwrap();
+    rogue_insert(&mut conn, a, 2).await;
+    stale.note("mine");
+    assert_eq!(
+        specimens
+            .update_expecting(&mut stale, ExpectedVersion::Any)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        stored_sequences(&pool, "specimen_events", a).await,
+        [1, 2, 3]
+    );
+    assert_eq!(stale.notes, ["rogue", "mine"]);
+}
+
+/// Under REPEATABLE READ the function reads with the transaction's
+/// snapshot (that is what the isolation level promises), so a stream that
+/// moved since that snapshot cannot be appended to: PostgreSQL raises
+/// 40001, a typed transient `Sqlx` error, and nothing is written. Both
+/// ways: a writer that changed the index row (the lock itself fails) and
+/// one that only locked it and appended (the first event's insert fails).
+#[tokio::test]
+async fn under_repeatable_read_a_moved_stream_is_a_serialization_failure() {
+    let pool = es_entity_tests::pool().await;
+    fn is_40001<C: EntityColumn>(err: &UncheckedModifyError<C>) -> bool {
+        match err {
+            UncheckedModifyError::Sqlx(e) => {
+                e.as_database_error().and_then(|d| d.code()).as_deref() == Some("40001")
+            }
+            _ => false,
+        }
+    }
+
+    // The other writer changes the row's columns (Tally's total).
+    let tallies = Tallies::new(&pool);
+    let id = tallies.create(NewTally::fresh(vec![])).await.unwrap().id;
+    let mut rr = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
+    let mut mine = tallies.find_by_id_in_op(&mut rr, id).await.unwrap(); // snapshot
+    let mut theirs = tallies.find_by_id(id).await.unwrap();
+    theirs.count(5);
+    tallies.update(&mut theirs).await.unwrap();
+    mine.count(1);
+    let err = tallies
+        .update_unchecked_in_op(&mut rr, &mut mine)
+        .await
+        .unwrap_err();
+    assert!(is_40001(&err), "{err:?}");
+    assert!(RetryableError::is_transient(&ModifyError::from(err)));
+    drop(rr);
+    assert_eq!(stored_sequences(&pool, "tally_events", id).await, [1, 2]);
+
+    // The other writer only locks the row (Memo has no updatable column).
+    let memos = Memos::new(&pool);
+    let id = memos
+        .create(NewMemo {
+            id: MemoId::new(),
+            title: unique("rr"),
+        })
+        .await
+        .unwrap()
+        .id;
+    let mut rr = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        .await
+        .unwrap();
+    let mut mine = memos.find_by_id_in_op(&mut rr, id).await.unwrap();
+    let mut theirs = memos.find_by_id(id).await.unwrap();
+    theirs.retitle("theirs");
+    memos.update(&mut theirs).await.unwrap();
+    mine.retitle("mine");
+    let err = memos
+        .update_unchecked_in_op(&mut rr, &mut mine)
+        .await
+        .unwrap_err();
+    assert!(is_40001(&err), "{err:?}");
+    drop(rr);
+    assert_eq!(stored_sequences(&pool, "memo_events", id).await, [1, 2]);
 }

@@ -504,3 +504,85 @@ async fn a_shared_table_has_the_needs_of_every_repository() {
     );
     scratch.drop().await;
 }
+
+/// The function unchecked writes call (`es_entity_stream_tail`) is part of
+/// every repository's schema: missing from the connection's `search_path`
+/// it is reported with its `CREATE OR REPLACE FUNCTION` as the fix; present
+/// but `STABLE` (it would then read with the calling statement's snapshot,
+/// and miss the events of the writers it waited for) it is reported with a
+/// fix that replaces it. Each fix, applied, makes the check clean.
+#[tokio::test]
+async fn the_stream_tail_function_is_checked_missing_and_volatile() {
+    use es_entity::schema::Function;
+    use sqlx::postgres::PgPoolOptions;
+
+    let tail = Function::stream_tail();
+    let scratch = Scratch::new("tail_fn").await;
+    // The tables without the function (the DDL's last statement).
+    let ddl = Users::schema().to_sql();
+    let tables = ddl
+        .strip_suffix(tail.sql())
+        .expect("the function comes last");
+    scratch.run(tables).await;
+
+    // A connection that sees only the scratch schema.
+    let options: sqlx::postgres::PgConnectOptions =
+        es_entity_tests::database_url().parse().unwrap();
+    let only_scratch = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options.options([("search_path", scratch.name.clone())]))
+        .await
+        .unwrap();
+    let drift = schema::check(&only_scratch, &[Users::schema()])
+        .await
+        .unwrap();
+    let found: Vec<_> = drift
+        .differences
+        .iter()
+        .map(|d| (d.table.as_str(), &d.kind))
+        .collect();
+    assert_eq!(
+        found,
+        [(
+            "es_entity_stream_tail(regclass, anyelement, integer)",
+            &DifferenceKind::MissingFunction
+        )],
+        "{drift}"
+    );
+    assert_eq!(drift.differences[0].fix, tail.sql());
+    assert!(drift.to_string().contains("is missing"), "{drift}");
+
+    // Declared STABLE in the schema searched first.
+    let stable = tail
+        .sql()
+        .replace("LANGUAGE plpgsql VOLATILE", "LANGUAGE plpgsql STABLE");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(stable))
+        .execute(&only_scratch)
+        .await
+        .unwrap();
+    let drift = schema::check(&only_scratch, &[Users::schema()])
+        .await
+        .unwrap();
+    assert_eq!(drift.differences.len(), 1, "{drift}");
+    assert!(
+        matches!(&drift.differences[0].kind, DifferenceKind::WrongFunction { found } if found.starts_with("STABLE")),
+        "{drift}"
+    );
+    sqlx::raw_sql(sqlx::AssertSqlSafe(drift.fix_sql()))
+        .execute(&only_scratch)
+        .await
+        .unwrap();
+    let drift = schema::check(&only_scratch, &[Users::schema()])
+        .await
+        .unwrap();
+    assert!(drift.is_clean(), "{drift}");
+    let volatility: String =
+        sqlx::query_scalar("SELECT provolatile::TEXT FROM pg_proc WHERE oid = to_regprocedure($1)")
+            .bind(tail.signature())
+            .fetch_one(&only_scratch)
+            .await
+            .unwrap();
+    assert_eq!(volatility, "v");
+    only_scratch.close().await;
+    scratch.drop().await;
+}

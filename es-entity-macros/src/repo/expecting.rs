@@ -1,6 +1,6 @@
-//! `update_expecting`, `update_expecting_in_op`, `update_all_expecting`,
-//! `update_all_expecting_in_op`, and what every conflict reports: the
-//! stream's actual version.
+//! `update_expecting`, `update_expecting_in_op`, and what every conflict
+//! reports: the stream's actual version. (The batch forms are in
+//! `batch_expecting`.)
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -128,45 +128,6 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             #write_in_op
         }
 
-        /// [`Self::update_all`] where each entity's stream must be at exactly
-        /// the version `expected` gives for it (`ExpectedVersion::Exact`
-        /// per entity, e.g. the versions a read model recorded). If any
-        /// entity was loaded at another version, or any stream moved since,
-        /// the whole batch fails with `ConcurrentModification` naming that
-        /// entity, and nothing is written. One statement.
-        ///
-        /// A batch takes exact versions only: an update never creates, so
-        /// `NoStream` would always fail, and an unchecked member would need
-        /// its own statement (see [`Self::update_unchecked`]).
-        pub async fn update_all_expecting(
-            &self,
-            entities: &mut [#entity],
-            expected: impl ::core::ops::FnMut(&#entity) -> usize,
-        ) -> ::core::result::Result<usize, #err> {
-            if let ::core::result::Result::Err(__err) = Self::__es_expect_all(entities, expected) {
-                let mut __conn = self.#pool.acquire().await?;
-                return Self::__es_with_actual_version(&mut *__conn, ::core::result::Result::Err(__err)).await;
-            }
-            self.update_all(entities).await
-        }
-
-        /// [`Self::update_all_expecting`] inside the caller's transaction.
-        pub async fn update_all_expecting_in_op<__Op: ::es_entity::AtomicOperation>(
-            &self,
-            op: &mut __Op,
-            entities: &mut [#entity],
-            expected: impl ::core::ops::FnMut(&#entity) -> usize,
-        ) -> ::core::result::Result<usize, #err> {
-            if let ::core::result::Result::Err(__err) = Self::__es_expect_all(entities, expected) {
-                return Self::__es_with_actual_version(
-                    ::es_entity::AtomicOperation::as_executor(op),
-                    ::core::result::Result::Err(__err),
-                )
-                .await;
-            }
-            self.update_all_in_op(op, entities).await
-        }
-
         /// The part of an expectation checked before anything is sent: an
         /// exact version must be the one the entity was loaded at (the
         /// statement checks that the stream is still there).
@@ -185,20 +146,6 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                 }
                 _ => ::core::result::Result::Ok(()),
             }
-        }
-
-        #[doc(hidden)]
-        fn __es_expect_all(
-            entities: &[#entity],
-            mut expected: impl ::core::ops::FnMut(&#entity) -> usize,
-        ) -> ::core::result::Result<(), #err> {
-            for __entity in entities {
-                if ::es_entity::EsEntity::events(__entity).any_new() {
-                    let __version = expected(__entity);
-                    Self::__es_expect(__entity, ::es_entity::ExpectedVersion::Exact(__version))?;
-                }
-            }
-            ::core::result::Result::Ok(())
         }
 
         /// The stream's version (its number of events) as the database has

@@ -1,5 +1,6 @@
 //! `#[derive(EsRepo)]`: one module per generated function family.
 
+mod batch_expecting;
 mod column_check;
 mod create;
 mod create_or_find;
@@ -53,6 +54,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let create_or_find = create_or_find::expand(repo);
     let update = update::expand(repo);
     let expecting = expecting::expand(repo);
+    let batch_expecting = batch_expecting::expand(repo);
     let unchecked = unchecked::expand(repo);
     let update_with_retry = update_with_retry::expand(repo);
     let find_by = find_by::expand(repo);
@@ -80,6 +82,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #create_or_find
             #update
             #expecting
+            #batch_expecting
             #unchecked
             #update_with_retry
             #find_by

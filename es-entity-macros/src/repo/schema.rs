@@ -37,7 +37,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     };
     let doc = format!(
         "The schema this repository needs: the `{}` and `{}` tables with their keys \
-         and the indexes its listings walk. `to_sql()` prints it as DDL; \
+         and the indexes its listings walk, and the library's function its unchecked \
+         writes call. `to_sql()` prints it as DDL; \
          `es_entity::schema::check` compares a database with it.",
         repo.tables.index, repo.tables.events
     );
@@ -50,6 +51,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                     #sequence
                     .with_table(#index)
                     .with_table(#events)
+                    // `update_unchecked` reads the stream with it.
+                    .with_function(::es_entity::schema::Function::stream_tail())
             }
         }
     }

@@ -98,9 +98,8 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     }
 }
 
-/// The private writer: runs the statement until it lands (it reports a
-/// stale read of the stream's version instead of failing, see
-/// `sql::update_unchecked`), then refreshes the entity.
+/// The private writer: one statement (see `sql::update_unchecked`), then
+/// the entity refreshed with the events it missed.
 fn writer(repo: &Repo) -> TokenStream {
     let Repo {
         entity,
@@ -129,78 +128,79 @@ fn writer(repo: &Repo) -> TokenStream {
             // connection lost while it is out leaves its outcome unknown.
             let __autocommit =
                 !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
-            loop {
-                let (__id, __rows) = {
-                    let __events = ::es_entity::EsEntity::events(&*#var);
-                    let __id = __events.id();
-                    let __loaded = ::es_entity::__private::version_i32(__events.len_persisted());
-                    let #var: &#entity = &*#var;
-                    #(#locals)*
-                    let __batch = ::es_entity::__private::EventBatch::new(
-                        __events,
-                        ::es_entity::__private::ReadBack::Check,
-                    )?;
-                    let __rows = ::sqlx::query!(
-                        #sql,
-                        #id_arg,
-                        __now as #time_ty,
-                        __loaded,
-                        #(#args,)*
-                        &__batch.event_types[..] as &[&str],
-                        &__batch.events as _,
-                        &__batch.contexts as _
-                    )
-                    .fetch_all(&mut *__conn)
-                    .await
-                    .map_err(|e| {
-                        ::es_entity::__private::unchecked_modify_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit)
-                    })?;
-                    (::core::clone::Clone::clone(__id), __rows)
-                };
-                let ::core::option::Option::Some(__head) = __rows.first() else {
-                    return ::core::result::Result::Err(::es_entity::UncheckedModifyError::EntityNotFound {
-                        entity_id: __id,
-                    });
-                };
-                if __head.found == 0 {
-                    return ::core::result::Result::Err(::es_entity::UncheckedModifyError::EntityNotFound {
-                        entity_id: __id,
-                    });
-                }
-                if __head.landed == 0 {
-                    // Another writer stored events while this one waited for
-                    // the row lock: send the statement again, with a snapshot
-                    // that sees them.
-                    continue;
-                }
-                let (__version, __at) = (__head.version.unwrap_or(0), __head.now);
-                let mut __missed = ::std::vec::Vec::new();
-                for __row in __rows {
-                    if let (
-                        ::core::option::Option::Some(sequence),
-                        ::core::option::Option::Some(event_type),
-                        ::core::option::Option::Some(event),
-                        ::core::option::Option::Some(recorded_at),
-                    ) = (__row.sequence, __row.event_type, __row.event, __row.recorded_at)
-                    {
-                        __missed.push(::es_entity::GenericEvent {
-                            entity_id: ::core::clone::Clone::clone(&__id),
-                            sequence,
-                            event_type,
-                            event,
-                            context: __row.context,
-                            recorded_at,
-                        });
-                    }
-                }
-                return ::es_entity::__private::refresh_after_unchecked(
-                    #var,
-                    __missed,
-                    __version,
-                    __at,
+            let (__id, __rows) = {
+                let __events = ::es_entity::EsEntity::events(&*#var);
+                let __id = __events.id();
+                let __loaded = ::es_entity::__private::version_i32(__events.len_persisted());
+                let #var: &#entity = &*#var;
+                #(#locals)*
+                let __batch = ::es_entity::__private::EventBatch::new(
+                    __events,
+                    ::es_entity::__private::ReadBack::Check,
+                )?;
+                let __rows = ::sqlx::query!(
+                    #sql,
+                    #id_arg,
+                    __now as #time_ty,
+                    __loaded,
+                    #(#args,)*
+                    &__batch.event_types[..] as &[&str],
+                    &__batch.events as _,
+                    &__batch.contexts as _
                 )
-                .map_err(::es_entity::UncheckedModifyError::RefreshFailed);
+                .fetch_all(&mut *__conn)
+                .await
+                .map_err(|e| {
+                    ::es_entity::__private::unchecked_modify_error::<#col_enum>(
+                        e,
+                        #events_tbl,
+                        __constraints,
+                        __autocommit,
+                        __id,
+                    )
+                })?;
+                (::core::clone::Clone::clone(__id), __rows)
+            };
+            let ::core::option::Option::Some(__head) = __rows.first() else {
+                return ::core::result::Result::Err(::es_entity::UncheckedModifyError::EntityNotFound {
+                    entity_id: __id,
+                });
+            };
+            if __head.found == 0 {
+                return ::core::result::Result::Err(::es_entity::UncheckedModifyError::EntityNotFound {
+                    entity_id: __id,
+                });
             }
+            if __head.landed == 0 {
+                // The first new event's sequence, read under the row lock,
+                // was taken: a writer appended without the lock. Nothing
+                // was written.
+                return ::core::result::Result::Err(::es_entity::UncheckedModifyError::LockBypassed {
+                    entity_id: __id,
+                });
+            }
+            let (__version, __at) = (__head.version.unwrap_or(0), __head.now);
+            let mut __missed = ::std::vec::Vec::new();
+            for __row in __rows {
+                if let (
+                    ::core::option::Option::Some(sequence),
+                    ::core::option::Option::Some(event_type),
+                    ::core::option::Option::Some(event),
+                    ::core::option::Option::Some(recorded_at),
+                ) = (__row.sequence, __row.event_type, __row.event, __row.recorded_at)
+                {
+                    __missed.push(::es_entity::GenericEvent {
+                        entity_id: ::core::clone::Clone::clone(&__id),
+                        sequence,
+                        event_type,
+                        event,
+                        context: __row.context,
+                        recorded_at,
+                    });
+                }
+            }
+            ::es_entity::__private::refresh_after_unchecked(#var, __missed, __version, __at)
+                .map_err(::es_entity::UncheckedModifyError::RefreshFailed)
         }
     }
 }

@@ -259,30 +259,40 @@ pub(crate) fn stream_version(repo: &Repo) -> String {
     )
 }
 
+/// The library's function that reads a stream with a fresh snapshot (see
+/// `migrations/20261130000100_stream_tail.sql`, and
+/// `es_entity::schema::STREAM_TAIL`).
+pub(crate) const STREAM_TAIL: &str = "es_entity_stream_tail";
+
 /// `update_unchecked` (last writer wins): `$1` id, `$2` optional time, `$3`
 /// the version the entity was loaded at, `$4..` the updated columns, then
 /// the event_type, event and context arrays. No sequence is sent: the new
 /// events go after whatever the stream holds.
 ///
-/// The index row is locked first, as by every writer, and the stream's
-/// version is read under that lock. The statement's snapshot is taken
-/// before the lock is granted, though (READ COMMITTED gives each statement
-/// one snapshot, and only the locked row itself is re-read after a wait),
-/// so when this writer waited for another one, it does not see that
-/// writer's events. The first new event is therefore inserted alone, `ON
-/// CONFLICT (id, sequence) DO NOTHING`: if its sequence is taken, the
-/// version read was stale, and nothing is written (`landed` = 0, no error,
-/// so a caller's transaction stays usable) and the caller sends the
-/// statement again, with a fresh snapshot. Otherwise the remaining events
-/// follow it and the index row takes this writer's column values. A
-/// sequence cannot be taken when the first one was free: writers append
-/// only under the row lock, and streams have no gaps.
+/// The index row is locked first, as by every writer. Only then is the
+/// stream read, by [`STREAM_TAIL`]: a VOLATILE function, which under READ
+/// COMMITTED takes a fresh snapshot for its query. The statement's own
+/// snapshot was taken before it waited for the lock, so it would miss the
+/// events of a writer that held the lock and committed meanwhile; the
+/// function's, taken after the lock was granted (it is called once per
+/// locked row), sees them. It returns the stream's version and the events
+/// stored after `$3` (the ones this writer missed), one row each. Writers
+/// append only under the row lock, so the new events' sequences (the
+/// version + 1, ...) are free: one statement, always.
 ///
-/// The result has one row per event stored after `$3` that this writer had
-/// not seen (as LEFT JOIN columns, so there is always one row), read only
-/// when the write landed, so the caller can bring its entity up to date.
-/// The event is decoded as `EventJson` (`query!`'s record is its own type,
-/// so `Self` cannot name the repository there), parsed while hydrating.
+/// The first new event is still inserted alone, `ON CONFLICT (id,
+/// sequence) DO NOTHING`, the others only after it, and the index row only
+/// after it too. That only matters when a writer broke the rule and
+/// appended without the lock: then nothing is written (`landed` = 0), and
+/// the caller reports it. Under REPEATABLE READ or SERIALIZABLE, where the
+/// function reads with the transaction's snapshot, a stream that moved
+/// since that snapshot makes PostgreSQL raise 40001 on that insert (or on
+/// the lock, when the other writer changed the row).
+///
+/// The result has one row per missed event (LEFT JOIN columns, so there is
+/// always one row). The event is decoded as `EventJson` (`query!`'s record
+/// is its own type, so `Self` cannot name the repository there), parsed
+/// while hydrating.
 pub(crate) fn update_unchecked(repo: &Repo) -> String {
     let (tbl, events) = (&repo.tables.index, &repo.tables.events);
     let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
@@ -304,8 +314,10 @@ pub(crate) fn update_unchecked(repo: &Repo) -> String {
     );
     format!(
         "WITH locked AS (SELECT id FROM {tbl} WHERE id = $1 FOR UPDATE), \
-         head AS (SELECT locked.id, COALESCE((SELECT MAX(x.sequence) FROM {events} x \
-         WHERE x.id = locked.id), 0) AS version FROM locked), \
+         tail AS (SELECT t.* FROM locked CROSS JOIN LATERAL \
+         {STREAM_TAIL}({regclass}, locked.id, $3) AS t), \
+         head AS (SELECT locked.id, COALESCE((SELECT MAX(t.version) FROM tail t), 0) AS version \
+         FROM locked), \
          new AS (SELECT * FROM UNNEST(${a}::TEXT[], ${b}::JSONB[], ${c}::JSONB[]) \
          WITH ORDINALITY AS s(event_type, event, context, n)), \
          first AS ({insert} head.id, head.version + 1, s.event_type, s.event, s.context, {at} \
@@ -318,12 +330,18 @@ pub(crate) fn update_unchecked(repo: &Repo) -> String {
          m.sequence AS \"sequence?\", m.event_type AS \"event_type?\", \
          m.event AS \"event?: ::es_entity::EventJson\", \
          m.context AS \"context?\", m.recorded_at AS \"recorded_at?\" \
-         FROM (SELECT 1) AS one LEFT JOIN {events} m ON m.id = $1 AND m.sequence > $3 \
-         AND (SELECT COUNT(*) FROM first) > 0 ORDER BY m.sequence",
+         FROM (SELECT 1) AS one LEFT JOIN tail m ON m.sequence IS NOT NULL ORDER BY m.sequence",
+        regclass = regclass(events),
         a = first,
         b = first + 1,
         c = first + 2,
     )
+}
+
+/// A table name as a `REGCLASS` literal, resolved as the statement's other
+/// references to it are (through `search_path` unless qualified).
+pub(crate) fn regclass(table: &str) -> String {
+    format!("'{}'::REGCLASS", table.replace('\'', "''"))
 }
 
 /// `delete` (soft): as `update`, also setting `deleted = TRUE`.
@@ -504,6 +522,100 @@ pub(crate) fn update_all(repo: &Repo) -> String {
             "($2)[s.k]",
             &format!(" WHERE (SELECT COUNT(*) FROM {written}) >= 0"),
         ),
+    )
+}
+
+/// `update_all_expecting` and `update_all_unchecked`: a batch in which
+/// each entity either expects an exact version (`checked`) or appends after
+/// whatever its stream holds. `$1` optional time, `$2` the batch's ids,
+/// `$3..` one array per updated column (as `update_all`), then the
+/// versions the entities were loaded at (`INT4[]`), whether each is checked
+/// (`BOOL[]`), then the events (see `insert_bulk_events`: entity position,
+/// sequence, event_type, event, context), numbered from each entity's
+/// loaded version.
+///
+/// Every row of the batch is locked in id order first, as `update_all`
+/// does. Each unchecked entity's stream is then read by [`STREAM_TAIL`]
+/// (called per locked row, after its lock was granted: a fresh snapshot,
+/// see [`update_unchecked`]), and its events renumbered after the version
+/// read. The checked entities' events keep their numbers and are inserted
+/// plainly: a moved stream breaks the `(id, sequence)` key, the whole
+/// statement fails, and the error names the entity, as in `update_all`.
+/// The unchecked entities' events are inserted `ON CONFLICT DO NOTHING`
+/// (under REPEATABLE READ PostgreSQL turns a conflict with an event its
+/// snapshot does not see into 40001); if any was skipped (a writer
+/// appended without the row lock), the statement raises an error naming
+/// the entity, as it does for a missing index row, so nothing is stored.
+///
+/// The result has one row per event an unchecked entity missed, with its
+/// position `k` and the stream's version (an unchecked entity that missed
+/// nothing has one row with NULL event columns), or a single row of NULLs
+/// when there are none.
+pub(crate) fn update_all_mixed(repo: &Repo) -> String {
+    let (tbl, events) = (&repo.tables.index, &repo.tables.events);
+    let cols: Vec<_> = repo.columns.iter().filter(|c| c.update.is_some()).collect();
+    let locks = format!("SELECT id FROM {tbl} WHERE id = ANY($2) ORDER BY id FOR UPDATE");
+    let new = |i: usize| format!("r.c{}", i + 1);
+    let (changed, written) = if cols.is_empty() {
+        (String::new(), "locks")
+    } else {
+        (
+            format!(
+                "changed AS (UPDATE {tbl} u SET {} FROM rows r \
+                 WHERE u.id = r.c0 AND u.id = ANY($2) AND {} \
+                 AND (SELECT COUNT(*) FROM locks) >= 0 RETURNING u.id), ",
+                set_from(&cols, new),
+                differs(&cols, "u", new),
+            ),
+            "changed",
+        )
+    };
+    let p = cols.len() + 3;
+    let (loaded, checked) = (p, p + 1);
+    let e = p + 2;
+    let at = "COALESCE($1::TIMESTAMPTZ, NOW())";
+    let insert =
+        format!("INSERT INTO {events} (id, sequence, event_type, event, context, recorded_at)");
+    format!(
+        "WITH rows AS MATERIALIZED ({rows}), \
+         locks AS ({locks}), \
+         tails AS MATERIALIZED (SELECT x.k::INT4 AS k, t.* FROM rows x JOIN locks l ON l.id = x.c0 \
+         CROSS JOIN LATERAL {STREAM_TAIL}({regclass}, l.id, (${loaded}::INT4[])[x.k::INT4]) AS t \
+         WHERE NOT (${checked}::BOOL[])[x.k::INT4]), \
+         base AS (SELECT x.k::INT4 AS k, x.c0 AS id, (${loaded}::INT4[])[x.k::INT4] AS loaded, \
+         (${checked}::BOOL[])[x.k::INT4] AS checked, \
+         (SELECT MAX(t.version) FROM tails t WHERE t.k = x.k::INT4) AS version FROM rows x), \
+         new AS (SELECT * FROM UNNEST(${e0}::INT4[], ${e1}::INT4[], ${e2}::TEXT[], ${e3}::JSONB[], ${e4}::JSONB[]) \
+         AS s(k, sequence, event_type, event, context)), \
+         {changed}\
+         exact AS ({insert} SELECT b.id, s.sequence, s.event_type, s.event, s.context, {at} \
+         FROM new s JOIN base b ON b.k = s.k WHERE b.checked \
+         AND (SELECT COUNT(*) FROM {written}) >= 0 RETURNING 1), \
+         free AS ({insert} SELECT b.id, (b.version + s.sequence - b.loaded)::INT4, s.event_type, s.event, \
+         s.context, {at} FROM new s JOIN base b ON b.k = s.k WHERE NOT b.checked \
+         AND b.version IS NOT NULL AND (SELECT COUNT(*) FROM {written}) >= 0 \
+         ON CONFLICT (id, sequence) DO NOTHING RETURNING id) \
+         SELECT {at} AS \"now!\", \
+         (SELECT COUNT(*) FROM exact) + (SELECT COUNT(*) FROM free) AS \"events!\", \
+         CASE WHEN (SELECT COUNT(*) FROM locks) < (SELECT COUNT(*) FROM rows) THEN \
+         (SELECT ('es_entity: index row missing for ' || r.c0::TEXT)::INT4 FROM rows r \
+         WHERE r.c0 NOT IN (SELECT id FROM locks) LIMIT 1) \
+         WHEN (SELECT COUNT(*) FROM free) < (SELECT COUNT(*) FROM new s JOIN base b ON b.k = s.k \
+         WHERE NOT b.checked) THEN \
+         (SELECT ('es_entity: sequence taken for ' || b.id::TEXT)::INT4 FROM base b \
+         WHERE NOT b.checked AND (SELECT COUNT(*) FROM new s WHERE s.k = b.k) \
+         <> (SELECT COUNT(*) FROM free f WHERE f.id = b.id) LIMIT 1) END AS \"missing\", \
+         m.k AS \"k?\", m.version AS \"version?\", m.sequence AS \"sequence?\", \
+         m.event_type AS \"event_type?\", m.event AS \"event?: ::es_entity::EventJson\", \
+         m.context AS \"context?\", m.recorded_at AS \"recorded_at?\" \
+         FROM (SELECT 1) AS one LEFT JOIN tails m ON TRUE ORDER BY m.k, m.sequence",
+        rows = unnest_rows(repo, &cols, 2, true),
+        regclass = regclass(events),
+        e0 = e,
+        e1 = e + 1,
+        e2 = e + 2,
+        e3 = e + 3,
+        e4 = e + 4,
     )
 }
 

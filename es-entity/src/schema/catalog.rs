@@ -70,6 +70,12 @@ const FOREIGN_KEYS: &str = "SELECT c.confrelid, \
      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o) \
      FROM pg_constraint c WHERE c.conrelid = $1 AND c.contype = 'f'";
 
+/// A function by its signature (`name(argument types)`, qualified or
+/// resolved through `search_path`): its volatility (`v`, `s` or `i`) and
+/// its result type.
+const FUNCTION: &str = "SELECT p.provolatile::TEXT, pg_get_function_result(p.oid) \
+     FROM pg_proc p WHERE p.oid = to_regprocedure($1)";
+
 /// A column as the catalog has it.
 pub(super) struct FoundColumn {
     pub column: CatalogColumn,
@@ -273,4 +279,16 @@ pub(super) async fn table(
         indexes,
         foreign_keys,
     }))
+}
+
+/// The volatility and result type of the function `signature`, `None`
+/// when there is none.
+pub(super) async fn function(
+    conn: &mut PgConnection,
+    signature: &str,
+) -> Result<Option<(String, String)>, sqlx::Error> {
+    sqlx::query_as::<_, (String, String)>(FUNCTION)
+        .bind(signature)
+        .fetch_optional(conn)
+        .await
 }

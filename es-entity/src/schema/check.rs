@@ -118,6 +118,18 @@ pub enum DifferenceKind {
         columns: Vec<String>,
         references: String,
     },
+    /// A function the repository's statements call is missing (none of
+    /// this name and these argument types through `search_path`, nor in the
+    /// schema of the options).
+    MissingFunction,
+    /// The function exists but is not the library's: another result type,
+    /// or not `VOLATILE` (a `STABLE` one would read with the calling
+    /// statement's snapshot, and miss the events of the writers it waited
+    /// for).
+    WrongFunction {
+        /// What the catalog says: its volatility and result type.
+        found: String,
+    },
     /// A column the repository does not use (strict only).
     ExtraColumn { column: String },
     /// An index or constraint the repository does not need (strict only).
@@ -191,6 +203,11 @@ impl fmt::Display for Difference {
                 "{t} has no foreign key ({}) to {references}",
                 columns.join(", ")
             ),
+            DifferenceKind::MissingFunction => write!(f, "function {t} is missing"),
+            DifferenceKind::WrongFunction { found } => write!(
+                f,
+                "function {t} is {found}; it must be VOLATILE and return the library's table"
+            ),
             DifferenceKind::ExtraColumn { column } => {
                 write!(f, "{t}.{column} is not used by the repository")
             }
@@ -219,7 +236,7 @@ impl fmt::Display for Difference {
 /// the fixes together as one migration.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drift {
-    /// In order: types, sequences, then each repository's tables in turn. Applying
+    /// In order: types, sequences, functions, then each repository's tables in turn. Applying
     /// the fixes in this order works.
     pub differences: Vec<Difference>,
 }
@@ -370,6 +387,9 @@ impl<'c> Checker<'c> {
                 }
             }
         }
+        for (entity, function) in super::merged_functions(repos) {
+            self.function(entity, function).await?;
+        }
         // What a repository does not use of a table another one shares is
         // not an extra: extras are judged against all their needs.
         let merged = super::merged_tables(repos);
@@ -393,6 +413,50 @@ impl<'c> Checker<'c> {
         Ok(Drift {
             differences: self.out,
         })
+    }
+
+    /// The function, through `search_path` as the statements call it (or
+    /// in the schema of the options): there, `VOLATILE`, with its result.
+    async fn function(
+        &mut self,
+        entity: &'static str,
+        function: &super::Function,
+    ) -> Result<(), SchemaCheckError> {
+        let signature = function.signature();
+        let mut found = catalog::function(&mut *self.conn, &signature).await?;
+        if found.is_none()
+            && let Some(schema) = &self.schema
+        {
+            let qualified = format!("{}.{signature}", ident(schema));
+            found = catalog::function(&mut *self.conn, &qualified).await?;
+        }
+        match found {
+            None => self.push(
+                entity,
+                &signature,
+                DifferenceKind::MissingFunction,
+                function.sql().to_owned(),
+                false,
+            ),
+            Some((volatility, result)) if volatility != "v" || result != function.result() => {
+                let volatility = match volatility.as_str() {
+                    "s" => "STABLE",
+                    "i" => "IMMUTABLE",
+                    _ => "VOLATILE",
+                };
+                self.push(
+                    entity,
+                    &signature,
+                    DifferenceKind::WrongFunction {
+                        found: format!("{volatility}, returning {result}"),
+                    },
+                    format!("DROP FUNCTION {signature};\n{}", function.sql()),
+                    false,
+                );
+            }
+            Some(_) => {}
+        }
+        Ok(())
     }
 
     fn push(

@@ -11,7 +11,7 @@
 use super::{Column, Index, Need, RepoSchema, Table};
 
 /// The `CREATE SEQUENCE`, `CREATE TABLE` and `CREATE INDEX` statements of
-/// several repositories, each table and sequence once (a table several of
+/// several repositories, then the functions their statements call, each table and sequence once (a table several of
 /// them share with the columns, keys and indexes of all), in the order the
 /// repositories list them (put a repository before one whose tables
 /// reference its tables).
@@ -48,6 +48,9 @@ pub fn to_sql(repos: &[RepoSchema]) -> String {
             }
         }
         out.push(notes + &create_table(table));
+    }
+    for (_, function) in super::merged_functions(repos) {
+        out.push(function.sql().to_owned());
     }
     out.join("\n")
 }

@@ -5,7 +5,8 @@
 //! RepoSchema`: its index table (`id`, `created_at`, each declared column,
 //! `deleted` with soft delete), its events table (with the `(id, sequence)`
 //! key and the foreign key to the index table), the feed columns with
-//! `feed`, and the indexes its listings walk. Column types come from sqlx's
+//! `feed`, the indexes its listings walk, and the library's function its
+//! last-writer-wins writes call ([`Function::stream_tail`]). Column types come from sqlx's
 //! own type information for the declared Rust types (`sqlx::Type`), so an
 //! entity id, a `#[derive(sqlx::Type)]` enum or a newtype is named the way
 //! sqlx names it.
@@ -55,6 +56,7 @@ pub struct RepoSchema {
     entity: &'static str,
     tables: Vec<Table>,
     sequences: Vec<String>,
+    functions: Vec<Function>,
 }
 
 impl RepoSchema {
@@ -64,6 +66,7 @@ impl RepoSchema {
             entity,
             tables: Vec::new(),
             sequences: Vec::new(),
+            functions: Vec::new(),
         }
     }
 
@@ -80,6 +83,14 @@ impl RepoSchema {
         self
     }
 
+    /// Adds a function the repository's statements call.
+    pub fn with_function(mut self, function: Function) -> Self {
+        if !self.functions.contains(&function) {
+            self.functions.push(function);
+        }
+        self
+    }
+
     /// The entity the repository stores.
     pub fn entity(&self) -> &'static str {
         self.entity
@@ -93,6 +104,11 @@ impl RepoSchema {
     /// The sequences its column defaults use.
     pub fn sequences(&self) -> &[String] {
         &self.sequences
+    }
+
+    /// The functions its statements call.
+    pub fn functions(&self) -> &[Function] {
+        &self.functions
     }
 
     /// The types of its own its columns need ([`Column::named_type`]), each once.
@@ -121,6 +137,80 @@ impl RepoSchema {
     pub fn to_sql(&self) -> String {
         to_sql(std::slice::from_ref(self))
     }
+}
+
+/// A function of the library's that generated statements call, with the
+/// `CREATE OR REPLACE FUNCTION` that defines it (as the migration
+/// `migrations/20261130000100_stream_tail.sql` of this repository has it).
+///
+/// The drift check finds it by its name and argument types through
+/// `search_path` (the statements call it unqualified), and requires its
+/// result type and its volatility; it does not compare the body.
+///
+/// ```
+/// use es_entity::schema::Function;
+///
+/// let tail = Function::stream_tail();
+/// assert_eq!(tail.signature(), "es_entity_stream_tail(regclass, anyelement, integer)");
+/// assert!(tail.sql().contains("LANGUAGE plpgsql VOLATILE"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Function {
+    name: &'static str,
+    arguments: &'static str,
+    result: &'static str,
+    sql: &'static str,
+}
+
+impl Function {
+    /// `es_entity_stream_tail(events, id, after)`: the stream's version and
+    /// its events after `after`, read with a fresh snapshot. Called by
+    /// `update_unchecked` once the entity's index row is locked; it must be
+    /// `VOLATILE`, so that under READ COMMITTED it sees every event
+    /// committed by the writers that held the lock before (the calling
+    /// statement's snapshot predates its wait for the lock).
+    pub fn stream_tail() -> Self {
+        Self {
+            name: "es_entity_stream_tail",
+            arguments: "regclass, anyelement, integer",
+            result: "TABLE(version integer, sequence integer, event_type text, event jsonb, \
+                     context jsonb, recorded_at timestamp with time zone)",
+            sql: include_str!("stream_tail.sql"),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// `name(argument types)`, as `to_regprocedure` reads it.
+    pub fn signature(&self) -> String {
+        format!("{}({})", self.name, self.arguments)
+    }
+
+    /// Its result type, as `pg_get_function_result` prints it.
+    pub fn result(&self) -> &'static str {
+        self.result
+    }
+
+    /// The statement that creates (or replaces) it, with its comments.
+    pub fn sql(&self) -> &'static str {
+        self.sql
+    }
+}
+
+/// Each function of `repos` once, in order.
+pub(crate) fn merged_functions(repos: &[RepoSchema]) -> Vec<(&'static str, &Function)> {
+    let mut out: Vec<(&'static str, &Function)> = Vec::new();
+    for repo in repos {
+        for f in &repo.functions {
+            if !out.iter().any(|(_, have)| *have == f) {
+                out.push((repo.entity, f));
+            }
+        }
+    }
+    out
 }
 
 /// Each table of `repos` once, in the order the repositories list them,
