@@ -31,6 +31,7 @@ mod read;
 mod refresh;
 mod repo_error;
 mod retry;
+mod snapshot;
 mod sqlx_check;
 mod sqlx_errors;
 mod traits;
@@ -71,6 +72,7 @@ pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
     UncheckedModifyError,
 };
+pub use snapshot::{EsSnapshot, HeadSnapshot};
 pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
 pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
 pub use traits::{EsEntity, EsRepo, GenerateId, IntoEvents, IntoEventsWithId, TryFromEvents};

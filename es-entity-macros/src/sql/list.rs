@@ -3,7 +3,7 @@
 //! Parameters: `$1` the row limit (page size + 1); with a cursor, `$2` its
 //! value and `$3` its id (just `$2` when listing by id); then the filters.
 
-use super::{EVENT_COLUMNS, events_join, not_deleted};
+use super::{not_deleted, read_parts};
 use crate::model::listing::{Filter, Sort};
 use crate::model::repo::Repo;
 
@@ -79,12 +79,13 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
             format!("i.{col}{dir}, i.id{dir}"),
         )
     };
+    // A snapshot repository's snapshot version follows the filters.
+    let (columns, join) = read_parts(repo.snapshot_tbl(), &repo.tables.events, next);
     format!(
         "WITH entities AS (SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1) \
-         SELECT {EVENT_COLUMNS} FROM entities i {join} \
+         SELECT {columns} FROM entities i {join} \
          ORDER BY {outer_order}, e.sequence",
         tbl = repo.tables.index,
-        join = events_join(&repo.tables.events),
     )
 }
 
