@@ -53,6 +53,7 @@ pub use crate::write::{
 
 /// What a repository with `#[es_repo(snapshot)]` reads and writes.
 pub mod snapshot {
+    pub use crate::snapshot::probe;
     pub use crate::snapshot::{BulkSnapshots, SnapshotWrite, capture, version, written};
 }
 pub use crate::snapshot::{LoadRows, SnapshotRow};

@@ -357,3 +357,56 @@ pub fn written<E: EsEvent>(events: &mut EntityEvents<E>, sequence: Option<i32>) 
         events.snapshot.latest = s;
     }
 }
+
+/// The compile-time check that an entity implementing [`HeadSnapshot`] is
+/// stored by a repository with `#[es_repo(snapshot)]`: a repository without
+/// it calls [`agree`](probe::agree) on `(&Probe::<Entity>::NEW).kind()`,
+/// which (autoref specialization) is [`probe::EntityTakesSnapshots`] for a
+/// `HeadSnapshot` entity, and that is rejected with a message saying what
+/// to add.
+pub mod probe {
+    use std::marker::PhantomData;
+
+    /// Stands for the entity type `T` in the method lookup.
+    pub struct Probe<T>(PhantomData<T>);
+
+    impl<T> Probe<T> {
+        /// The probe.
+        pub const NEW: Self = Probe(PhantomData);
+    }
+
+    /// The entity implements `HeadSnapshot`.
+    pub struct EntityTakesSnapshots;
+    /// The entity does not.
+    pub struct NoSnapshots;
+
+    /// Chosen first, when `T: HeadSnapshot`.
+    pub trait ViaSnapshots {
+        /// What the entity is.
+        fn kind(&self) -> EntityTakesSnapshots {
+            EntityTakesSnapshots
+        }
+    }
+    impl<T: super::HeadSnapshot> ViaSnapshots for Probe<T> {}
+
+    /// Chosen otherwise.
+    pub trait ViaPlain {
+        /// What the entity is.
+        fn kind(&self) -> NoSnapshots {
+            NoSnapshots
+        }
+    }
+    impl<T> ViaPlain for &Probe<T> {}
+
+    /// Holds for an entity a repository without snapshots may store.
+    #[diagnostic::on_unimplemented(
+        message = "the entity implements `es_entity::HeadSnapshot`, but its repository stores no snapshots",
+        label = "the entity's snapshots would never be stored or read",
+        note = "add `snapshot` to the repository's `#[es_repo(...)]` (and the snapshot table to the migrations), or remove the `HeadSnapshot` impl"
+    )]
+    pub trait StoredWithoutSnapshots {}
+    impl StoredWithoutSnapshots for NoSnapshots {}
+
+    /// Compiles only for [`NoSnapshots`].
+    pub fn agree<K: StoredWithoutSnapshots>(_: K) {}
+}

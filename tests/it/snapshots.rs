@@ -509,6 +509,7 @@ async fn a_snapshot_of_another_version_is_ignored_and_the_next_write_replaces_it
     assert_eq!(old.events().loaded_from_snapshot(), None);
     assert_eq!(old.state, upgraded.state);
     assert_eq!(old.events().len_persisted(), 5);
+    assert_eq!(again.id, ledger.id);
 }
 
 #[tokio::test]

@@ -111,6 +111,8 @@ pub(super) fn update_all_written(repo: &Repo, var: &syn::Ident) -> TokenStream {
 }
 
 /// `impl ReadsRow<row> for Repo`: the form `es_query!` must take in it.
+/// Without snapshots, also the check that the entity does not implement
+/// `HeadSnapshot` (see `es_entity::__private::snapshot::probe`).
 pub(super) fn reads_row(repo: &Repo) -> TokenStream {
     let Repo {
         ident,
@@ -119,6 +121,23 @@ pub(super) fn reads_row(repo: &Repo) -> TokenStream {
         ..
     } = repo;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let agree = if repo.snapshot.is_none() {
+        let probe = quote!(::es_entity::__private::snapshot::probe);
+        quote! {
+            #[automatically_derived]
+            impl #impl_g #ident #ty_g #where_g {
+                #[doc(hidden)]
+                #[allow(dead_code)]
+                fn __es_snapshot_agreement() {
+                    #[allow(unused_imports)]
+                    use #probe::{ViaPlain as _, ViaSnapshots as _};
+                    #probe::agree((&#probe::Probe::<#entity>::NEW).kind());
+                }
+            }
+        }
+    } else {
+        TokenStream::new()
+    };
     let event = quote!(<#entity as ::es_entity::EsEntity>::Event);
     let id = quote!(<#event as ::es_entity::EsEvent>::EntityId);
     let row = row_ty(repo);
@@ -126,5 +145,6 @@ pub(super) fn reads_row(repo: &Repo) -> TokenStream {
         #[automatically_derived]
         impl #impl_g ::es_entity::__private::ReadsRow<#row<#id, ::es_entity::ParsedEvent<#event>>>
             for #ident #ty_g #where_g {}
+        #agree
     }
 }
