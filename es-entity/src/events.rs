@@ -306,6 +306,12 @@ impl<E: EsEvent> EntityEvents<E> {
             .map(|p| (p.event, p.context))
             .collect();
         self.new.splice(0..0, back);
+        // A snapshot the undone write stored is gone with it: count from
+        // the one the history was loaded from (a later one is only missed,
+        // so the next capture comes early, never late).
+        if self.snapshot.latest > self.len_persisted() {
+            self.snapshot.latest = self.snapshot.base;
+        }
     }
 
     /// An error for `try_from_events` when the events never set `field`.

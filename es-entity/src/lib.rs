@@ -72,8 +72,8 @@ pub use repo_error::{
     ConstraintViolation, CreateError, EntityColumn, FindError, ModifyError, QueryError,
     UncheckedModifyError,
 };
-pub use snapshot::{EsSnapshot, HeadSnapshot};
 pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
+pub use snapshot::{EsSnapshot, HeadSnapshot};
 pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
 pub use traits::{EsEntity, EsRepo, GenerateId, IntoEvents, IntoEventsWithId, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

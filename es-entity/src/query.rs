@@ -9,8 +9,8 @@ use crate::error::EntityHydrationError;
 use crate::event_json::ParsedEvent;
 use crate::events::EsEvent;
 use crate::events::GenericEvent;
-use crate::snapshot::LoadRows;
 use crate::one_time_executor::IntoOneTimeExecutor;
+use crate::snapshot::LoadRows;
 use crate::traits::{EsEntity, EsRepo};
 
 type IdOf<R> = <<<R as EsRepo>::Entity as EsEntity>::Event as EsEvent>::EntityId;

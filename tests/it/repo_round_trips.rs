@@ -476,7 +476,11 @@ async fn snapshot_writes_and_reads_are_one_statement_each() {
         }
         repo.update(&mut ledger).await.unwrap();
         let seen = assert_statements(&counter, 1, "update storing a snapshot");
-        assert!(seen[0].contains("INSERT INTO ledger_snapshots"), "{}", seen[0]);
+        assert!(
+            seen[0].contains("INSERT INTO ledger_snapshots"),
+            "{}",
+            seen[0]
+        );
         ledger.deposit(4);
         repo.update(&mut ledger).await.unwrap();
         assert_statements(&counter, 1, "update storing none");
@@ -499,9 +503,16 @@ async fn snapshot_writes_and_reads_are_one_statement_each() {
         let ids: Vec<_> = batch.iter().map(|l| l.id).collect();
         let all = repo.find_all::<Ledger>(&ids).await.unwrap();
         assert_statements(&counter, 1, "find_all");
-        assert!(all.values().all(|l| l.events().loaded_from_snapshot() == Some(4)));
+        assert!(
+            all.values()
+                .all(|l| l.events().loaded_from_snapshot() == Some(4))
+        );
         let page = repo
-            .list_for_owner_by_created_at(owner.clone(), PaginatedQueryArgs::first(10), ListDirection::Ascending)
+            .list_for_owner_by_created_at(
+                owner.clone(),
+                PaginatedQueryArgs::first(10),
+                ListDirection::Ascending,
+            )
             .await
             .unwrap();
         assert_statements(&counter, 1, "list_for");

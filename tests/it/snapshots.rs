@@ -310,11 +310,19 @@ async fn a_snapshot_is_stored_when_due_and_every_read_starts_from_it() {
     let pool = &repo.pool;
     let owner = LedgerId::new().to_string();
     let mut ledger = repo.create(NewLedger::fresh(&owner)).await.unwrap();
-    assert_eq!(snapshot_row(pool, ledger.id).await, None, "create stores none");
+    assert_eq!(
+        snapshot_row(pool, ledger.id).await,
+        None,
+        "create stores none"
+    );
 
     ledger.deposit(10);
     repo.update(&mut ledger).await.unwrap();
-    assert_eq!(snapshot_row(pool, ledger.id).await, None, "2 events: not due");
+    assert_eq!(
+        snapshot_row(pool, ledger.id).await,
+        None,
+        "2 events: not due"
+    );
     assert_eq!(ledger.events().events_since_snapshot(), 2);
 
     ledger.deposit(5);
@@ -330,7 +338,11 @@ async fn a_snapshot_is_stored_when_due_and_every_read_starts_from_it() {
 
     ledger.rename("renamed");
     repo.update(&mut ledger).await.unwrap();
-    assert_eq!(snapshot_row(pool, ledger.id).await, Some((4, 1)), "1 event after it");
+    assert_eq!(
+        snapshot_row(pool, ledger.id).await,
+        Some((4, 1)),
+        "1 event after it"
+    );
 
     // Every read: the snapshot at 4, then event 5.
     let by_id = repo.find_by_id(ledger.id).await.unwrap();
@@ -341,7 +353,11 @@ async fn a_snapshot_is_stored_when_due_and_every_read_starts_from_it() {
     assert_same(&all[&ledger.id], &ledger);
     assert_eq!(all[&ledger.id].events().loaded_from_snapshot(), Some(4));
     let page = repo
-        .list_for_owner_by_created_at(owner.clone(), PaginatedQueryArgs::first(10), ListDirection::Ascending)
+        .list_for_owner_by_created_at(
+            owner.clone(),
+            PaginatedQueryArgs::first(10),
+            ListDirection::Ascending,
+        )
         .await
         .unwrap();
     assert_eq!(page.entities.len(), 1);
@@ -399,7 +415,10 @@ async fn update_all_stores_the_snapshots_that_are_due() {
     for ledger in &batch {
         assert_same(&loaded[&ledger.id], ledger);
     }
-    assert_eq!(loaded[&batch[0].id].events().loaded_from_snapshot(), Some(4));
+    assert_eq!(
+        loaded[&batch[0].id].events().loaded_from_snapshot(),
+        Some(4)
+    );
     assert_eq!(loaded[&batch[2].id].events().loaded_from_snapshot(), None);
 }
 
@@ -639,7 +658,11 @@ async fn history(steps: Vec<Step>) {
     // Every read, with the snapshots, then without: the same ledgers.
     let all = repo.find_all::<Ledger>(&ids).await.unwrap();
     let page = repo
-        .list_for_owner_by_created_at(owner.clone(), PaginatedQueryArgs::first(10), ListDirection::Ascending)
+        .list_for_owner_by_created_at(
+            owner.clone(),
+            PaginatedQueryArgs::first(10),
+            ListDirection::Ascending,
+        )
         .await
         .unwrap();
     let (queried, _) = repo.of_owner_named(&owner, "", 10).await.unwrap();

@@ -24,7 +24,10 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
     } = repo;
     let err = &names.query_error;
     let sql = sql::find_all(repo, include_deleted);
-    let (row, version) = (super::snapshot::row_ty(repo), super::snapshot::version_arg(repo));
+    let (row, version) = (
+        super::snapshot::row_ty(repo),
+        super::snapshot::version_arg(repo),
+    );
     let sfx = super::shared::deleted_suffix(include_deleted);
     let find_all = format_ident!("find_all{}", sfx);
     let find_all_in_op = format_ident!("find_all{}_in_op", sfx);

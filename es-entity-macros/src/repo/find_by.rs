@@ -51,7 +51,10 @@ fn one(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> TokenStream {
     // A `String` column takes anything `AsRef<str>` (`"x"`, `&name`, `name`);
     // other columns anything that borrows as their type.
     let arg = super::shared::bind(ty, *check, &quote!(__value));
-    let (row, version) = (super::snapshot::row_ty(repo), super::snapshot::version_arg(repo));
+    let (row, version) = (
+        super::snapshot::row_ty(repo),
+        super::snapshot::version_arg(repo),
+    );
     let (param, borrowed, as_ref) = if lookup.by_str {
         (
             quote!(impl ::core::convert::AsRef<str>),
