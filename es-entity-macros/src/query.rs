@@ -10,18 +10,35 @@ use syn::spanned::Spanned;
 use crate::model::tables;
 use crate::sql;
 
-/// Parsed input: `[tbl_prefix = "..",] [events_tbl = "..",] "SQL" [, args]*`.
+/// Parsed input: `[snapshot,] [tbl_prefix = "..",] [events_tbl = "..",]
+/// [snapshot_tbl = "..",] "SQL" [, args]*`. `snapshot` (implied by
+/// `snapshot_tbl`) reads a repository with `#[es_repo(snapshot)]`.
 pub(crate) struct QueryInput {
+    snapshot: Option<syn::Ident>,
     tbl_prefix: Option<syn::LitStr>,
     events_tbl: Option<syn::LitStr>,
+    snapshot_tbl: Option<syn::LitStr>,
     sql: syn::LitStr,
     args: Vec<syn::Expr>,
 }
 
 impl Parse for QueryInput {
     fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut snapshot = None;
         let mut tbl_prefix = None;
         let mut events_tbl = None;
+        let mut snapshot_tbl = None;
+        if input.peek(syn::Ident) && input.peek2(syn::Token![,]) {
+            let key: syn::Ident = input.parse()?;
+            if key != "snapshot" {
+                return Err(syn::Error::new(
+                    key.span(),
+                    format!("unknown option `{key}`: expected `snapshot`, or the SQL string"),
+                ));
+            }
+            input.parse::<syn::Token![,]>()?;
+            snapshot = Some(key);
+        }
         while input.peek(syn::Ident) && input.peek2(syn::Token![=]) {
             let key: syn::Ident = input.parse()?;
             input.parse::<syn::Token![=]>()?;
@@ -30,10 +47,13 @@ impl Parse for QueryInput {
             let slot = match key.to_string().as_str() {
                 "tbl_prefix" => &mut tbl_prefix,
                 "events_tbl" => &mut events_tbl,
+                "snapshot_tbl" => &mut snapshot_tbl,
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown option `{other}`: expected `tbl_prefix` or `events_tbl`"),
+                        format!(
+                            "unknown option `{other}`: expected `tbl_prefix`, `events_tbl` or `snapshot_tbl`"
+                        ),
                     ));
                 }
             };
@@ -52,8 +72,10 @@ impl Parse for QueryInput {
                 .collect();
         }
         Ok(Self {
+            snapshot,
             tbl_prefix,
             events_tbl,
+            snapshot_tbl,
             sql,
             args,
         })
@@ -62,14 +84,42 @@ impl Parse for QueryInput {
 
 pub(crate) fn expand(input: QueryInput) -> syn::Result<TokenStream> {
     let events_tbl = events_table(&input)?;
-    let sql = sql::es_query(&events_tbl, &input.sql.value());
+    let snapshot_tbl = snapshot_table(&input)?;
+    let sql = sql::es_query(
+        &events_tbl,
+        snapshot_tbl.as_deref(),
+        input.args.len(),
+        &input.sql.value(),
+    );
     let sql = syn::LitStr::new(&sql, input.sql.span());
     let args = input.args.iter().map(arg);
+    // The row type says which form this is; `ReadsRow` checks it fits the
+    // repository (`Self`).
+    let (row, version) = match snapshot_tbl {
+        None => (quote!(::es_entity::GenericEvent), quote!()),
+        Some(_) => (
+            quote!(::es_entity::__private::SnapshotRow),
+            quote!(, ::es_entity::__private::snapshot::version::<<Self as ::es_entity::EsRepo>::Entity>()),
+        ),
+    };
     Ok(quote! {
-        ::es_entity::__private::es_query::<Self, _, _>(
-            ::sqlx::query_as!(::es_entity::GenericEvent, #sql #(, #args)*)
+        ::es_entity::__private::es_query::<Self, _, _, _>(
+            ::sqlx::query_as!(#row, #sql #(, #args)* #version)
         )
     })
+}
+
+/// With `snapshot` or `snapshot_tbl`: the snapshot table, given or
+/// `<prefix><singular>_snapshots` after the index table after `FROM`.
+fn snapshot_table(input: &QueryInput) -> syn::Result<Option<String>> {
+    if let Some(lit) = &input.snapshot_tbl {
+        return Ok(Some(tables::checked_name(lit)?));
+    }
+    if input.snapshot.is_none() {
+        return Ok(None);
+    }
+    let (prefix, bare) = index_table(input)?;
+    Ok(Some(tables::snapshots_of_index(&prefix, &bare)))
 }
 
 /// `events_tbl`, or the events table the repository derive gives the
@@ -77,7 +127,8 @@ pub(crate) fn expand(input: QueryInput) -> syn::Result<TokenStream> {
 /// the macro are checked as the derive checks `tbl_prefix` / `events_tbl`.
 fn events_table(input: &QueryInput) -> syn::Result<String> {
     let mut errs = darling::Error::accumulator();
-    let prefix = input
+    // Checked here so both bad names are reported at once.
+    let _prefix = input
         .tbl_prefix
         .as_ref()
         .map(|lit| errs.handle(tables::checked_name(lit)));
@@ -89,6 +140,16 @@ fn events_table(input: &QueryInput) -> syn::Result<String> {
     if let Some(events) = events {
         return Ok(events.expect("checked above"));
     }
+    let (prefix, bare) = index_table(input)?;
+    Ok(tables::events_of_index(&prefix, &bare))
+}
+
+/// The prefix, and the index table after `FROM` without it.
+fn index_table(input: &QueryInput) -> syn::Result<(String, String)> {
+    let prefix = match &input.tbl_prefix {
+        Some(lit) => Some(tables::checked_name(lit)?),
+        None => None,
+    };
     let sql = input.sql.value().to_lowercase();
     let words: Vec<&str> = sql.split_whitespace().collect();
     let table = words
@@ -103,14 +164,14 @@ fn events_table(input: &QueryInput) -> syn::Result<String> {
                 "cannot find the index table: expected `SELECT id FROM <table> ...`",
             )
         })?;
-    let prefix = tables::prefix(prefix.flatten().as_deref());
+    let prefix = tables::prefix(prefix.as_deref());
     let Some(bare) = table.strip_prefix(&prefix) else {
         return Err(syn::Error::new(
             input.sql.span(),
             format!("table `{table}` does not start with the prefix `{prefix}`"),
         ));
     };
-    Ok(tables::events_of_index(&prefix, bare))
+    Ok((prefix.clone(), bare.to_owned()))
 }
 
 /// An argument as sqlx gets it. A variable or a field, borrowed or not

@@ -43,7 +43,7 @@ pub use crate::column_types::{CatalogColumn, DeclaredColumn, check_columns, fits
 pub use crate::create_or_find::{KeyHolders, found_holder, key_holders};
 pub use crate::feed_rows::{FeedRow, feed_after, feed_batch, feed_limit, last_sequence};
 pub use crate::one_time_executor::on_connection as executor_on;
-pub use crate::query::es_query;
+pub use crate::query::{ReadsRow, es_query};
 pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_limit};
 pub use crate::refresh::{EntityEventsExt, refresh_after_unchecked};
 pub use crate::repo_error::{BatchWriteError, modify_conflict};
@@ -51,3 +51,10 @@ pub use crate::write::{
     EventBatch, EventText, ReadBack, check_hydrates, first_duplicate, serialize, version_i32,
     version_usize,
 };
+
+/// What a repository with `#[es_repo(snapshot)]` reads and writes.
+pub mod snapshot {
+    pub use crate::snapshot::probe;
+    pub use crate::snapshot::{BulkSnapshots, SnapshotWrite, capture, version, written};
+}
+pub use crate::snapshot::{LoadRows, SnapshotRow};

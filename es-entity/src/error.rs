@@ -62,6 +62,12 @@ pub enum HydrationFailure {
     /// The entity's index row exists but its events table holds no event for it.
     #[error("the index row has no events")]
     NoEvents,
+    /// A stored snapshot of the current version does not decode into the
+    /// snapshot type (or a snapshot to write does not read back). Delete
+    /// the snapshot row (the entity is then replayed from its events) or
+    /// bump `EsSnapshot::VERSION`.
+    #[error("snapshot does not decode: {0}")]
+    BadSnapshot(#[source] serde_json::Error),
     /// The entity's own rules rejected the history.
     #[error("{0}")]
     Invalid(String),

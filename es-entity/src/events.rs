@@ -124,6 +124,9 @@ pub struct EntityEvents<E: EsEvent> {
     entity_id: E::EntityId,
     persisted: Vec<PersistedEvent<E>>,
     new: Vec<(E, Option<serde_json::Value>)>,
+    /// Where the history was loaded from a snapshot, and the latest
+    /// snapshot known stored (see `crate::snapshot`).
+    pub(crate) snapshot: crate::snapshot::SnapshotMark,
 }
 
 impl<E: EsEvent> EntityEvents<E> {
@@ -136,6 +139,7 @@ impl<E: EsEvent> EntityEvents<E> {
             entity_id,
             persisted,
             new: Vec::new(),
+            snapshot: Default::default(),
         }
     }
 
@@ -146,13 +150,14 @@ impl<E: EsEvent> EntityEvents<E> {
             entity_id,
             persisted: Vec::with_capacity(capacity),
             new: Vec::new(),
+            snapshot: Default::default(),
         }
     }
 
     /// Appends a stored event (before any new one); the caller checked
     /// that it continues the sequence.
     pub(crate) fn push_persisted(&mut self, event: PersistedEvent<E>) {
-        debug_assert_eq!(event.sequence, self.persisted.len() + 1);
+        debug_assert_eq!(event.sequence, self.len_persisted() + 1);
         self.persisted.push(event);
     }
 
@@ -165,6 +170,7 @@ impl<E: EsEvent> EntityEvents<E> {
                 .into_iter()
                 .map(|e| (e, crate::event_context::ambient(None)))
                 .collect(),
+            snapshot: Default::default(),
         }
     }
 
@@ -206,12 +212,14 @@ impl<E: EsEvent> EntityEvents<E> {
         self.new.len()
     }
 
-    /// How many events are stored.
+    /// How many events are stored: the entity's version, the sequence of
+    /// its last stored event (also when it was loaded from a snapshot).
     pub fn len_persisted(&self) -> usize {
-        self.persisted.len()
+        self.snapshot.base + self.persisted.len()
     }
 
-    /// The stored events, oldest first.
+    /// The stored events, oldest first. An entity loaded from a
+    /// [snapshot](crate::HeadSnapshot) holds only the events stored after it.
     pub fn iter_persisted(&self) -> impl DoubleEndedIterator<Item = &PersistedEvent<E>> {
         self.persisted.iter()
     }
@@ -222,6 +230,9 @@ impl<E: EsEvent> EntityEvents<E> {
     }
 
     /// Every event, stored then new, oldest first. Reverse it with `.rev()`.
+    /// An entity loaded from a [snapshot](crate::HeadSnapshot) holds only
+    /// the events stored after it: `HeadSnapshot::try_from_snapshot` gets
+    /// those, `TryFromEvents::try_from_events` always the whole history.
     pub fn iter_all(&self) -> impl DoubleEndedIterator<Item = &E> {
         self.persisted
             .iter()
@@ -241,19 +252,24 @@ impl<E: EsEvent> EntityEvents<E> {
 
     /// When the first event was stored (the entity's creation time).
     pub fn entity_first_persisted_at(&self) -> Option<DateTime<Utc>> {
-        self.persisted.first().map(|p| p.recorded_at)
+        self.snapshot
+            .first_recorded_at
+            .or_else(|| self.persisted.first().map(|p| p.recorded_at))
     }
 
     /// When the last event was stored.
     pub fn entity_last_modified_at(&self) -> Option<DateTime<Utc>> {
-        self.persisted.last().map(|p| p.recorded_at)
+        self.persisted
+            .last()
+            .map(|p| p.recorded_at)
+            .or(self.snapshot.recorded_at)
     }
 
     /// The new events with their sequence numbers, for a repository to write.
     pub(crate) fn new_events_for_insert(
         &self,
     ) -> impl ExactSizeIterator<Item = (i32, &E, Option<&serde_json::Value>)> {
-        let base = self.persisted.len();
+        let base = self.len_persisted();
         self.new
             .iter()
             .enumerate()
@@ -265,7 +281,7 @@ impl<E: EsEvent> EntityEvents<E> {
     /// statement stored them (`__private::EntityEventsExt`).
     pub(crate) fn mark_new_events_persisted_at(&mut self, recorded_at: DateTime<Utc>) -> usize {
         let n = self.new.len();
-        let base = self.persisted.len();
+        let base = self.len_persisted();
         for (i, (event, context)) in self.new.drain(..).enumerate() {
             self.persisted.push(PersistedEvent {
                 entity_id: self.entity_id.clone(),
@@ -299,6 +315,12 @@ impl<E: EsEvent> EntityEvents<E> {
             .map(|p| (p.event, p.context))
             .collect();
         self.new.splice(0..0, back);
+        // A snapshot the undone write stored is gone with it: count from
+        // the one the history was loaded from (a later one is only missed,
+        // so the next capture comes early, never late).
+        if self.snapshot.latest > self.len_persisted() {
+            self.snapshot.latest = self.snapshot.base;
+        }
     }
 
     /// An error for `try_from_events` when the events never set `field`.

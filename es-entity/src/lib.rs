@@ -33,6 +33,7 @@ mod read;
 mod refresh;
 mod repo_error;
 mod retry;
+mod snapshot;
 mod sqlx_check;
 mod sqlx_errors;
 mod traits;
@@ -75,6 +76,7 @@ pub use repo_error::{
     UncheckedModifyError,
 };
 pub use retry::{Conflict, Retried, RetryPolicy, RetryableError, retry_on_concurrent_modification};
+pub use snapshot::{EsSnapshot, HeadSnapshot};
 pub use sqlx_errors::{is_connection_lost, is_transient_sqlx};
 pub use traits::{EsEntity, EsRepo, GenerateId, IntoEvents, IntoEventsWithId, TryFromEvents};
 pub use update_with_retry::{CommandOutcome, UpdateWithRetryError};

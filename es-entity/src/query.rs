@@ -8,8 +8,9 @@ use sqlx::{IntoArguments, Postgres};
 use crate::error::EntityHydrationError;
 use crate::event_json::ParsedEvent;
 use crate::events::EsEvent;
-use crate::events::{EntityEvents, GenericEvent};
+use crate::events::GenericEvent;
 use crate::one_time_executor::IntoOneTimeExecutor;
+use crate::snapshot::LoadRows;
 use crate::traits::{EsEntity, EsRepo};
 
 type IdOf<R> = <<<R as EsRepo>::Entity as EsEntity>::Event as EsEvent>::EntityId;
@@ -32,18 +33,24 @@ type EventOf<R> = <<R as EsRepo>::Entity as EsEntity>::Event;
 ///     }
 /// }
 /// ```
-pub struct EsQuery<'q, R, F, A> {
+///
+/// `Row` is the row the statement returns: an event row, or with
+/// `es_query!(snapshot, ...)` in a repository with `#[es_repo(snapshot)]` a
+/// [`SnapshotRow`](crate::__private::SnapshotRow).
+pub struct EsQuery<'q, R, F, A, Row = GenericEvent<IdOf<R>, ParsedEvent<EventOf<R>>>>
+where
+    R: EsRepo,
+{
     query: sqlx::query::Map<'q, Postgres, F, A>,
-    _repo: PhantomData<fn() -> R>,
+    _repo: PhantomData<fn() -> (R, Row)>,
 }
 
-impl<'q, R, F, A> EsQuery<'q, R, F, A>
+impl<'q, R, F, A, Row> EsQuery<'q, R, F, A, Row>
 where
     R: EsRepo,
     R::QueryError: From<sqlx::Error> + From<EntityHydrationError>,
-    F: FnMut(PgRow) -> Result<GenericEvent<IdOf<R>, ParsedEvent<EventOf<R>>>, sqlx::Error>
-        + Send
-        + 'q,
+    Row: LoadRows<EntityOf<R>> + Send + Unpin + 'q,
+    F: FnMut(PgRow) -> Result<Row, sqlx::Error> + Send + 'q,
     A: IntoArguments<Postgres> + Send + 'q,
 {
     /// Wraps the checked query `es_query!` expands to; generated code
@@ -61,7 +68,7 @@ where
         op: impl IntoOneTimeExecutor<'c>,
     ) -> Result<Option<EntityOf<R>>, R::QueryError> {
         let rows = op.into_executor().fetch_all(self.query).await?;
-        let (mut found, _) = EntityEvents::load_n::<EntityOf<R>>(rows, 1)?;
+        let (mut found, _) = Row::load_n(rows, 1)?;
         Ok(found.pop())
     }
 
@@ -73,20 +80,30 @@ where
         first: usize,
     ) -> Result<(Vec<EntityOf<R>>, bool), R::QueryError> {
         let rows = op.into_executor().fetch_all(self.query).await?;
-        Ok(EntityEvents::load_n::<EntityOf<R>>(rows, first)?)
+        Ok(Row::load_n(rows, first)?)
     }
 }
 
 /// The [`EsQuery`] of the checked query an `es_query!` in repository `R`
 /// expands to.
-pub fn es_query<'q, R, F, A>(query: sqlx::query::Map<'q, Postgres, F, A>) -> EsQuery<'q, R, F, A>
+pub fn es_query<'q, R, F, A, Row>(
+    query: sqlx::query::Map<'q, Postgres, F, A>,
+) -> EsQuery<'q, R, F, A, Row>
 where
-    R: EsRepo,
+    R: EsRepo + ReadsRow<Row>,
     R::QueryError: From<sqlx::Error> + From<EntityHydrationError>,
-    F: FnMut(PgRow) -> Result<GenericEvent<IdOf<R>, ParsedEvent<EventOf<R>>>, sqlx::Error>
-        + Send
-        + 'q,
+    Row: LoadRows<EntityOf<R>> + Send + Unpin + 'q,
+    F: FnMut(PgRow) -> Result<Row, sqlx::Error> + Send + 'q,
     A: IntoArguments<Postgres> + Send + 'q,
 {
     EsQuery::new(query)
 }
+
+/// The row type a repository's reads return: every repository implements it
+/// for exactly one, so an `es_query!` whose form does not fit the
+/// repository (`snapshot` or not) does not compile.
+#[diagnostic::on_unimplemented(
+    message = "this `es_query!` does not fit repository `{Self}`: write `es_query!(snapshot, \"...\")` in a repository with `#[es_repo(snapshot)]`, and plain `es_query!(\"...\")` in any other",
+    label = "rows of the wrong form for this repository"
+)]
+pub trait ReadsRow<Row> {}

@@ -6,9 +6,10 @@ use std::collections::HashMap;
 
 use crate::error::EntityHydrationError;
 use crate::event_json::ParsedEvent;
-use crate::events::{EntityEvents, EsEvent, GenericEvent};
+use crate::events::{EsEvent, GenericEvent};
 use crate::pagination::PaginatedQueryRet;
 use crate::repo_error::{EntityColumn, FindError, QueryError};
+use crate::snapshot::LoadRows;
 use crate::traits::{EsEntity, EsRepo};
 
 /// One row of a generated read: the event parsed while the row is decoded.
@@ -40,7 +41,7 @@ impl<R: EsRepo> RepoRow for R {
 
 /// Hydrates the one entity a `find_by_*` query returned.
 pub fn find_one<T, C>(
-    rows: Vec<Row<T>>,
+    rows: Vec<impl LoadRows<T>>,
     column: C,
     value: &dyn std::fmt::Debug,
 ) -> Result<T, FindError<C>>
@@ -48,7 +49,7 @@ where
     T: EsEntity,
     C: EntityColumn,
 {
-    let (mut found, more) = EntityEvents::<T::Event>::load_n::<T>(rows, 1)?;
+    let (mut found, more) = LoadRows::load_n(rows, 1)?;
     if more {
         return Err(FindError::MultipleFound {
             column,
@@ -86,14 +87,14 @@ pub fn page_limit(first: usize) -> i64 {
 
 /// Hydrates one page of a listing; the end cursor is read from the last entity.
 pub fn page<T, C>(
-    rows: Vec<Row<T>>,
+    rows: Vec<impl LoadRows<T>>,
     first: usize,
 ) -> Result<PaginatedQueryRet<T, C>, EntityHydrationError>
 where
     T: EsEntity,
     C: for<'a> From<&'a T>,
 {
-    let (entities, has_next_page) = EntityEvents::<T::Event>::load_n::<T>(rows, first)?;
+    let (entities, has_next_page) = LoadRows::load_n(rows, first)?;
     let end_cursor = entities.last().map(C::from);
     Ok(PaginatedQueryRet {
         entities,
@@ -104,13 +105,13 @@ where
 
 /// Hydrates every entity of a `find_all` into a map by id.
 pub fn find_all<T, Out>(
-    rows: Vec<Row<T>>,
+    rows: Vec<impl LoadRows<T>>,
 ) -> Result<HashMap<<T::Event as EsEvent>::EntityId, Out>, EntityHydrationError>
 where
     T: EsEntity,
     Out: From<T>,
 {
-    let (entities, _) = EntityEvents::<T::Event>::load_n::<T>(rows, usize::MAX)?;
+    let (entities, _) = LoadRows::load_n(rows, usize::MAX)?;
     Ok(entities
         .into_iter()
         .map(|e| (e.events().id().clone(), Out::from(e)))

@@ -104,6 +104,18 @@ pub fn refresh_after_unchecked<T: EsEntity>(
         ));
     }
     let written = history.mark_new_events_persisted_at(at);
+    if history.snapshot.base > 0 {
+        // Loaded from a snapshot: the history it holds starts after it, so
+        // it cannot be replayed. The events are stored; a reload sees them.
+        return Err(EntityHydrationError::new(
+            Some(id.to_string()),
+            None,
+            HydrationFailure::Invalid(
+                "loaded from a snapshot and other writers' events were missed: reload it"
+                    .to_owned(),
+            ),
+        ));
+    }
     *entity = <T as TryFromEvents<T::Event>>::try_from_events(history)?;
     Ok(UncheckedWrite {
         written,

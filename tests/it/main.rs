@@ -65,4 +65,5 @@ mod repo_round_trips;
 mod repo_versions;
 mod schema;
 mod schema_drift_more;
+mod snapshots;
 mod sql_names;

@@ -122,6 +122,10 @@ pub(crate) async fn counted_pool() -> PgPool {
         .check_column_types()
         .await
         .unwrap();
+    crate::snapshots::Ledgers::new(&pool)
+        .check_column_types()
+        .await
+        .unwrap();
     pool
 }
 
@@ -503,6 +507,69 @@ async fn expecting_and_unchecked_updates_are_one_statement() {
             .unwrap();
         assert_statements(&counter, 1, "update_all_unchecked_in_op");
         op.commit().await.unwrap();
+    })
+    .await;
+}
+
+/// A repository with snapshots: storing one rides in the write's statement,
+/// and every read takes the snapshot and the events after it in one.
+#[tokio::test]
+async fn snapshot_writes_and_reads_are_one_statement_each() {
+    use crate::snapshots::{Ledger, Ledgers, NewLedger};
+    counting(|pool, counter| async move {
+        let repo = Ledgers::new(&pool);
+        let owner = NewLedger::fresh("x").name;
+        let mut ledger = repo.create(NewLedger::fresh(&owner)).await.unwrap();
+        assert_statements(&counter, 1, "create");
+        for amount in 1..=3 {
+            ledger.deposit(amount);
+        }
+        repo.update(&mut ledger).await.unwrap();
+        let seen = assert_statements(&counter, 1, "update storing a snapshot");
+        assert!(
+            seen[0].contains("INSERT INTO ledger_snapshots"),
+            "{}",
+            seen[0]
+        );
+        ledger.deposit(4);
+        repo.update(&mut ledger).await.unwrap();
+        assert_statements(&counter, 1, "update storing none");
+        let loaded = repo.find_by_id(ledger.id).await.unwrap();
+        assert_statements(&counter, 1, "find_by_id");
+        assert_eq!(loaded.events().loaded_from_snapshot(), Some(4));
+
+        let mut batch = repo
+            .create_all(vec![NewLedger::fresh(&owner), NewLedger::fresh(&owner)])
+            .await
+            .unwrap();
+        assert_statements(&counter, 1, "create_all");
+        for ledger in &mut batch {
+            for amount in 1..=3 {
+                ledger.deposit(amount);
+            }
+        }
+        repo.update_all(&mut batch).await.unwrap();
+        assert_statements(&counter, 1, "update_all storing two snapshots");
+        let ids: Vec<_> = batch.iter().map(|l| l.id).collect();
+        let all = repo.find_all::<Ledger>(&ids).await.unwrap();
+        assert_statements(&counter, 1, "find_all");
+        assert!(
+            all.values()
+                .all(|l| l.events().loaded_from_snapshot() == Some(4))
+        );
+        let page = repo
+            .list_for_owner_by_created_at(
+                owner.clone(),
+                PaginatedQueryArgs::first(10),
+                ListDirection::Ascending,
+            )
+            .await
+            .unwrap();
+        assert_statements(&counter, 1, "list_for");
+        assert_eq!(page.entities.len(), 3);
+        let (found, _) = repo.of_owner_named(&owner, "", 10).await.unwrap();
+        assert_statements(&counter, 1, "es_query!(snapshot, ...)");
+        assert_eq!(found.len(), 3);
     })
     .await;
 }

@@ -61,6 +61,10 @@ pub fn all_repositories() -> Vec<RepoSchema> {
         crate::in_op_only::TxHandles::schema(),
         crate::repo_ids::Coupons::schema(),
         crate::repo_ids::plain::PlainCoupons::schema(),
+        // `LedgersNext` (snapshots.rs) stays out: it reads the `ledgers`
+        // tables with another snapshot version and no columns, so it cannot
+        // create a ledger (the check says so: `name`, `owner` block inserts).
+        crate::snapshots::Ledgers::schema(),
     ]
 }
 
@@ -1841,6 +1845,28 @@ async fn coupon_repositories_work_on_their_printed_ddl() {
     scratch.drop().await;
 }
 
+fn ledger_repos() -> Vec<RepoSchema> {
+    vec![crate::snapshots::Ledgers::schema()]
+}
+
+/// The snapshot table in the printed DDL: a snapshot is stored and read.
+#[tokio::test]
+async fn ledger_repositories_work_on_their_printed_ddl() {
+    use crate::snapshots::{Ledgers, NewLedger};
+    let scratch = scratch_from_ddl("rt_ledgers", &ledger_repos()).await;
+    assert!(schema::to_sql(&ledger_repos()).contains("CREATE TABLE ledger_snapshots"));
+    let ledgers = Ledgers::new(&scratch.pool);
+    let mut ledger = ledgers.create(NewLedger::fresh("ddl")).await.unwrap();
+    for amount in 1..=3 {
+        ledger.deposit(amount);
+    }
+    ledgers.update(&mut ledger).await.unwrap();
+    let found = ledgers.find_by_id(ledger.id).await.unwrap();
+    assert_eq!(found.events().loaded_from_snapshot(), Some(4));
+    assert_eq!(found.state, ledger.state);
+    scratch.drop().await;
+}
+
 /// Every repository of `all_repositories()` is in one of the round trips
 /// above (`Vouchers` in its own database).
 #[tokio::test]
@@ -1856,6 +1882,7 @@ async fn every_repository_is_round_tripped() {
         handle_repos(),
         vec![Vouchers::schema()],
         coupon_repos(),
+        ledger_repos(),
     ]
     .concat()
     .iter()

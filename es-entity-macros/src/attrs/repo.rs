@@ -35,6 +35,10 @@ pub(crate) struct RepoOpts {
     /// `post_persist_hook = "method"`: a method of the repository that every
     /// write runs in its transaction after its statement.
     pub post_persist_hook: Option<Parsed<MethodName>>,
+    /// `snapshot`: store one snapshot row per entity (`model::snapshot`).
+    pub snapshot: Parsed<Switch>,
+    /// `snapshot_tbl = "..."`: the snapshot table's name.
+    pub snapshot_tbl: Option<Parsed<Quoted>>,
     #[darling(flatten)]
     pub unknown: UnknownKeys,
 }
@@ -52,6 +56,8 @@ pub(crate) const REPO_KEYS: &[&str] = &[
     "feed",
     "in_op_only",
     "post_persist_hook",
+    "snapshot",
+    "snapshot_tbl",
 ];
 
 #[derive(FromField)]

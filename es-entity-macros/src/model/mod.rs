@@ -8,6 +8,7 @@ pub(crate) mod event;
 pub(crate) mod listing;
 pub(crate) mod naming;
 pub(crate) mod repo;
+pub(crate) mod snapshot;
 pub(crate) mod tables;
 
 /// Parses a type written as a string literal, keeping the literal's span.

@@ -43,6 +43,8 @@ pub(crate) struct Repo {
     /// write runs in its transaction after its statement, spanned at the
     /// attribute's string.
     pub post_persist_hook: Option<syn::Ident>,
+    /// `snapshot`: the snapshot table the reads and `update`s use.
+    pub snapshot: Option<super::snapshot::SnapshotModel>,
     pub names: Names,
 }
 
@@ -161,6 +163,7 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     let post_persist_hook = option(opts.post_persist_hook, errs, |m, errs| {
         method_name(&m.0, errs)
     });
+    let snapshot_opt = super::snapshot::options(opts.snapshot, opts.snapshot_tbl, errs);
     let feed = errs.handle(opts.feed.0);
     let in_op_only = errs.handle(opts.in_op_only.0);
 
@@ -182,6 +185,7 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     let filters = listing::filters(&columns, &sorts);
     let lookups = listing::lookups(&id_ty, id_check, &columns);
     let prefix = tables::prefix(prefix?.as_deref());
+    let snapshot = super::snapshot::build(snapshot_opt?, &prefix, &entity_name);
     let tables = Tables {
         index: index?.unwrap_or_else(|| tables::default_index(&prefix, &entity_name)),
         events: events?.unwrap_or_else(|| tables::default_events(&prefix, &entity_name)),
@@ -205,6 +209,7 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
         feed: feed?.is_present(),
         in_op_only: in_op_only?.is_present(),
         post_persist_hook: post_persist_hook?,
+        snapshot,
         names: Names {
             cursor_enum: format_ident!("{}Cursor", entity_name),
             sort_by_enum: format_ident!("{}SortBy", entity_name),

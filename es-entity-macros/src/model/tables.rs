@@ -31,6 +31,17 @@ pub(crate) fn events_of_index(prefix: &str, index: &str) -> String {
     events_of_singular(prefix, &singular(index))
 }
 
+/// The default snapshot table of an entity: `<prefix>user_snapshots` for `User`.
+pub(crate) fn default_snapshots(prefix: &str, entity_name: &str) -> String {
+    format!("{prefix}{}_snapshots", snake_case(entity_name))
+}
+
+/// The snapshot table that goes with an index table named by the default
+/// convention (`es_query!(snapshot, ...)`): `<prefix>users` -> `<prefix>user_snapshots`.
+pub(crate) fn snapshots_of_index(prefix: &str, index: &str) -> String {
+    format!("{prefix}{}_snapshots", singular(index))
+}
+
 fn events_of_singular(prefix: &str, singular: &str) -> String {
     format!("{prefix}{singular}_events")
 }

@@ -18,7 +18,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let writer = format_ident!("__es_delete");
-    let write = super::shared::writer(repo, &writer, &sql::delete(repo));
+    let write = super::shared::writer(repo, &writer, &sql::delete(repo), false);
     let (doc, write_on_pool, hook) = match &repo.post_persist_hook {
         None => (
             quote! {

@@ -24,6 +24,10 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
     } = repo;
     let err = &names.query_error;
     let sql = sql::find_all(repo, include_deleted);
+    let (row, version) = (
+        super::snapshot::row_ty(repo),
+        super::snapshot::version_arg(repo),
+    );
     let sfx = super::shared::deleted_suffix(include_deleted);
     let find_all = format_ident!("find_all{}", sfx);
     let find_all_in_op = format_ident!("find_all{}_in_op", sfx);
@@ -55,7 +59,7 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
                 return ::core::result::Result::Ok(::std::collections::HashMap::new());
             }
             let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, ids as &[#id_ty]))
+                .fetch_all(::sqlx::query_as!(#row, #sql, ids as &[#id_ty] #version))
                 .await?;
             ::core::result::Result::Ok(::es_entity::__private::find_all::<#entity, __Out>(__rows)?)
         }

@@ -51,6 +51,10 @@ fn one(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> TokenStream {
     // A `String` column takes anything `AsRef<str>` (`"x"`, `&name`, `name`);
     // other columns anything that borrows as their type.
     let arg = super::shared::bind(ty, *check, &quote!(__value));
+    let (row, version) = (
+        super::snapshot::row_ty(repo),
+        super::snapshot::version_arg(repo),
+    );
     let (param, borrowed, as_ref) = if lookup.by_str {
         (
             quote!(impl ::core::convert::AsRef<str>),
@@ -81,7 +85,7 @@ fn one(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> TokenStream {
         ) -> ::core::result::Result<#entity, #find_err> {
             let __value: &#borrowed = #as_ref;
             let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(::sqlx::query_as!(::es_entity::GenericEvent, #sql, #arg))
+                .fetch_all(::sqlx::query_as!(#row, #sql, #arg #version))
                 .await?;
             ::es_entity::__private::find_one::<#entity, #col_enum>(
                 __rows,

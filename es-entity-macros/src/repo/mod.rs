@@ -18,6 +18,7 @@ mod list_for;
 mod post_persist;
 mod schema;
 mod shared;
+mod snapshot;
 mod sqlx_dep;
 mod unchecked;
 mod update;
@@ -68,6 +69,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let feed_source = feed::expand_source(repo);
     let post_persist = post_persist::expand(repo);
     let schema = schema::expand(repo);
+    let reads_row = snapshot::reads_row(repo);
     let inherent = quote! {
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
@@ -103,5 +105,6 @@ fn expand(repo: &Repo) -> TokenStream {
         #feed_source
         #inherent
         #schema
+        #reads_row
     }
 }

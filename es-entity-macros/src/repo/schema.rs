@@ -30,6 +30,10 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let entity = &repo.names.entity;
     let index = index_table(repo);
     let events = events_table(repo);
+    let snapshots = repo.snapshot_tbl().map(|tbl| {
+        let table = snapshot_table(repo, tbl);
+        quote!(.with_table(#table))
+    });
     let sequence = if repo.feed {
         quote!(.with_sequence(#FEED_SEQUENCE))
     } else {
@@ -51,6 +55,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
                     #sequence
                     .with_table(#index)
                     .with_table(#events)
+                    #snapshots
                     // `update_unchecked` reads the stream with it.
                     .with_function(::es_entity::schema::Function::stream_tail())
             }
@@ -147,6 +152,34 @@ fn filter_index(repo: &Repo, f: &Filter) -> TokenStream {
         None => format!("list_for_{name}"),
     };
     index(&[name], &columns, &purpose)
+}
+
+/// `#[es_repo(snapshot)]`'s table: one row per entity (see `sql::snapshot`).
+fn snapshot_table(repo: &Repo, table: &str) -> TokenStream {
+    let index_table = &repo.tables.index;
+    let id_ty = &repo.id_ty;
+    let cols = [
+        column("id", &quote!(#id_ty), quote!(NotNull)),
+        column("sequence", &quote!(i32), quote!(NotNull)),
+        column("version", &quote!(i32), quote!(NotNull)),
+        column(
+            "snapshot",
+            &quote!(::es_entity::__private::serde_json::Value),
+            quote!(NotNull),
+        ),
+        column("first_recorded_at", &time_ty(), quote!(NotNull)),
+        column("recorded_at", &time_ty(), quote!(NotNull)),
+    ];
+    quote! {
+        ::es_entity::schema::Table::new(#table)
+            #(.column(#cols))*
+            .primary_key(&["id"])
+            .foreign_key(::es_entity::schema::ForeignKey {
+                columns: ::std::vec![::std::string::String::from("id")],
+                references: ::std::string::String::from(#index_table),
+                referenced_columns: ::std::vec![::std::string::String::from("id")],
+            })
+    }
 }
 
 fn events_table(repo: &Repo) -> TokenStream {

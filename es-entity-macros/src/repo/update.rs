@@ -15,7 +15,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let name = format_ident!("__es_update");
-    let write = super::shared::writer(repo, &name, &sql::update(repo));
+    let write = super::shared::writer(repo, &name, &sql::update(repo), true);
     let all = update_all(repo);
     let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
         None => (
@@ -123,6 +123,9 @@ fn update_all(repo: &Repo) -> TokenStream {
             .map(|((c, _), v)| super::shared::bind_array(&c.ty, c.check, v)),
     );
     let bulk_events = super::shared::bulk_event_args(&format_ident!("__events"));
+    let (snaps_decl, snaps_push, snaps_args) =
+        super::snapshot::update_all_args(repo, &var, &quote!(__histories.len()));
+    let snaps_mark = super::snapshot::update_all_written(repo, &var);
     let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -220,6 +223,7 @@ fn update_all(repo: &Repo) -> TokenStream {
             // connection lost while it is out leaves its outcome unknown.
             let __autocommit =
                 !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
+            #snaps_decl
             let __done = {
                 let mut #ids: ::std::vec::Vec<#id_ty> = ::std::vec::Vec::new();
                 #(#declare)*
@@ -232,6 +236,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                     #ids.push(::core::clone::Clone::clone(__events.id()));
                     #(#push)*
                     __histories.push(__events);
+                    #snaps_push
                 }
                 if let ::core::option::Option::Some(entity_id) =
                     ::es_entity::__private::first_duplicate(&__ids)
@@ -252,6 +257,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                     __now as #time_ty,
                     #(#array_args,)*
                     #bulk_events
+                    #snaps_args
                 )
                 .fetch_one(&mut *__conn)
                 .await
@@ -259,6 +265,7 @@ fn update_all(repo: &Repo) -> TokenStream {
                     ::es_entity::__private::bulk_modify_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit, &__lookup)
                 })?
             };
+            #snaps_mark
             let mut __written = 0;
             for #var in __entities.iter_mut() {
                 __written += ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(

@@ -3,7 +3,7 @@
 //! Parameters: `$1` the row limit (page size + 1); with a cursor, `$2` its
 //! value and `$3` its id (just `$2` when listing by id); then the filters.
 
-use super::{EVENT_COLUMNS, equals, events_join, not_deleted};
+use super::{equals, not_deleted, read_parts};
 use crate::model::listing::{Filter, Sort};
 use crate::model::repo::Repo;
 
@@ -97,11 +97,12 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
             format!("({with_value}) UNION ALL ({})", page(&conds))
         }
     };
+    // A snapshot repository's snapshot version follows the filters.
+    let (columns, join) = read_parts(repo.snapshot_tbl(), &repo.tables.events, next);
     format!(
         "WITH entities AS ({entities}) \
-         SELECT {EVENT_COLUMNS} FROM entities i {join} \
+         SELECT {columns} FROM entities i {join} \
          ORDER BY {outer_order}, e.sequence",
-        join = events_join(&repo.tables.events),
     )
 }
 

@@ -4,6 +4,7 @@
 
 mod feed;
 mod list;
+mod snapshot;
 
 pub(crate) use feed::{feed_after, feed_checkpoint_of};
 pub(crate) use list::{FilterMode, ListQuery, list};
@@ -25,12 +26,31 @@ pub(super) const EVENT_COLUMNS: &str = "i.id AS \"entity_id!: <Self as ::es_enti
 
 /// Events of the entities selected by `entities_sql` (a query returning an
 /// `id` column), grouped by entity, ordered by sequence.
+/// `$1` is the statements' one parameter; a snapshot repository's
+/// snapshot version is `$2`.
 pub(crate) fn events_of(repo: &Repo, entities_sql: &str) -> String {
+    let (columns, join) = read_parts(repo.snapshot_tbl(), &repo.tables.events, 2);
     format!(
-        "WITH entities AS ({entities_sql}) SELECT {EVENT_COLUMNS} FROM entities i \
+        "WITH entities AS ({entities_sql}) SELECT {columns} FROM entities i \
          {join} ORDER BY i.id, e.sequence",
-        join = events_join(&repo.tables.events),
     )
+}
+
+/// The columns and joins of a read: the event columns and `events_join`,
+/// or with a snapshot table (`Some`) the snapshot read's, its version
+/// the parameter `$version`.
+pub(super) fn read_parts(
+    snapshot_tbl: Option<&str>,
+    events_tbl: &str,
+    version: usize,
+) -> (String, String) {
+    match snapshot_tbl {
+        None => (EVENT_COLUMNS.to_owned(), events_join(events_tbl)),
+        Some(tbl) => (
+            format!("{EVENT_COLUMNS}{}", snapshot::READ_COLUMNS),
+            snapshot::read_join(tbl, events_tbl, version),
+        ),
+    }
 }
 
 /// Joins each selected entity (`i`) to its events (`e`) with a LATERAL index
@@ -243,10 +263,11 @@ pub(crate) fn update(repo: &Repo) -> String {
          kept AS (SELECT id FROM {tbl} WHERE id = $1 \
          AND (SELECT COUNT(*) FROM changed) = 0 FOR UPDATE), \
          entity AS (SELECT id FROM changed UNION ALL SELECT id FROM kept), \
-         inserted AS ({events}) \
+         inserted AS ({events}){snap} \
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         events = insert_events(repo, cols.len() + 3, at),
+        snap = snapshot_upsert(repo, cols.len() + 7, at),
     )
 }
 
@@ -374,21 +395,41 @@ fn write_existing(repo: &Repo, delete: bool) -> String {
         )
     };
     let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
+    let snap = if delete {
+        String::new()
+    } else {
+        snapshot_upsert(repo, cols.len() + 7, at)
+    };
     format!(
-        "WITH entity AS ({entity}), inserted AS ({events}) \
+        "WITH entity AS ({entity}), inserted AS ({events}){snap} \
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         events = insert_events(repo, cols.len() + 3, at),
     )
 }
 
+/// `update`'s snapshot upsert (parameters from `$first`) in a snapshot
+/// repository, nothing in any other.
+fn snapshot_upsert(repo: &Repo, first: usize, at: &str) -> String {
+    repo.snapshot_tbl()
+        .map(|tbl| snapshot::upsert_one(tbl, first, at))
+        .unwrap_or_default()
+}
+
 /// `es_query!`: the user's id query, its order kept through `ROW_NUMBER()`.
-pub(crate) fn es_query(events_tbl: &str, user_sql: &str) -> String {
+/// With a snapshot table, the snapshot version is the parameter after the
+/// user's `args`.
+pub(crate) fn es_query(
+    events_tbl: &str,
+    snapshot_tbl: Option<&str>,
+    args: usize,
+    user_sql: &str,
+) -> String {
+    let (columns, join) = read_parts(snapshot_tbl, events_tbl, args + 1);
     format!(
-        "WITH entities AS ({user_sql}) SELECT {EVENT_COLUMNS} FROM \
+        "WITH entities AS ({user_sql}) SELECT {columns} FROM \
          (SELECT id, ROW_NUMBER() OVER () AS n FROM entities) i \
          {join} ORDER BY i.n, e.sequence",
-        join = events_join(events_tbl),
         user_sql = user_sql.trim().trim_end_matches(';'),
     )
 }
@@ -507,9 +548,16 @@ pub(crate) fn update_all(repo: &Repo) -> String {
             "changed",
         )
     };
+    let snap = repo
+        .snapshot_tbl()
+        .map(|t| {
+            let after = format!(" WHERE (SELECT COUNT(*) FROM {written}) >= 0");
+            snapshot::upsert_all(t, cols.len() + 8, &after)
+        })
+        .unwrap_or_default();
     format!(
         "WITH rows AS ({rows}), \
-         locks AS ({locks}), {changed}inserted AS ({events}) \
+         locks AS ({locks}), {changed}inserted AS ({events}){snap} \
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\", \
          CASE WHEN (SELECT COUNT(*) FROM locks) < (SELECT COUNT(*) FROM rows) THEN \

@@ -27,6 +27,10 @@ impl Fetch<'_> {
             let value = super::bind(ty, self.sort.check, &quote!(&__c.#name));
             quote!(#value, #id,)
         };
+        let (row, version) = (
+            crate::repo::snapshot::row_ty(repo),
+            crate::repo::snapshot::version_arg_last(repo),
+        );
         let mut arms = Vec::new();
         for descending in [false, true] {
             for after in [false, true] {
@@ -55,11 +59,12 @@ impl Fetch<'_> {
                     (::es_entity::ListDirection::#dir, #pat) => {
                         ::es_entity::IntoOneTimeExecutor::into_executor(op)
                             .fetch_all(::sqlx::query_as!(
-                                ::es_entity::GenericEvent,
+                                #row,
                                 #sql,
                                 __limit as i64,
                                 #cargs
                                 #(#filter_args,)*
+                                #version
                             ))
                             .await?
                     }

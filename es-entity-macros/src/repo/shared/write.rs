@@ -32,8 +32,14 @@ pub(in crate::repo) fn column_locals(
 /// The private `fn(conn, now, &mut entity) -> Result<usize, ModifyError>` that
 /// runs `sql` (update's shape: `$1` id, `$2` time, one parameter per updated
 /// column, event arrays), detects a vanished row and a lost race, and marks
-/// the events persisted.
-pub(in crate::repo) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> TokenStream {
+/// the events persisted. With `snapshot` (`update` of a snapshot
+/// repository) it also binds the entity's captured snapshot.
+pub(in crate::repo) fn writer(
+    repo: &Repo,
+    name: &syn::Ident,
+    sql: &str,
+    snapshot: bool,
+) -> TokenStream {
     let Repo {
         entity,
         id_ty,
@@ -50,6 +56,21 @@ pub(in crate::repo) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> Toke
     let (locals, args) = column_args(repo, &var);
     let event_args = super::event_args(&batch);
     let id_arg = super::bind(id_ty, repo.id_check, &quote!(__id));
+    let (capture, snap_args, written) = if snapshot {
+        let (capture, args) = crate::repo::snapshot::update_args(repo, &var);
+        let written = crate::repo::snapshot::update_written(repo, &var);
+        (capture, args, written)
+    } else {
+        Default::default()
+    };
+    let (snap_decl, snap_seq) = if written.is_empty() {
+        Default::default()
+    } else {
+        (
+            quote!(let __snap_seq: ::core::option::Option<i32>;),
+            quote!(__snap_seq = __snap.sequence;),
+        )
+    };
     quote! {
         #[doc(hidden)]
         async fn #name(
@@ -62,6 +83,7 @@ pub(in crate::repo) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> Toke
             // connection lost while it is out leaves its outcome unknown.
             let __autocommit =
                 !::es_entity::__private::sqlx::Connection::is_in_transaction(&*__conn);
+            #snap_decl
             let __row = {
                 let __events = ::es_entity::EsEntity::events(&*#var);
                 let __id = __events.id();
@@ -72,12 +94,14 @@ pub(in crate::repo) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> Toke
                     __events,
                     ::es_entity::__private::ReadBack::Check,
                 )?;
+                #capture
                 let __row = ::sqlx::query!(
                     #sql,
                     #id_arg,
                     __now as #time_ty,
                     #(#args,)*
                     #event_args
+                    #snap_args
                 )
                 .fetch_one(&mut *__conn)
                 .await
@@ -89,8 +113,10 @@ pub(in crate::repo) fn writer(repo: &Repo, name: &syn::Ident, sql: &str) -> Toke
                         entity_id: ::core::clone::Clone::clone(__id),
                     });
                 }
+                #snap_seq
                 __row.now
             };
+            #written
             ::core::result::Result::Ok(
                 ::es_entity::__private::EntityEventsExt::mark_new_events_persisted_at(::es_entity::EsEntity::events_mut(#var), __row),
             )
