@@ -43,6 +43,7 @@ pub use crate::create_or_find::{KeyHolders, found_holder, key_holders};
 pub use crate::feed_rows::{FeedRow, feed_after, feed_batch, feed_limit, last_sequence};
 pub use crate::one_time_executor::on_connection as executor_on;
 pub use crate::query::es_query;
+pub use crate::nested::NestedNode;
 pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_limit};
 pub use crate::refresh::{EntityEventsExt, refresh_after_unchecked};
 pub use crate::repo_error::modify_conflict;
@@ -50,3 +51,10 @@ pub use crate::write::{
     BulkEvents, EventBatch, EventText, ReadBack, check_batch_hydrates, check_hydrates,
     first_duplicate, serialize, version_i32, version_usize,
 };
+
+/// Nested entities: the tree read's hydration and the child batches of a parent's write.
+pub mod nested {
+    pub use crate::nested::{
+        NestedNode, attach, give_back, give_created, into_map, str_eq, take_changed, take_new,
+    };
+}

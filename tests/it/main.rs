@@ -33,6 +33,7 @@ mod in_op_only;
 mod inline_projection;
 mod inline_projection_failures;
 mod instrument;
+mod nested;
 mod list_explain;
 mod outcome_unknown;
 mod own_crate;

@@ -14,6 +14,7 @@ mod in_op_only;
 mod instrument;
 mod list_by;
 mod list_for;
+mod nested;
 mod post_persist;
 mod schema;
 mod shared;
@@ -66,6 +67,8 @@ fn expand(repo: &Repo) -> TokenStream {
     let feed_source = feed::expand_source(repo);
     let post_persist = post_persist::expand(repo);
     let schema = schema::expand(repo);
+    let nested_items = nested::items(repo);
+    let nested_methods = nested::methods(repo);
     let inherent = quote! {
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
@@ -90,6 +93,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #column_check
             #feed
             #post_persist
+            #nested_methods
         }
     };
     let inherent = in_op_only::apply(repo, inherent);
@@ -100,5 +104,6 @@ fn expand(repo: &Repo) -> TokenStream {
         #feed_source
         #inherent
         #schema
+        #nested_items
     }
 }

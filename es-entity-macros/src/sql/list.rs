@@ -26,6 +26,18 @@ pub(crate) struct ListQuery<'a> {
 }
 
 pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
+    let (entities, outer_order) = list_entities(repo, q);
+    format!(
+        "WITH entities AS ({entities}) \
+         SELECT {EVENT_COLUMNS} FROM entities i {join} \
+         ORDER BY {outer_order}, e.sequence",
+        join = events_join(&repo.tables.events),
+    )
+}
+
+/// The entities one listing statement selects (`id` and the sort column),
+/// and their order over `entities i`: for its statement or its tree read.
+pub(crate) fn list_entities(repo: &Repo, q: &ListQuery<'_>) -> (String, String) {
     let col = q.sort.name.to_string();
     let by_id = q.sort.by_id();
     let mut conds = Vec::new();
@@ -79,12 +91,12 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
             format!("i.{col}{dir}, i.id{dir}"),
         )
     };
-    format!(
-        "WITH entities AS (SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1) \
-         SELECT {EVENT_COLUMNS} FROM entities i {join} \
-         ORDER BY {outer_order}, e.sequence",
-        tbl = repo.tables.index,
-        join = events_join(&repo.tables.events),
+    (
+        format!(
+            "SELECT {select} FROM {tbl}{where_clause} ORDER BY {inner_order} LIMIT $1",
+            tbl = repo.tables.index,
+        ),
+        outer_order,
     )
 }
 

@@ -4,9 +4,11 @@
 
 mod feed;
 mod list;
+mod nested;
 
 pub(crate) use feed::{feed_after, feed_checkpoint_of};
-pub(crate) use list::{FilterMode, ListQuery, list};
+pub(crate) use list::{FilterMode, ListQuery, list, list_entities};
+pub(crate) use nested::tree;
 
 use crate::model::column::Column;
 use crate::model::listing::Lookup;
@@ -56,6 +58,11 @@ pub(super) fn not_deleted(repo: &Repo, include_deleted: bool) -> &'static str {
 
 /// `find_by_<column>`: at most two matching entities, so a second match is detected.
 pub(crate) fn find_by(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> String {
+    events_of(repo, &find_by_entities(repo, lookup, include_deleted))
+}
+
+/// The entities `find_by_<column>` selects (`id`), for its statement or its tree read.
+pub(crate) fn find_by_entities(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> String {
     let column = &lookup.name;
     let op = if lookup.nullable {
         "IS NOT DISTINCT FROM"
@@ -63,25 +70,24 @@ pub(crate) fn find_by(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> St
         "="
     };
     let limit = if lookup.by_id { "" } else { " LIMIT 2" };
-    events_of(
-        repo,
-        &format!(
-            "SELECT id FROM {} WHERE {column} {op} $1{}{limit}",
-            repo.tables.index,
-            not_deleted(repo, include_deleted)
-        ),
+    format!(
+        "SELECT id FROM {} WHERE {column} {op} $1{}{limit}",
+        repo.tables.index,
+        not_deleted(repo, include_deleted)
     )
 }
 
 /// `find_all`: the entities whose id is in the array `$1`.
 pub(crate) fn find_all(repo: &Repo, include_deleted: bool) -> String {
-    events_of(
-        repo,
-        &format!(
-            "SELECT id FROM {} WHERE id = ANY($1){}",
-            repo.tables.index,
-            not_deleted(repo, include_deleted)
-        ),
+    events_of(repo, &find_all_entities(repo, include_deleted))
+}
+
+/// The entities `find_all` selects (`id`), for its statement or its tree read.
+pub(crate) fn find_all_entities(repo: &Repo, include_deleted: bool) -> String {
+    format!(
+        "SELECT id FROM {} WHERE id = ANY($1){}",
+        repo.tables.index,
+        not_deleted(repo, include_deleted)
     )
 }
 
@@ -328,8 +334,14 @@ fn write_existing(repo: &Repo, delete: bool) -> String {
         )
     };
     let at = "COALESCE($2::TIMESTAMPTZ, NOW())";
+    // A parent's soft delete marks its nested children deleted too.
+    let cascade = if delete {
+        nested::cascade_delete(repo)
+    } else {
+        String::new()
+    };
     format!(
-        "WITH entity AS ({entity}), inserted AS ({events}) \
+        "WITH entity AS ({entity}){cascade}, inserted AS ({events}) \
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         events = insert_events(repo, cols.len() + 3, at),
