@@ -175,6 +175,8 @@ pub trait NestedRepo: crate::traits::EsRepo {
     const PARENT_COLUMN: &'static str;
     /// Whether the child repository soft-deletes (`delete = "soft"`).
     const SOFT_DELETE: bool;
+    /// Whether the child repository has nested children of its own.
+    const HAS_NESTED: bool;
 }
 
 /// The id and event types of a parent repository's `N`-th nested child,

@@ -204,7 +204,11 @@ impl IntoEvents<OrderEvent> for NewOrder {
 /// its parent key to `order_id` (from the entity); all three are checked
 /// against `Lines` at compile time.
 #[derive(EsRepo, Debug)]
-#[es_repo(entity = "Order", delete = "soft", columns(customer = "String"))]
+#[es_repo(
+    entity = "Order",
+    delete = "soft",
+    columns(customer(ty = "String", list_for))
+)]
 pub struct Orders {
     pool: sqlx::PgPool,
     #[es_repo(nested)]
@@ -443,6 +447,82 @@ async fn writes_are_batched_and_reads_are_one_statement() {
             orders.find_all(&ids).await.unwrap();
         assert_eq!(counter.take().len(), 1, "find_all of 3 trees");
         assert!(found.values().all(|o| o.line_count() == 10));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn listings_load_each_page_with_its_lines_in_one_statement() {
+    counting(|pool, counter| async move {
+        let orders = Orders::new(&pool);
+        let name = customer();
+        let mut created = Vec::new();
+        for n in 1..=3 {
+            let mut o = orders
+                .create(NewOrder {
+                    id: OrderId::new(),
+                    customer: name.clone(),
+                })
+                .await
+                .unwrap();
+            for i in 0..n {
+                o.add_line(format!("l{i}"), n);
+            }
+            orders.update(&mut o).await.unwrap();
+            created.push(o.id);
+        }
+        counter.take();
+        // ANCHOR: listing
+        let page = orders
+            .list_for_customer_by_created_at(
+                &name,
+                PaginatedQueryArgs {
+                    first: 2,
+                    after: None,
+                },
+                ListDirection::Ascending,
+            )
+            .await
+            .unwrap();
+        assert_eq!(counter.take().len(), 1, "a page of trees is one statement");
+        let shape: Vec<(OrderId, usize)> =
+            page.entities.iter().map(|o| (o.id, o.line_count())).collect();
+        assert_eq!(shape, [(created[0], 1), (created[1], 2)]);
+        // ANCHOR_END: listing
+        assert!(page.has_next_page);
+        assert!(
+            page.entities
+                .iter()
+                .all(|o| o.lines().all(|l| l.order_id == o.id))
+        );
+        let next = orders
+            .list_for_customer_by_created_at(
+                &name,
+                PaginatedQueryArgs {
+                    first: 2,
+                    after: page.end_cursor,
+                },
+                ListDirection::Ascending,
+            )
+            .await
+            .unwrap();
+        let shape: Vec<(OrderId, usize)> =
+            next.entities.iter().map(|o| (o.id, o.line_count())).collect();
+        assert_eq!(shape, [(created[2], 3)]);
+        assert!(!next.has_next_page);
+        let back = orders
+            .list_for_customer_by_created_at(
+                &name,
+                PaginatedQueryArgs {
+                    first: 5,
+                    after: None,
+                },
+                ListDirection::Descending,
+            )
+            .await
+            .unwrap();
+        let counts: Vec<usize> = back.entities.iter().map(|o| o.line_count()).collect();
+        assert_eq!(counts, [3, 2, 1]);
     })
     .await;
 }

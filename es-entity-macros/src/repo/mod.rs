@@ -14,7 +14,7 @@ mod in_op_only;
 mod instrument;
 mod list_by;
 mod list_for;
-mod nested;
+pub(crate) mod nested;
 mod post_persist;
 mod schema;
 mod shared;

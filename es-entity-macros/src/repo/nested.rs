@@ -30,9 +30,11 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
         let (index, events) = (&repo.tables.index, &repo.tables.events);
         let col = col.to_string();
         let soft = repo.soft_delete;
+        let has_nested = is_parent(repo);
         out.extend(quote! {
             #[automatically_derived]
             impl #impl_g ::es_entity::NestedRepo for #ident #ty_g #where_g {
+                const HAS_NESTED: bool = #has_nested;
                 const INDEX_TABLE: &'static str = #index;
                 const EVENTS_TABLE: &'static str = #events;
                 const PARENT_COLUMN: &'static str = #col;
@@ -65,6 +67,10 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
                  give the parent `delete = \"soft\"` (deletes cascade to the children)"
             )
         };
+        let depth_msg = format!(
+            "#[es_repo(nested)] `{field}`: the child repository has nested children of its own; \
+             a parent's one-statement tree read loads one level of children only (for now)"
+        );
         // Spanned at the field's type: a child repository without a
         // `parent` column is reported there.
         let bound = quote_spanned! {ty.span()=>
@@ -88,6 +94,7 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
                     #column_msg
                 );
                 ::core::assert!(#bound::SOFT_DELETE == #soft, #delete_msg);
+                ::core::assert!(!#bound::HAS_NESTED, #depth_msg);
             };
         });
     }
@@ -382,19 +389,33 @@ fn row_struct(repo: &Repo) -> TokenStream {
     }
 }
 
-/// The tree read's statement call: evaluates to the parents' rows (as
+/// The tree read's statement call: declares the parents' rows `__p` (as
 /// `Row<Entity>`) and one `Vec<(parent id, Row<Child>)>` per nested field,
-/// `__n0`, `__n1`, ..., declared by the tokens before it.
+/// `__n0`, `__n1`, ...
 pub(super) fn fetch_tree(repo: &Repo, executor: TokenStream, sql: &str, args: TokenStream) -> TokenStream {
-    let lists: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("__n{}", k)).collect();
-    let ids: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("n{}_id", k)).collect();
-    let evs: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("n{}_ev", k)).collect();
-    let nodes: Vec<i32> = (1..=repo.nested.len() as i32).collect();
     let row = row_ident(repo);
+    let split = split_tree(repo);
     quote! {
         let __tree = #executor
             .fetch_all(::sqlx::query_as!(#row, #sql, #args))
             .await?;
+        #split
+    }
+}
+
+/// The `query_as!` of one tree statement, evaluating to its rows.
+pub(super) fn query_tree(repo: &Repo, sql: &str, args: TokenStream) -> TokenStream {
+    let row = row_ident(repo);
+    quote!(::sqlx::query_as!(#row, #sql, #args))
+}
+
+/// Splits the rows `__tree` of a tree read into `__p`, `__n0`, ...
+pub(super) fn split_tree(repo: &Repo) -> TokenStream {
+    let lists: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("__n{}", k)).collect();
+    let ids: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("n{}_id", k)).collect();
+    let evs: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("n{}_ev", k)).collect();
+    let nodes: Vec<i32> = (1..=repo.nested.len() as i32).collect();
+    quote! {
         let mut __p = ::std::vec::Vec::new();
         #(let mut #lists = ::std::vec::Vec::new();)*
         for __r in __tree {
@@ -430,6 +451,25 @@ pub(super) fn fetch_tree(repo: &Repo, executor: TokenStream, sql: &str, args: To
     }
 }
 
+/// The children lists of [`split_tree`] as one tuple, `(__n0, __n1, ...)`.
+pub(super) fn children_tuple(repo: &Repo) -> TokenStream {
+    let lists = (0..repo.nested.len()).map(|k| format_ident!("__n{}", k));
+    quote!((#(#lists,)*))
+}
+
+/// A listing's page from `__rows` (the parents' rows and [`children_tuple`]).
+pub(super) fn page(repo: &Repo, cursor: &TokenStream) -> TokenStream {
+    let entity = &repo.entity;
+    let tuple = children_tuple(repo);
+    let attach = attach(repo, quote!(&mut __ret.entities));
+    quote! {{
+        let (__p, #tuple) = __rows;
+        let mut __ret = ::es_entity::__private::page::<#entity, #cursor>(__p, args.first)?;
+        #attach
+        __ret
+    }}
+}
+
 /// Hands the children fetched by [`fetch_tree`] to `parents` (a `&mut [Entity]`).
 pub(super) fn attach(repo: &Repo, parents: TokenStream) -> TokenStream {
     let entity = &repo.entity;
@@ -444,4 +484,14 @@ pub(super) fn attach(repo: &Repo, parents: TokenStream) -> TokenStream {
         }
     });
     quote!(#(#steps)*)
+}
+
+/// A page of the rows `__rows`: of a tree read for a parent of nested children.
+pub(super) fn page_of(repo: &Repo, cursor: &TokenStream) -> TokenStream {
+    let entity = &repo.entity;
+    if is_parent(repo) {
+        page(repo, cursor)
+    } else {
+        quote!(::es_entity::__private::page::<#entity, #cursor>(__rows, args.first)?)
+    }
 }
