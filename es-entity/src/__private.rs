@@ -41,9 +41,9 @@ pub use crate::classify::{
 pub use crate::column_types::{CatalogColumn, DeclaredColumn, check_columns, fits};
 pub use crate::create_or_find::{KeyHolders, found_holder, key_holders};
 pub use crate::feed_rows::{FeedRow, feed_after, feed_batch, feed_limit, last_sequence};
+pub use crate::nested::NestedNode;
 pub use crate::one_time_executor::on_connection as executor_on;
 pub use crate::query::es_query;
-pub use crate::nested::NestedNode;
 pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_limit};
 pub use crate::refresh::{EntityEventsExt, refresh_after_unchecked};
 pub use crate::repo_error::modify_conflict;

@@ -7,8 +7,8 @@
 use std::fmt;
 
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
-use crate::nested::NestedError;
 use crate::error::{ConstraintKind, EntityHydrationError};
+use crate::nested::NestedError;
 use crate::operation::CommitError;
 use crate::post_persist::{PostPersistHookError, WriteError};
 use crate::sqlx_errors::is_connection_lost;

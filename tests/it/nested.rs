@@ -168,9 +168,8 @@ impl TryFromEvents<OrderEvent> for Order {
         let mut customer = None;
         for event in events.iter_all() {
             match event {
-                OrderEvent::Opened { customer: c } | OrderEvent::CustomerChanged { customer: c } => {
-                    customer = Some(c.clone())
-                }
+                OrderEvent::Opened { customer: c }
+                | OrderEvent::CustomerChanged { customer: c } => customer = Some(c.clone()),
             }
         }
         Ok(Order {
@@ -407,7 +406,11 @@ async fn writes_are_batched_and_reads_are_one_statement() {
         assert_eq!(orders.update(&mut order).await.unwrap(), 1 + 51 + 1);
         // The order's statement, the lines' update_all, their create_all,
         // COMMIT.
-        assert_eq!(counter.take().len(), 4, "update of order + 51 lines + 1 new");
+        assert_eq!(
+            counter.take().len(),
+            4,
+            "update of order + 51 lines + 1 new"
+        );
 
         order.change_customer("only the order");
         orders.update(&mut order).await.unwrap();
@@ -418,7 +421,12 @@ async fn writes_are_batched_and_reads_are_one_statement() {
         assert_eq!(loaded.line_count(), 52);
         assert_eq!(counter.take().len(), 1, "find_by_id of the tree");
         // ANCHOR_END: cost
-        assert!(loaded.lines().filter(|l| l.sku != "extra").all(|l| l.quantity == 9));
+        assert!(
+            loaded
+                .lines()
+                .filter(|l| l.sku != "extra")
+                .all(|l| l.quantity == 9)
+        );
 
         let mut many = Vec::new();
         for _ in 0..3 {
@@ -440,11 +448,14 @@ async fn writes_are_batched_and_reads_are_one_statement() {
         }
         assert_eq!(orders.update_all(&mut many).await.unwrap(), 30);
         // The lines' create_all and COMMIT.
-        assert_eq!(counter.take().len(), 2, "update_all adding 30 lines to 3 orders");
+        assert_eq!(
+            counter.take().len(),
+            2,
+            "update_all adding 30 lines to 3 orders"
+        );
 
         let ids: Vec<OrderId> = many.iter().map(|o| o.id).collect();
-        let found: std::collections::HashMap<OrderId, Order> =
-            orders.find_all(&ids).await.unwrap();
+        let found: std::collections::HashMap<OrderId, Order> = orders.find_all(&ids).await.unwrap();
         assert_eq!(counter.take().len(), 1, "find_all of 3 trees");
         assert!(found.values().all(|o| o.line_count() == 10));
     })
@@ -485,8 +496,11 @@ async fn listings_load_each_page_with_its_lines_in_one_statement() {
             .await
             .unwrap();
         assert_eq!(counter.take().len(), 1, "a page of trees is one statement");
-        let shape: Vec<(OrderId, usize)> =
-            page.entities.iter().map(|o| (o.id, o.line_count())).collect();
+        let shape: Vec<(OrderId, usize)> = page
+            .entities
+            .iter()
+            .map(|o| (o.id, o.line_count()))
+            .collect();
         assert_eq!(shape, [(created[0], 1), (created[1], 2)]);
         // ANCHOR_END: listing
         assert!(page.has_next_page);
@@ -506,8 +520,11 @@ async fn listings_load_each_page_with_its_lines_in_one_statement() {
             )
             .await
             .unwrap();
-        let shape: Vec<(OrderId, usize)> =
-            next.entities.iter().map(|o| (o.id, o.line_count())).collect();
+        let shape: Vec<(OrderId, usize)> = next
+            .entities
+            .iter()
+            .map(|o| (o.id, o.line_count()))
+            .collect();
         assert_eq!(shape, [(created[2], 3)]);
         assert!(!next.has_next_page);
         let back = orders
@@ -549,7 +566,10 @@ async fn a_duplicate_line_is_the_orders_typed_error_and_nothing_is_stored() {
     assert!(err.was_duplicate());
     assert_eq!(err.constraint_name(), Some("lines_order_sku_key"));
     let nested: &NestedError = err.nested_error().unwrap();
-    assert_eq!((nested.field, nested.entity, nested.operation), ("lines", "Line", "create"));
+    assert_eq!(
+        (nested.field, nested.entity, nested.operation),
+        ("lines", "Line", "create")
+    );
     // ANCHOR_END: duplicate
     assert!(!err.is_concurrent_modification());
     assert!(err.to_string().contains("nested `lines` (Line)"), "{err}");
@@ -676,7 +696,11 @@ async fn the_nested_api_keeps_new_and_stored_children_apart() {
         order.lines.find_persisted(|l| l.quantity == 1).unwrap().id,
         a
     );
-    order.lines.find_persisted_mut(|l| l.id == a).unwrap().set_quantity(4);
+    order
+        .lines
+        .find_persisted_mut(|l| l.id == a)
+        .unwrap()
+        .set_quantity(4);
     assert!(order.lines.any_new());
     for l in order.lines.iter_persisted_mut() {
         l.set_quantity(l.quantity + 1);

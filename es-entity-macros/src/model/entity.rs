@@ -44,11 +44,13 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::E
         match errs.handle(f.nested.0) {
             Some(n) if n.is_present() => {
                 if let Some(ident) = &f.ident {
-                    if let Some(child) =
-                        errs.handle(super::nested::nested_child_type(ident, &f.ty))
+                    if let Some(child) = errs.handle(super::nested::nested_child_type(ident, &f.ty))
                     {
                         let key = quote::quote!(#child).to_string();
-                        if nested.iter().any(|(_, t)| quote::quote!(#t).to_string() == key) {
+                        if nested
+                            .iter()
+                            .any(|(_, t)| quote::quote!(#t).to_string() == key)
+                        {
                             errs.push(
                                 darling::Error::custom(format!(
                                     "two `#[es_entity(nested)]` fields hold `{key}`: the parent \

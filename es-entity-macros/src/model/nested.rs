@@ -34,7 +34,10 @@ pub(crate) struct Pending {
 }
 
 /// Takes the `nested` option out of every field that has it.
-pub(crate) fn pending(data: &mut Data<darling::util::Ignored, RepoField>, errs: &mut Accumulator) -> Vec<Pending> {
+pub(crate) fn pending(
+    data: &mut Data<darling::util::Ignored, RepoField>,
+    errs: &mut Accumulator,
+) -> Vec<Pending> {
     let Data::Struct(fields) = data else {
         return Vec::new();
     };
@@ -75,7 +78,8 @@ pub(crate) fn pending(data: &mut Data<darling::util::Ignored, RepoField>, errs: 
                 }
             },
         };
-        let (Some(index), Some(events), Some(parent_column)) = (index, events, parent_column) else {
+        let (Some(index), Some(events), Some(parent_column)) = (index, events, parent_column)
+        else {
             continue;
         };
         out.push(Pending {

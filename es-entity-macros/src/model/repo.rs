@@ -185,8 +185,10 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     let parents: Vec<_> = columns.iter().filter(|c| c.parent).collect();
     for extra in parents.iter().skip(1) {
         errs.push(
-            darling::Error::custom("only one column can be `parent`: a nested child has one parent")
-                .with_span(&extra.name),
+            darling::Error::custom(
+                "only one column can be `parent`: a nested child has one parent",
+            )
+            .with_span(&extra.name),
         );
     }
     let parent_column = parents.first().map(|c| c.name.clone());

@@ -37,7 +37,12 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
         }
     );
     let body = if super::nested::is_parent(repo) {
-        let sql = sql::tree(repo, &sql::find_all_entities(repo, include_deleted), "i.id", include_deleted);
+        let sql = sql::tree(
+            repo,
+            &sql::find_all_entities(repo, include_deleted),
+            "i.id",
+            include_deleted,
+        );
         let fetch = super::nested::fetch_tree(
             repo,
             quote!(::es_entity::IntoOneTimeExecutor::into_executor(op)),

@@ -69,4 +69,3 @@ fn one(repo: &Repo, sort: &Sort, include_deleted: bool) -> TokenStream {
         }
     }
 }
-

@@ -392,7 +392,12 @@ fn row_struct(repo: &Repo) -> TokenStream {
 /// The tree read's statement call: declares the parents' rows `__p` (as
 /// `Row<Entity>`) and one `Vec<(parent id, Row<Child>)>` per nested field,
 /// `__n0`, `__n1`, ...
-pub(super) fn fetch_tree(repo: &Repo, executor: TokenStream, sql: &str, args: TokenStream) -> TokenStream {
+pub(super) fn fetch_tree(
+    repo: &Repo,
+    executor: TokenStream,
+    sql: &str,
+    args: TokenStream,
+) -> TokenStream {
     let row = row_ident(repo);
     let split = split_tree(repo);
     quote! {
@@ -411,9 +416,15 @@ pub(super) fn query_tree(repo: &Repo, sql: &str, args: TokenStream) -> TokenStre
 
 /// Splits the rows `__tree` of a tree read into `__p`, `__n0`, ...
 pub(super) fn split_tree(repo: &Repo) -> TokenStream {
-    let lists: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("__n{}", k)).collect();
-    let ids: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("n{}_id", k)).collect();
-    let evs: Vec<_> = (0..repo.nested.len()).map(|k| format_ident!("n{}_ev", k)).collect();
+    let lists: Vec<_> = (0..repo.nested.len())
+        .map(|k| format_ident!("__n{}", k))
+        .collect();
+    let ids: Vec<_> = (0..repo.nested.len())
+        .map(|k| format_ident!("n{}_id", k))
+        .collect();
+    let evs: Vec<_> = (0..repo.nested.len())
+        .map(|k| format_ident!("n{}_ev", k))
+        .collect();
     let nodes: Vec<i32> = (1..=repo.nested.len() as i32).collect();
     quote! {
         let mut __p = ::std::vec::Vec::new();

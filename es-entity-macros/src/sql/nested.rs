@@ -41,9 +41,7 @@ pub(crate) fn tree(repo: &Repo, entities_sql: &str, order: &str, include_deleted
     // The first branch names the columns (and their sqlx types).
     let id_aliases: String = (0..n)
         .map(|k| {
-            format!(
-                ", NULL AS \"n{k}_id?: <Self as ::es_entity::__private::NestedNode<{k}>>::Id\""
-            )
+            format!(", NULL AS \"n{k}_id?: <Self as ::es_entity::__private::NestedNode<{k}>>::Id\"")
         })
         .collect();
     let ev_aliases: String = (0..n)
