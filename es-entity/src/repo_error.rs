@@ -161,7 +161,7 @@ pub enum CreateError<C: EntityColumn> {
     /// `create_all` or `update_all`); the transaction was rolled back (pool
     /// variants) or must be (`*_in_op`). The helpers (`was_duplicate()`,
     /// `constraint_name()`, ...) see through it.
-    Nested(NestedError),
+    Nested(Box<NestedError>),
 }
 constraint_helpers!(CreateError);
 
@@ -169,7 +169,7 @@ impl<C: EntityColumn> CreateError<C> {
     /// The failure of a nested child's write, if that is what failed.
     pub fn nested_error(&self) -> Option<&NestedError> {
         match self {
-            Self::Nested(n) => Some(n),
+            Self::Nested(n) => Some(&**n),
             _ => None,
         }
     }
@@ -240,7 +240,7 @@ pub enum ModifyError<C: EntityColumn> {
     /// `create_all` or `update_all`); the transaction was rolled back (pool
     /// variants) or must be (`*_in_op`). The helpers
     /// (`is_concurrent_modification()`, `was_duplicate()`, ...) see through it.
-    Nested(NestedError),
+    Nested(Box<NestedError>),
 }
 constraint_helpers!(ModifyError);
 
@@ -257,7 +257,7 @@ impl<C: EntityColumn> ModifyError<C> {
     /// The failure of a nested child's write, if that is what failed.
     pub fn nested_error(&self) -> Option<&NestedError> {
         match self {
-            Self::Nested(n) => Some(n),
+            Self::Nested(n) => Some(&**n),
             _ => None,
         }
     }
@@ -635,7 +635,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::OutcomeUnknown(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
             Self::KeysSpanEntities { .. } | Self::KeyHeldByDeleted { .. } => None,
-            Self::Nested(n) => Some(n),
+            Self::Nested(n) => Some(&**n),
         }
     }
 }
@@ -665,7 +665,7 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
-            Self::Nested(n) => Some(n),
+            Self::Nested(n) => Some(&**n),
             _ => None,
         }
     }

@@ -43,8 +43,9 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::E
     for f in fields {
         match errs.handle(f.nested.0) {
             Some(n) if n.is_present() => {
-                if let Some(ident) = &f.ident {
-                    if let Some(child) = errs.handle(super::nested::nested_child_type(ident, &f.ty))
+                if let Some(ident) = &f.ident
+                    && let Some(child) = errs.handle(super::nested::nested_child_type(ident, &f.ty))
+                {
                     {
                         let key = quote::quote!(#child).to_string();
                         if nested

@@ -190,7 +190,7 @@ pub(super) fn create_bodies(repo: &Repo) -> (TokenStream, TokenStream) {
                 Self::__es_create(::es_entity::AtomicOperation::as_executor(op), __now, new).await?;
             self.__es_persist_nested(op, ::core::slice::from_mut(&mut __entity))
                 .await
-                .map_err(::es_entity::CreateError::Nested)?;
+                .map_err(|e| ::es_entity::CreateError::Nested(::std::boxed::Box::new(e)))?;
             ::core::result::Result::Ok(__entity)
         },
     )
@@ -215,7 +215,7 @@ pub(super) fn create_all_bodies(repo: &Repo) -> (TokenStream, TokenStream) {
                     .await?;
             self.__es_persist_nested(op, &mut __entities)
                 .await
-                .map_err(::es_entity::CreateError::Nested)?;
+                .map_err(|e| ::es_entity::CreateError::Nested(::std::boxed::Box::new(e)))?;
             ::core::result::Result::Ok(__entities)
         },
     )
@@ -278,7 +278,7 @@ pub(super) fn update(repo: &Repo) -> TokenStream {
                 __written += self
                     .__es_persist_nested(op, ::core::slice::from_mut(entity))
                     .await
-                    .map_err(::es_entity::ModifyError::Nested)?;
+                    .map_err(|e| ::es_entity::ModifyError::Nested(::std::boxed::Box::new(e)))?;
             }
             ::core::result::Result::Ok(__written)
         }
@@ -347,7 +347,7 @@ pub(super) fn update_all(repo: &Repo) -> TokenStream {
                 __written += self
                     .__es_persist_nested(op, entities)
                     .await
-                    .map_err(::es_entity::ModifyError::Nested)?;
+                    .map_err(|e| ::es_entity::ModifyError::Nested(::std::boxed::Box::new(e)))?;
             }
             ::core::result::Result::Ok(__written)
         }
