@@ -57,9 +57,25 @@ fn expand(en: &Entity) -> TokenStream {
         events_field,
         event_ty,
         new_ty,
+        nested,
     } = en;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let parents = nested.iter().map(|(field, child)| {
+        quote! {
+            #[automatically_derived]
+            impl #impl_g ::es_entity::Parent<#child> for #ident #ty_g #where_g {
+                fn nested(&self) -> &::es_entity::Nested<#child> {
+                    &self.#field
+                }
+                fn nested_mut(&mut self) -> &mut ::es_entity::Nested<#child> {
+                    &mut self.#field
+                }
+            }
+        }
+    });
     quote! {
+        #(#parents)*
+
         #[automatically_derived]
         impl #impl_g ::es_entity::EsEntity for #ident #ty_g #where_g {
             type Event = #event_ty;

@@ -42,6 +42,7 @@ pub use crate::classify::{
 pub use crate::column_types::{CatalogColumn, DeclaredColumn, check_columns, fits};
 pub use crate::create_or_find::{KeyHolders, found_holder, key_holders};
 pub use crate::feed_rows::{FeedRow, feed_after, feed_batch, feed_limit, last_sequence};
+pub use crate::nested::NestedNode;
 pub use crate::one_time_executor::on_connection as executor_on;
 pub use crate::query::{ReadsRow, es_query};
 pub use crate::read::{RepoRow, Row, find_all, find_one, maybe_found, page, page_limit};
@@ -58,3 +59,9 @@ pub mod snapshot {
     pub use crate::snapshot::{BulkSnapshots, SnapshotWrite, capture, version, written};
 }
 pub use crate::snapshot::{LoadRows, SnapshotRow};
+/// Nested entities: the tree read's hydration and the child batches of a parent's write.
+pub mod nested {
+    pub use crate::nested::{
+        NestedNode, attach, give_back, give_created, into_map, str_eq, take_changed, take_new,
+    };
+}

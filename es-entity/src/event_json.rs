@@ -110,6 +110,15 @@ pub struct ParsedEvent<E>(Result<E, serde_json::Error>);
 // Rows must be `Unpin` for sqlx's streams; nothing ever pins an event in place.
 impl<E> Unpin for ParsedEvent<E> {}
 
+impl<E: serde::de::DeserializeOwned> ParsedEvent<E> {
+    /// The event of a row that may have none (a nested tree read's row of
+    /// another node); `None` reads as JSON `null`, which hydration reports.
+    #[doc(hidden)]
+    pub fn or_null(event: Option<Self>) -> Self {
+        event.unwrap_or_else(|| Self(serde_json::from_slice(b"null")))
+    }
+}
+
 impl<E> EventPayload<E> for ParsedEvent<E> {
     fn into_event(self) -> Result<E, serde_json::Error> {
         self.0

@@ -23,6 +23,7 @@ mod hydrate;
 mod idempotent;
 mod instrument;
 mod macros;
+mod nested;
 mod one_time_executor;
 mod operation;
 mod pagination;
@@ -63,6 +64,7 @@ pub use expected_version::{ExpectedVersion, UncheckedWrite};
 pub use feed::{FeedBatch, FeedCheckpoint, FeedEvent, FeedItem, FeedOrigin, merge_feeds};
 pub use feed_source::{FeedRead, FeedReadError, FeedSource, FeedSources};
 pub use idempotent::{FromAlreadyApplied, Idempotent};
+pub use nested::{Nested, NestedError, NestedRepo, Parent};
 pub use one_time_executor::{IntoOneTimeExecutor, OneTimeExecutor};
 pub use operation::{
     AtomicOperation, CommitError, CommitHook, CommitHooks, DbOp, DbOpWithTime, HookError,

@@ -47,7 +47,7 @@ pub use crate::{
     AtomicOperation, ConstraintViolation, CreateError, DbOp, DbOpWithTime, EntityEvents,
     EntityHydrationError, EsEntity, EsEvent, EsRepo, ExpectedVersion, FindError, GenerateId,
     Idempotent, IntoEvents, IntoEventsWithId, IntoOneTimeExecutor, LastPersisted, ListDirection,
-    ModifyError, PaginatedQueryArgs, PaginatedQueryRet, PostPersistHookError, QueryError,
+    ModifyError, Nested, PaginatedQueryArgs, PaginatedQueryRet, PostPersistHookError, QueryError,
     RetryPolicy, RetryableError, Sort, TryFromEvents, UncheckedModifyError, UncheckedWrite,
     entity_id, es_query, idempotency_guard, retry_on_concurrent_modification,
 };

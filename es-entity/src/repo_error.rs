@@ -8,6 +8,7 @@ use std::fmt;
 
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
 use crate::error::{ConstraintKind, EntityHydrationError};
+use crate::nested::NestedError;
 use crate::operation::CommitError;
 use crate::post_persist::{PostPersistHookError, WriteError};
 use crate::sqlx_errors::is_connection_lost;
@@ -70,12 +71,14 @@ macro_rules! constraint_helpers {
             /// outside a transaction, so that it may or may not be stored.
             pub fn is_outcome_unknown(&self) -> bool {
                 matches!(self, Self::OutcomeUnknown(_))
+                    || self.nested_error().is_some_and(|n| n.outcome_unknown)
             }
 
             /// Whether a unique constraint (or primary key) rejected the write.
             pub fn was_duplicate(&self) -> bool {
                 self.constraint_violation()
                     .is_some_and(|v| v.kind == ConstraintKind::Unique)
+                    || self.nested_error().is_some_and(NestedError::was_duplicate)
             }
 
             /// Whether a unique constraint on `column` rejected the write.
@@ -86,15 +89,23 @@ macro_rules! constraint_helpers {
 
             /// The duplicated value, when a unique constraint rejected the write.
             pub fn duplicate_value(&self) -> Option<&str> {
-                self.constraint_violation()
-                    .filter(|v| v.kind == ConstraintKind::Unique)
-                    .and_then(|v| v.value.as_deref())
+                match self.nested_error() {
+                    Some(n) if n.was_duplicate() => n.value.as_deref(),
+                    _ => self
+                        .constraint_violation()
+                        .filter(|v| v.kind == ConstraintKind::Unique)
+                        .and_then(|v| v.value.as_deref()),
+                }
             }
 
             /// The name of the violated constraint.
             pub fn constraint_name(&self) -> Option<&str> {
-                self.constraint_violation()
-                    .and_then(|v| v.constraint.as_deref())
+                match self.nested_error() {
+                    Some(n) => n.constraint.as_deref(),
+                    None => self
+                        .constraint_violation()
+                        .and_then(|v| v.constraint.as_deref()),
+                }
             }
 
             /// The failure of the repository's `post_persist_hook`, if that
@@ -149,8 +160,23 @@ pub enum CreateError<C: EntityColumn> {
         /// The deleted entity.
         entity_id: String,
     },
+    /// Writing the entity's nested children failed (a child repository's
+    /// `create_all` or `update_all`); the transaction was rolled back (pool
+    /// variants) or must be (`*_in_op`). The helpers (`was_duplicate()`,
+    /// `constraint_name()`, ...) see through it.
+    Nested(Box<NestedError>),
 }
 constraint_helpers!(CreateError);
+
+impl<C: EntityColumn> CreateError<C> {
+    /// The failure of a nested child's write, if that is what failed.
+    pub fn nested_error(&self) -> Option<&NestedError> {
+        match self {
+            Self::Nested(n) => Some(&**n),
+            _ => None,
+        }
+    }
+}
 
 /// Error of `update` / `update_in_op`.
 #[derive(Debug)]
@@ -224,13 +250,30 @@ pub enum ModifyError<C: EntityColumn> {
         /// The entity whose stream was appended to without the lock.
         entity_id: C::EntityId,
     },
+    /// Writing the entity's nested children failed (a child repository's
+    /// `create_all` or `update_all`); the transaction was rolled back (pool
+    /// variants) or must be (`*_in_op`). The helpers
+    /// (`is_concurrent_modification()`, `was_duplicate()`, ...) see through it.
+    Nested(Box<NestedError>),
 }
 constraint_helpers!(ModifyError);
 
 impl<C: EntityColumn> ModifyError<C> {
-    /// Whether the write lost an optimistic-concurrency race.
+    /// Whether the write lost an optimistic-concurrency race, its own or a
+    /// nested child's.
     pub fn is_concurrent_modification(&self) -> bool {
         matches!(self, Self::ConcurrentModification { .. })
+            || self
+                .nested_error()
+                .is_some_and(NestedError::is_concurrent_modification)
+    }
+
+    /// The failure of a nested child's write, if that is what failed.
+    pub fn nested_error(&self) -> Option<&NestedError> {
+        match self {
+            Self::Nested(n) => Some(&**n),
+            _ => None,
+        }
     }
 
     /// A conflict for `entity_id` expecting `expected_version`, the actual
@@ -324,8 +367,18 @@ pub enum UncheckedModifyError<C: EntityColumn> {
         /// The entity that appears more than once.
         entity_id: C::EntityId,
     },
+    /// A batch's parameters would not fit the one message PostgreSQL
+    /// accepts for them (about 1 GB). Nothing was sent.
+    BatchTooLarge(crate::BatchTooLarge),
 }
 constraint_helpers!(UncheckedModifyError);
+
+impl<C: EntityColumn> UncheckedModifyError<C> {
+    /// Always `None`: an unchecked write does not write nested children.
+    pub fn nested_error(&self) -> Option<&NestedError> {
+        None
+    }
+}
 
 impl<C: EntityColumn> UncheckedModifyError<C> {
     /// Whether the entity's index row does not exist.
@@ -355,6 +408,7 @@ impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
             UncheckedModifyError::DuplicateEntity { entity_id } => {
                 Self::DuplicateEntity { entity_id }
             }
+            UncheckedModifyError::BatchTooLarge(e) => Self::BatchTooLarge(e),
         }
     }
 }
@@ -421,6 +475,10 @@ impl<C: EntityColumn> From<BatchWriteError<C>> for UncheckedModifyError<C> {
                 ModifyError::ColumnTypeMismatch(m) => Self::ColumnTypeMismatch(m),
                 ModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
                 ModifyError::PostPersistHook(e) => Self::PostPersistHook(e),
+                ModifyError::BatchTooLarge(e) => Self::BatchTooLarge(e),
+                // A batch of the unchecked statement writes no nested
+                // children, so no child's write can fail in it.
+                ModifyError::Nested(n) => Self::Sqlx(sqlx::Error::Protocol(n.to_string())),
             },
         }
     }
@@ -561,6 +619,7 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
                 "create or find {}: its keys are held by the deleted entity {entity_id}",
                 C::ENTITY
             ),
+            Self::Nested(n) => write!(f, "creating {}: {n}", C::ENTITY),
         }
     }
 }
@@ -614,6 +673,7 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
                 "updating {} {entity_id}: another writer appended to its stream without holding its index row lock, so the sequence this write computed was taken; nothing was written",
                 C::ENTITY
             ),
+            Self::Nested(n) => write!(f, "updating {}: {n}", C::ENTITY),
         }
     }
 }
@@ -622,6 +682,7 @@ impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Sqlx(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
+            Self::BatchTooLarge(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
             Self::ConstraintViolation(v) => write!(f, "updating {} unchecked: {v}", C::ENTITY),
             Self::EntityNotFound { entity_id } => write!(
                 f,
@@ -702,6 +763,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::OutcomeUnknown(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
             Self::KeysSpanEntities { .. } | Self::KeyHeldByDeleted { .. } => None,
+            Self::Nested(n) => Some(&**n),
         }
     }
 }
@@ -732,6 +794,7 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
             Self::HydrationError(e) => Some(e),
             Self::BatchTooLarge(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
+            Self::Nested(n) => Some(&**n),
             _ => None,
         }
     }
@@ -744,6 +807,7 @@ impl<C: EntityColumn> std::error::Error for UncheckedModifyError<C> {
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) | Self::RefreshFailed(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
+            Self::BatchTooLarge(e) => Some(e),
             _ => None,
         }
     }

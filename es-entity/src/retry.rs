@@ -204,6 +204,17 @@ impl<C: EntityColumn> RetryableError for ModifyError<C> {
                 expected_version: *expected_version,
                 actual_version: *actual_version,
             }),
+            ModifyError::Nested(n) => {
+                let (entity_id, (expected_version, actual_version)) =
+                    n.conflict.clone().zip(n.conflict_versions)?;
+                Some(Conflict {
+                    entity: n.entity,
+                    entity_id,
+                    expected_sequence: expected_version + 1,
+                    expected_version,
+                    actual_version,
+                })
+            }
             _ => None,
         }
     }

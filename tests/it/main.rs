@@ -35,6 +35,7 @@ mod inline_projection;
 mod inline_projection_failures;
 mod instrument;
 mod list_explain;
+mod nested;
 mod outcome_unknown;
 mod own_crate;
 mod pooler;

@@ -34,6 +34,8 @@ pub(crate) struct ColumnBody {
     pub list_for: Option<Override<ListForOpts>>,
     /// `unique`: the column holds a key (`create_or_find` looks it up).
     pub unique: Switch,
+    /// `parent`: the column holds the id of the parent entity of a nested child.
+    pub parent: Switch,
 }
 
 /// `list_for(by(created_at, name))`.

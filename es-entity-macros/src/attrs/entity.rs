@@ -24,5 +24,8 @@ pub(crate) const ENTITY_KEYS: &[&str] = &["new", "event"];
 #[darling(attributes(es_entity))]
 pub(crate) struct EntityField {
     pub ident: Option<syn::Ident>,
+    pub ty: syn::Type,
     pub events: Parsed<Switch>,
+    /// `nested`: the field holds child entities (`Nested<Child>`).
+    pub nested: Parsed<Switch>,
 }

@@ -64,5 +64,19 @@ pub(crate) const REPO_KEYS: &[&str] = &[
 #[darling(attributes(es_repo))]
 pub(crate) struct RepoField {
     pub ident: Option<syn::Ident>,
+    pub ty: syn::Type,
     pub pool: Parsed<Switch>,
+    /// `nested` or `nested(tbl = "..", events_tbl = "..", parent_column = "..")`:
+    /// the field is the repository of the entity's nested children.
+    pub nested: Option<Parsed<darling::util::Override<NestedOpts>>>,
+}
+
+/// The child tables a parent's tree read names; each defaults from the
+/// field (`lines` -> `lines`, `line_events`) and the parent entity
+/// (`order_id`), and is checked against the child repository at compile time.
+#[derive(Default, darling::FromMeta)]
+pub(crate) struct NestedOpts {
+    pub tbl: Option<Quoted>,
+    pub events_tbl: Option<Quoted>,
+    pub parent_column: Option<Quoted>,
 }

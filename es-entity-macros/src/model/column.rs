@@ -25,6 +25,8 @@ pub(crate) struct Column {
     pub list_for: Option<ListFor>,
     /// `unique`: a key `create_or_find` looks up by.
     pub unique: bool,
+    /// `parent`: the parent's id, in a nested child's repository.
+    pub parent: bool,
 }
 
 /// The listing orders a `list_for` filter combines with.
@@ -110,7 +112,19 @@ pub(crate) fn build(opts: &ColumnOpts, errs: &mut darling::error::Accumulator) -
         );
         return None;
     }
+    let parent = opts.body.parent.is_present();
+    if parent && create.is_none() {
+        errs.push(
+            darling::Error::custom(format!(
+                "column `{name}`: a `parent` column is written by `create` (the parent's \
+                 tree read finds its children by it), but `create(persist = false)` writes no value"
+            ))
+            .with_span(&opts.body.parent.span()),
+        );
+        return None;
+    }
     Some(Column {
+        parent,
         unique,
         name: name.clone(),
         variant: super::naming::variant_of(&name.to_string(), name.span()),

@@ -13,6 +13,8 @@ pub(crate) struct Entity {
     pub events_field: syn::Ident,
     pub event_ty: syn::Type,
     pub new_ty: syn::Type,
+    /// `#[es_entity(nested)]` fields and their child entity types.
+    pub nested: Vec<(syn::Ident, syn::Type)>,
 }
 
 /// What the fallback impl needs when the model has errors: the types, if
@@ -37,7 +39,36 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::E
     let mut named_events = None;
     // A marker that did not parse is reported; "no events field" would repeat it.
     let mut bad_marker = false;
+    let mut nested: Vec<(syn::Ident, syn::Type)> = Vec::new();
     for f in fields {
+        match errs.handle(f.nested.0) {
+            Some(n) if n.is_present() => {
+                if let Some(ident) = &f.ident
+                    && let Some(child) = errs.handle(super::nested::nested_child_type(ident, &f.ty))
+                {
+                    {
+                        let key = quote::quote!(#child).to_string();
+                        if nested
+                            .iter()
+                            .any(|(_, t)| quote::quote!(#t).to_string() == key)
+                        {
+                            errs.push(
+                                darling::Error::custom(format!(
+                                    "two `#[es_entity(nested)]` fields hold `{key}`: the parent \
+                                     repository finds a child type's field by its type, so each \
+                                     child type can be nested once"
+                                ))
+                                .with_span(&f.ty),
+                            );
+                        } else {
+                            nested.push((ident.clone(), child));
+                        }
+                    }
+                }
+            }
+            Some(_) => {}
+            None => bad_marker = true,
+        }
         let Some(events) = errs.handle(f.events.0) else {
             bad_marker = true;
             continue;
@@ -92,6 +123,7 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::E
                     events_field: format_ident!("events"),
                     event_ty,
                     new_ty,
+                    nested: Vec::new(),
                 })
             });
         return Err((e, fallback));
@@ -102,5 +134,6 @@ pub(crate) fn from_input(input: &syn::DeriveInput) -> Result<Entity, (darling::E
         events_field: events_field.expect("checked by the accumulator"),
         event_ty: event_ty.expect("checked by the accumulator"),
         new_ty: new_ty.expect("checked by the accumulator"),
+        nested,
     })
 }

@@ -7,6 +7,7 @@ pub(crate) mod entity;
 pub(crate) mod event;
 pub(crate) mod listing;
 pub(crate) mod naming;
+pub(crate) mod nested;
 pub(crate) mod repo;
 pub(crate) mod snapshot;
 pub(crate) mod tables;

@@ -45,6 +45,10 @@ pub(crate) struct Repo {
     pub post_persist_hook: Option<syn::Ident>,
     /// `snapshot`: the snapshot table the reads and `update`s use.
     pub snapshot: Option<super::snapshot::SnapshotModel>,
+    /// `#[es_repo(nested)]` fields: the repositories of nested children.
+    pub nested: Vec<super::nested::NestedChild>,
+    /// The `parent` column of a nested child's repository.
+    pub parent_column: Option<syn::Ident>,
     pub names: Names,
 }
 
@@ -119,7 +123,9 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
         );
     }
 
-    let pool = pool_field(opts.data, &opts.ident, errs);
+    let mut data = opts.data;
+    let nested = super::nested::pending(&mut data, errs);
+    let pool = pool_field(data, &opts.ident, errs);
 
     // A column that did not parse is missing below: `list_for(by(..))` may
     // name it, so that check waits until every column parses.
@@ -178,6 +184,27 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
         syn::parse_quote!(#ident)
     });
     let id_check = super::bind::check_of(&id_ty);
+    let nested = super::nested::resolve(nested, &entity_name);
+    let parents: Vec<_> = columns.iter().filter(|c| c.parent).collect();
+    for extra in parents.iter().skip(1) {
+        errs.push(
+            darling::Error::custom(
+                "only one column can be `parent`: a nested child has one parent",
+            )
+            .with_span(&extra.name),
+        );
+    }
+    let parent_column = parents.first().map(|c| c.name.clone());
+    if let (Some(first), Some(Some(hook))) = (nested.first(), &post_persist_hook) {
+        errs.push(
+            darling::Error::custom(format!(
+                "`#[es_repo(nested)]` field `{}`: a repository with nested children cannot have a \
+                 `post_persist_hook` yet (`{hook}`)",
+                first.field
+            ))
+            .with_span(&first.field),
+        );
+    }
     let sorts = listing::sorts(&entity_name, &id_ty, &columns);
     if columns_parsed {
         super::check::list_for_orders(&columns, &sorts, errs);
@@ -210,6 +237,8 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
         in_op_only: in_op_only?.is_present(),
         post_persist_hook: post_persist_hook?,
         snapshot,
+        nested,
+        parent_column,
         names: Names {
             cursor_enum: format_ident!("{}Cursor", entity_name),
             sort_by_enum: format_ident!("{}SortBy", entity_name),

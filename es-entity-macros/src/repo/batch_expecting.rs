@@ -318,10 +318,7 @@ fn writer(repo: &Repo) -> TokenStream {
                         ::es_entity::ModifyError::DuplicateEntity { entity_id }.into(),
                     );
                 }
-                let __events = ::es_entity::__private::BulkEvents::new(
-                    __histories.iter().copied(),
-                    ::es_entity::__private::ReadBack::Check,
-                )?;
+                let __events = ::es_entity::__private::BulkEvents::for_update(&__histories)?;
                 let __lookup = |matches: &dyn ::core::ops::Fn(&str) -> bool| {
                     __histories
                         .iter()

@@ -40,6 +40,35 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
             ""
         }
     );
+    let body = if super::nested::is_parent(repo) {
+        let sql = sql::tree(
+            repo,
+            &sql::find_all_entities(repo, include_deleted),
+            "i.id",
+            include_deleted,
+        );
+        let fetch = super::nested::fetch_tree(
+            repo,
+            quote!(::es_entity::IntoOneTimeExecutor::into_executor(op)),
+            &sql,
+            quote!(ids as &[#id_ty]),
+        );
+        let attach = super::nested::attach(repo, quote!(&mut __found));
+        quote! {
+            #fetch
+            let (mut __found, _) =
+                ::es_entity::EntityEvents::load_n::<#entity>(__p, usize::MAX)?;
+            #attach
+            ::core::result::Result::Ok(::es_entity::__private::nested::into_map::<#entity, __Out>(__found))
+        }
+    } else {
+        quote! {
+            let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
+                .fetch_all(::sqlx::query_as!(#row, #sql, ids as &[#id_ty] #version))
+                .await?;
+            ::core::result::Result::Ok(::es_entity::__private::find_all::<#entity, __Out>(__rows)?)
+        }
+    };
     quote! {
         #[doc = #doc]
         pub async fn #find_all<__Out: ::core::convert::From<#entity>>(
@@ -58,10 +87,7 @@ fn one(repo: &Repo, include_deleted: bool) -> TokenStream {
             if ids.is_empty() {
                 return ::core::result::Result::Ok(::std::collections::HashMap::new());
             }
-            let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(::sqlx::query_as!(#row, #sql, ids as &[#id_ty] #version))
-                .await?;
-            ::core::result::Result::Ok(::es_entity::__private::find_all::<#entity, __Out>(__rows)?)
+            #body
         }
     }
 }

@@ -68,6 +68,42 @@ fn one(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> TokenStream {
             quote!(::std::borrow::Borrow::<#ty>::borrow(&value)),
         )
     };
+    let body = if super::nested::is_parent(repo) {
+        let sql = sql::tree(
+            repo,
+            &sql::find_by_entities(repo, lookup, include_deleted),
+            "i.id",
+            include_deleted,
+        );
+        let fetch = super::nested::fetch_tree(
+            repo,
+            quote!(::es_entity::IntoOneTimeExecutor::into_executor(op)),
+            &sql,
+            arg.clone(),
+        );
+        let attach = super::nested::attach(repo, quote!(::core::slice::from_mut(&mut __found)));
+        quote! {
+            #fetch
+            let mut __found = ::es_entity::__private::find_one::<#entity, #col_enum>(
+                __p,
+                #col_enum::#variant,
+                &__value,
+            )?;
+            #attach
+            ::core::result::Result::Ok(__found)
+        }
+    } else {
+        quote! {
+            let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
+                .fetch_all(::sqlx::query_as!(#row, #sql, #arg #version))
+                .await?;
+            ::es_entity::__private::find_one::<#entity, #col_enum>(
+                __rows,
+                #col_enum::#variant,
+                &__value,
+            )
+        }
+    };
     quote! {
         #[doc = #doc]
         pub async fn #find(
@@ -84,14 +120,7 @@ fn one(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> TokenStream {
             value: #param,
         ) -> ::core::result::Result<#entity, #find_err> {
             let __value: &#borrowed = #as_ref;
-            let __rows = ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                .fetch_all(::sqlx::query_as!(#row, #sql, #arg #version))
-                .await?;
-            ::es_entity::__private::find_one::<#entity, #col_enum>(
-                __rows,
-                #col_enum::#variant,
-                &__value,
-            )
+            #body
         }
 
         #[doc = #doc]

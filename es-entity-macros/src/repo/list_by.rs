@@ -29,6 +29,7 @@ fn one(repo: &Repo, sort: &Sort, include_deleted: bool) -> TokenStream {
     let sfx = super::shared::deleted_suffix(include_deleted);
     let list = format_ident!("list_by_{}{}", sort.name, sfx);
     let list_in_op = format_ident!("list_by_{}{}_in_op", sort.name, sfx);
+    let page = super::nested::page_of(repo, &quote!(#cursor));
     let rows = Fetch {
         sort,
         filters: Vec::new(),
@@ -64,10 +65,7 @@ fn one(repo: &Repo, sort: &Sort, include_deleted: bool) -> TokenStream {
         ) -> ::core::result::Result<::es_entity::PaginatedQueryRet<#entity, #cursor>, #err> {
             let __after = args.after.as_ref();
             let __rows = #rows;
-            ::core::result::Result::Ok(::es_entity::__private::page::<#entity, #cursor>(
-                __rows,
-                args.first,
-            )?)
+            ::core::result::Result::Ok(#page)
         }
     }
 }

@@ -41,6 +41,7 @@ fn one(repo: &Repo, filter: &Filter, sort: usize, include_deleted: bool) -> Toke
         filters: vec![(filter, FilterMode::Exact)],
         include_deleted,
     };
+    let page = super::nested::page_of(repo, &quote!(#cursor));
     let rows = fetch.rows(
         repo,
         &[super::shared::bind(fty, filter.check, &quote!(__filter))],
@@ -77,10 +78,7 @@ fn one(repo: &Repo, filter: &Filter, sort: usize, include_deleted: bool) -> Toke
             let __filter: &#fty = ::std::borrow::Borrow::borrow(&filter);
             let __after = args.after.as_ref();
             let __rows = #rows;
-            ::core::result::Result::Ok(::es_entity::__private::page::<#entity, #cursor>(
-                __rows,
-                args.first,
-            )?)
+            ::core::result::Result::Ok(#page)
         }
     }
 }
@@ -125,6 +123,7 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
         };
         let rows = fetch.rows(repo, &filter_args);
         let (variant, cursor, by_variant) = (&sort.variant, &sort.cursor, &sort.cursor_variant);
+        let page = super::nested::page_of(repo, &quote!(#cursor));
         let expected = sort.name.to_string();
         quote! {
             #sort_by::#variant => {
@@ -141,10 +140,7 @@ fn filters(repo: &Repo, include_deleted: bool) -> TokenStream {
                     }
                 };
                 let __rows = #rows;
-                ::core::result::Result::Ok(
-                    ::es_entity::__private::page::<#entity, #cursor>(__rows, args.first)?
-                        .map_end_cursor(#cursor_enum::#by_variant),
-                )
+                ::core::result::Result::Ok(#page.map_end_cursor(#cursor_enum::#by_variant))
             }
         }
     });

@@ -15,6 +15,7 @@ mod in_op_only;
 mod instrument;
 mod list_by;
 mod list_for;
+pub(crate) mod nested;
 mod post_persist;
 mod schema;
 mod shared;
@@ -70,6 +71,8 @@ fn expand(repo: &Repo) -> TokenStream {
     let post_persist = post_persist::expand(repo);
     let schema = schema::expand(repo);
     let reads_row = snapshot::reads_row(repo);
+    let nested_items = nested::items(repo);
+    let nested_methods = nested::methods(repo);
     let inherent = quote! {
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
@@ -95,6 +98,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #column_check
             #feed
             #post_persist
+            #nested_methods
         }
     };
     let inherent = in_op_only::apply(repo, inherent);
@@ -106,5 +110,6 @@ fn expand(repo: &Repo) -> TokenStream {
         #inherent
         #schema
         #reads_row
+        #nested_items
     }
 }

@@ -17,6 +17,14 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let name = format_ident!("__es_update");
     let write = super::shared::writer(repo, &name, &sql::update(repo), true);
     let all = update_all(repo);
+    if super::nested::is_parent(repo) && repo.post_persist_hook.is_none() {
+        let one = super::nested::update(repo);
+        return quote! {
+            #all
+            #one
+            #write
+        };
+    }
     let (doc, write_on_pool, write_in_op) = match &repo.post_persist_hook {
         None => (
             quote! {
@@ -185,32 +193,39 @@ fn update_all(repo: &Repo) -> TokenStream {
             )
         }
     };
-    quote! {
-        #doc
-        pub async fn update_all(
-            &self,
-            entities: &mut [#entity],
-        ) -> ::core::result::Result<usize, #err> {
-            if !entities.iter().any(|e| ::es_entity::EsEntity::events(e).any_new()) {
-                return ::core::result::Result::Ok(0);
+    let public = if super::nested::is_parent(repo) && repo.post_persist_hook.is_none() {
+        super::nested::update_all(repo)
+    } else {
+        quote! {
+            #doc
+            pub async fn update_all(
+                &self,
+                entities: &mut [#entity],
+            ) -> ::core::result::Result<usize, #err> {
+                if !entities.iter().any(|e| ::es_entity::EsEntity::events(e).any_new()) {
+                    return ::core::result::Result::Ok(0);
+                }
+                let mut __conn = self.#pool.acquire().await?;
+                #write_on_pool
+                Self::__es_with_actual_version(&mut *__conn, __result).await
             }
-            let mut __conn = self.#pool.acquire().await?;
-            #write_on_pool
-            Self::__es_with_actual_version(&mut *__conn, __result).await
-        }
 
-        /// [`Self::update_all`] inside the caller's transaction.
-        pub async fn update_all_in_op<__Op: ::es_entity::AtomicOperation>(
-            &self,
-            op: &mut __Op,
-            entities: &mut [#entity],
-        ) -> ::core::result::Result<usize, #err> {
-            if !entities.iter().any(|e| ::es_entity::EsEntity::events(e).any_new()) {
-                return ::core::result::Result::Ok(0);
+            /// [`Self::update_all`] inside the caller's transaction.
+            pub async fn update_all_in_op<__Op: ::es_entity::AtomicOperation>(
+                &self,
+                op: &mut __Op,
+                entities: &mut [#entity],
+            ) -> ::core::result::Result<usize, #err> {
+                if !entities.iter().any(|e| ::es_entity::EsEntity::events(e).any_new()) {
+                    return ::core::result::Result::Ok(0);
+                }
+                let __now = ::es_entity::AtomicOperation::maybe_now(op);
+                #write_in_op
             }
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            #write_in_op
         }
+    };
+    quote! {
+        #public
 
         #[doc(hidden)]
         async fn __es_update_all(

@@ -26,6 +26,20 @@ pub(crate) struct ListQuery<'a> {
 }
 
 pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
+    let (entities, outer_order, next) = list_entities(repo, q);
+    // A snapshot repository's snapshot version follows the filters.
+    let (columns, join) = read_parts(repo.snapshot_tbl(), &repo.tables.events, next);
+    format!(
+        "WITH entities AS ({entities}) \
+         SELECT {columns} FROM entities i {join} \
+         ORDER BY {outer_order}, e.sequence",
+    )
+}
+
+/// The entities one listing statement selects (`id` and the sort column),
+/// their order over `entities i`, and the number of the first parameter
+/// after the filters: for its statement or its tree read.
+pub(crate) fn list_entities(repo: &Repo, q: &ListQuery<'_>) -> (String, String, usize) {
     let col = q.sort.name.to_string();
     let by_id = q.sort.by_id();
     let mut conds = Vec::new();
@@ -97,12 +111,7 @@ pub(crate) fn list(repo: &Repo, q: &ListQuery<'_>) -> String {
             format!("({with_value}) UNION ALL ({})", page(&conds))
         }
     };
-    // A snapshot repository's snapshot version follows the filters.
-    let (columns, join) = read_parts(repo.snapshot_tbl(), &repo.tables.events, next);
-    format!(
-        "WITH entities AS ({entities}) \
-         SELECT {columns} FROM entities i {join} \
-         ORDER BY {outer_order}, e.sequence",
+    (entities, outer_order, next
     )
 }
 

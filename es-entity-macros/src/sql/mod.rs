@@ -4,10 +4,12 @@
 
 mod feed;
 mod list;
+mod nested;
 mod snapshot;
 
 pub(crate) use feed::{feed_after, feed_checkpoint_of};
-pub(crate) use list::{FilterMode, ListQuery, list};
+pub(crate) use list::{FilterMode, ListQuery, list, list_entities};
+pub(crate) use nested::tree;
 
 use crate::model::column::Column;
 use crate::model::listing::Lookup;
@@ -76,6 +78,11 @@ pub(super) fn not_deleted(repo: &Repo, include_deleted: bool) -> &'static str {
 
 /// `find_by_<column>`: at most two matching entities, so a second match is detected.
 pub(crate) fn find_by(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> String {
+    events_of(repo, &find_by_entities(repo, lookup, include_deleted))
+}
+
+/// The entities `find_by_<column>` selects (`id`), for its statement or its tree read.
+pub(crate) fn find_by_entities(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> String {
     let column = &lookup.name;
     let limit = if lookup.by_id { "" } else { " LIMIT 2" };
     let select = |cond: &str| {
@@ -85,7 +92,7 @@ pub(crate) fn find_by(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> St
             not_deleted(repo, include_deleted)
         )
     };
-    let entities = if lookup.nullable {
+    if lookup.nullable {
         // Two branches, each with a plain index condition even in a
         // generic plan (see `equals`); only one of them can match.
         format!(
@@ -95,8 +102,7 @@ pub(crate) fn find_by(repo: &Repo, lookup: &Lookup, include_deleted: bool) -> St
         )
     } else {
         select(&format!("{column} = $1"))
-    };
-    events_of(repo, &entities)
+    }
 }
 
 /// `column` matches parameter `$n`; for a nullable column a NULL parameter
@@ -123,13 +129,15 @@ pub(crate) fn equals(column: &str, n: usize, nullable: bool) -> String {
 
 /// `find_all`: the entities whose id is in the array `$1`.
 pub(crate) fn find_all(repo: &Repo, include_deleted: bool) -> String {
-    events_of(
-        repo,
-        &format!(
-            "SELECT id FROM {} WHERE id = ANY($1){}",
-            repo.tables.index,
-            not_deleted(repo, include_deleted)
-        ),
+    events_of(repo, &find_all_entities(repo, include_deleted))
+}
+
+/// The entities `find_all` selects (`id`), for its statement or its tree read.
+pub(crate) fn find_all_entities(repo: &Repo, include_deleted: bool) -> String {
+    format!(
+        "SELECT id FROM {} WHERE id = ANY($1){}",
+        repo.tables.index,
+        not_deleted(repo, include_deleted)
     )
 }
 
@@ -400,8 +408,14 @@ fn write_existing(repo: &Repo, delete: bool) -> String {
     } else {
         snapshot_upsert(repo, cols.len() + 7, at)
     };
+    // A parent's soft delete marks its nested children deleted too.
+    let cascade = if delete {
+        nested::cascade_delete(repo)
+    } else {
+        String::new()
+    };
     format!(
-        "WITH entity AS ({entity}), inserted AS ({events}){snap} \
+        "WITH entity AS ({entity}){cascade}, inserted AS ({events}){snap} \
          SELECT {at} AS \"now!\", (SELECT COUNT(*) FROM entity) AS \"found!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
         events = insert_events(repo, cols.len() + 3, at),
@@ -457,12 +471,13 @@ fn insert_bulk_events(repo: &Repo, first: usize, id: &str, after: &str) -> Strin
 
 /// `UNNEST` of the parameter arrays `$first..`, one per column of `cols`
 /// after the id, as the columns `c0` (the id), `c1`, ...: names of our own,
-/// so no column of the user's can clash with them. Each array is typed by its column
+/// so no column of the user's can clash with them (or with `k`, the
+/// position `WITH ORDINALITY` adds). Each array is typed by its column
 /// (`COALESCE($n, ARRAY(SELECT col FROM tbl WHERE FALSE))` gives `$n` the
 /// column's array type; the subquery is planned away), so sqlx checks the
 /// Rust element types at compile time. (A `NULL::tbl` cast would type it
 /// too, but a missing table would then be reported as a missing type.)
-fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize) -> String {
+fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize, ordinality: bool) -> String {
     let tbl = &repo.tables.index;
     let names = std::iter::once("id".to_owned()).chain(cols.iter().map(|c| c.name.to_string()));
     let (mut arrays, mut aliases) = (Vec::new(), Vec::new());
@@ -473,8 +488,14 @@ fn unnest_rows(repo: &Repo, cols: &[&Column], first: usize) -> String {
         ));
         aliases.push(format!("c{i}"));
     }
+    let ordinality = if ordinality {
+        aliases.push("k".to_owned());
+        " WITH ORDINALITY"
+    } else {
+        ""
+    };
     format!(
-        "SELECT * FROM UNNEST({}) AS r({})",
+        "SELECT * FROM UNNEST({}){ordinality} AS r({})",
         arrays.join(", "),
         aliases.join(", ")
     )
@@ -499,7 +520,7 @@ pub(crate) fn create_all(repo: &Repo) -> String {
          SELECT COALESCE($1::TIMESTAMPTZ, NOW()) AS \"now!\", \
          (SELECT COUNT(*) FROM entity) AS \"entities!\", \
          (SELECT COUNT(*) FROM inserted) AS \"events!\"",
-        rows = unnest_rows(repo, &cols, 2),
+        rows = unnest_rows(repo, &cols, 2, false),
         tbl = repo.tables.index,
         events = insert_bulk_events(repo, cols.len() + 3, "($2)[s.k]", ""),
     )
@@ -563,7 +584,7 @@ pub(crate) fn update_all(repo: &Repo) -> String {
          CASE WHEN (SELECT COUNT(*) FROM locks) < (SELECT COUNT(*) FROM rows) THEN \
          (SELECT ('es_entity: index row missing for ' || r.c0::TEXT)::INT4 FROM rows r \
          WHERE r.c0 NOT IN (SELECT id FROM locks) LIMIT 1) END AS \"missing\"",
-        rows = unnest_rows(repo, &cols, 2),
+        rows = unnest_rows(repo, &cols, 2, false),
         events = insert_bulk_events(
             repo,
             cols.len() + 3,

@@ -41,7 +41,12 @@ impl Fetch<'_> {
                     filters: self.filters.clone(),
                     include_deleted: self.include_deleted,
                 };
-                let sql = sql::list(repo, &q);
+                let sql = if crate::repo::nested::is_parent(repo) {
+                    let (entities, order, _) = sql::list_entities(repo, &q);
+                    sql::tree(repo, &entities, &order, self.include_deleted)
+                } else {
+                    sql::list(repo, &q)
+                };
                 let dir = if descending {
                     quote!(Descending)
                 } else {
@@ -55,21 +60,45 @@ impl Fetch<'_> {
                 } else {
                     (quote!(::core::option::Option::None), quote!())
                 };
+                let query = if crate::repo::nested::is_parent(repo) {
+                    crate::repo::nested::query_tree(
+                        repo,
+                        &sql,
+                        quote!(__limit as i64, #cargs #(#filter_args,)*),
+                    )
+                } else {
+                    quote! {
+                        ::sqlx::query_as!(
+                            #row,
+                            #sql,
+                            __limit as i64,
+                            #cargs
+                            #(#filter_args,)*
+                            #version
+                        )
+                    }
+                };
                 arms.push(quote! {
                     (::es_entity::ListDirection::#dir, #pat) => {
                         ::es_entity::IntoOneTimeExecutor::into_executor(op)
-                            .fetch_all(::sqlx::query_as!(
-                                #row,
-                                #sql,
-                                __limit as i64,
-                                #cargs
-                                #(#filter_args,)*
-                                #version
-                            ))
+                            .fetch_all(#query)
                             .await?
                     }
                 });
             }
+        }
+        if crate::repo::nested::is_parent(repo) {
+            // A tree read: the parents' rows and each nested field's.
+            let split = crate::repo::nested::split_tree(repo);
+            let children = crate::repo::nested::children_tuple(repo);
+            return quote! {{
+                let __limit: i64 = ::es_entity::__private::page_limit(args.first);
+                let __tree = match (direction, __after) {
+                    #(#arms)*
+                };
+                #split
+                (__p, #children)
+            }};
         }
         quote! {{
             let __limit: i64 = ::es_entity::__private::page_limit(args.first);
