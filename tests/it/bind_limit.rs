@@ -133,7 +133,7 @@ async fn logged_in() -> TcpStream {
 /// connection within `wait`.
 async fn closes_after_bind_of(length: u32, wait: Duration) -> bool {
     let mut stream = logged_in().await;
-    stream.write_all(&[b'B']).await.unwrap();
+    stream.write_all(b"B").await.unwrap();
     stream.write_all(&length.to_be_bytes()).await.unwrap();
     stream.flush().await.unwrap();
     let mut byte = [0u8; 1];
