@@ -213,6 +213,29 @@ fn build(opts: RepoOpts, errs: &mut Accumulator) -> Option<Repo> {
     let lookups = listing::lookups(&id_ty, id_check, &columns);
     let prefix = tables::prefix(prefix?.as_deref());
     let snapshot = super::snapshot::build(snapshot_opt?, &prefix, &entity_name);
+    if snapshot.is_some() {
+        // The tree read loads every node's full history, and a child's
+        // snapshot would not be read with it: not supported yet.
+        if let Some(first) = nested.first() {
+            errs.push(
+                darling::Error::custom(format!(
+                    "`#[es_repo(nested)]` field `{}`: a repository with nested children cannot \
+                     store snapshots (`snapshot`) yet",
+                    first.field
+                ))
+                .with_span(&first.field),
+            );
+        }
+        if let Some(parent) = &parent_column {
+            errs.push(
+                darling::Error::custom(format!(
+                    "`{parent}` is a `parent` column: a nested child's repository cannot store \
+                     snapshots (`snapshot`) yet"
+                ))
+                .with_span(parent),
+            );
+        }
+    }
     let tables = Tables {
         index: index?.unwrap_or_else(|| tables::default_index(&prefix, &entity_name)),
         events: events?.unwrap_or_else(|| tables::default_events(&prefix, &entity_name)),
