@@ -111,8 +111,7 @@ pub(crate) fn list_entities(repo: &Repo, q: &ListQuery<'_>) -> (String, String, 
             format!("({with_value}) UNION ALL ({})", page(&conds))
         }
     };
-    (entities, outer_order, next
-    )
+    (entities, outer_order, next)
 }
 
 /// Rows strictly after the cursor `($2, $3)` in the listing order. NULLs sort
