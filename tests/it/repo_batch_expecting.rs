@@ -5,16 +5,14 @@
 //! their streams hold and refreshed with it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use es_entity::*;
-use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
 use tokio::sync::Barrier;
 use uuid::Uuid;
 
 use crate::repo_fixtures::*;
 use crate::repo_round_trips::{StatementCounter, counted_pool};
+use crate::repo_versions::{backend_pid, pool_of, wait_until_blocked};
 
 /// As `repo_versions::spawn_writer`: the future runs on a blocking thread
 /// of the test's runtime (the generated `find_by_*` futures are not `Send`).
@@ -25,37 +23,6 @@ where
 {
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || handle.block_on(make()))
-}
-
-async fn pool_of(n: u32) -> PgPool {
-    es_entity_tests::pool().await;
-    PgPoolOptions::new()
-        .max_connections(n)
-        .min_connections(n)
-        .connect_with(es_entity_tests::connect_options())
-        .await
-        .expect("pool")
-}
-
-async fn wait_until_blocked(observer: &PgPool, pid: i32) {
-    let waiting = async {
-        loop {
-            let wait: Option<String> =
-                sqlx::query_scalar("SELECT wait_event_type FROM pg_stat_activity WHERE pid = $1")
-                    .bind(pid)
-                    .fetch_optional(observer)
-                    .await
-                    .unwrap()
-                    .flatten();
-            if wait.as_deref() == Some("Lock") {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(10), waiting)
-        .await
-        .expect("the batch blocks on the other writer's row lock");
 }
 
 async fn new_tally(tallies: &Tallies, counts: Vec<i64>) -> TallyId {
@@ -292,10 +259,7 @@ async fn an_unchecked_batch_that_waited_for_a_single_writer_lands_after_it() {
         .unwrap();
 
     let writer_pool = counted_pool().await;
-    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()")
-        .fetch_one(&writer_pool)
-        .await
-        .unwrap();
+    let pid = backend_pid(&writer_pool).await;
     let task = spawn_writer(move || async move {
         let counter = StatementCounter::default();
         let _guard = tracing::subscriber::set_default(counter.clone());

@@ -26,7 +26,8 @@ where
     tokio::task::spawn_blocking(move || handle.block_on(make()))
 }
 
-async fn pool_of(n: u32) -> PgPool {
+/// A pool of exactly `n` connections to the test database.
+pub(crate) async fn pool_of(n: u32) -> PgPool {
     es_entity_tests::pool().await; // created and migrated
     PgPoolOptions::new()
         .max_connections(n)
@@ -649,7 +650,7 @@ async fn concurrent_unchecked_writers_all_land_gap_free_one_statement_each() {
 }
 
 /// Waits (at most 10 s) until backend `pid` waits for a lock.
-async fn wait_until_blocked(observer: &PgPool, pid: i32) {
+pub(crate) async fn wait_until_blocked(observer: &PgPool, pid: i32) {
     let waiting = async {
         loop {
             let wait: Option<String> =
@@ -667,10 +668,11 @@ async fn wait_until_blocked(observer: &PgPool, pid: i32) {
     };
     tokio::time::timeout(Duration::from_secs(10), waiting)
         .await
-        .expect("the unchecked writer blocks on the other writer's row lock");
+        .expect("the writer blocks on the other writer's row lock");
 }
 
-async fn backend_pid(pool: &PgPool) -> i32 {
+/// The backend of a one-connection pool.
+pub(crate) async fn backend_pid(pool: &PgPool) -> i32 {
     sqlx::query_scalar("SELECT pg_backend_pid()")
         .fetch_one(pool)
         .await
