@@ -73,6 +73,19 @@ fn expand(en: &Entity) -> TokenStream {
             }
         }
     });
+    let overrides = if nested.is_empty() {
+        TokenStream::new()
+    } else {
+        let fields: Vec<_> = nested.iter().map(|(f, _)| f).collect();
+        quote! {
+            fn nested_changed(&self) -> bool {
+                false #(|| ::es_entity::Nested::any_new(&self.#fields))*
+            }
+            fn nested_events_persisted(&self) -> usize {
+                0 #(+ ::es_entity::Nested::events_persisted(&self.#fields))*
+            }
+        }
+    };
     quote! {
         #(#parents)*
 
@@ -86,6 +99,7 @@ fn expand(en: &Entity) -> TokenStream {
             fn events_mut(&mut self) -> &mut ::es_entity::EntityEvents<#event_ty> {
                 &mut self.#events_field
             }
+            #overrides
         }
 
         // A crate on another sqlx release than es-entity's fails here with

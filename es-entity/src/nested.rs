@@ -95,9 +95,9 @@ impl<T: EsEntity> Nested<T> {
     }
 
     /// Whether a write has anything to do: a staged child, or a stored
-    /// child with new events.
+    /// child with new events or with changes among its own nested children.
     pub fn any_new(&self) -> bool {
-        !self.new.is_empty() || self.persisted.iter().any(|c| c.events().any_new())
+        !self.new.is_empty() || self.persisted.iter().any(changed)
     }
 
     /// The stored child with this id.
@@ -129,6 +129,16 @@ impl<T: EsEntity> Nested<T> {
     /// The stored children, to change them.
     pub fn iter_persisted_mut(&mut self) -> impl DoubleEndedIterator<Item = &mut T> {
         self.persisted.iter_mut()
+    }
+
+    /// How many persisted events the stored children hold, their own
+    /// nested children's included.
+    #[doc(hidden)]
+    pub fn events_persisted(&self) -> usize {
+        self.persisted
+            .iter()
+            .map(|c| c.events().len_persisted() + c.nested_events_persisted())
+            .sum()
     }
 
     fn push_persisted(&mut self, child: T) {
@@ -175,8 +185,9 @@ pub trait NestedRepo: crate::traits::EsRepo {
     const PARENT_COLUMN: &'static str;
     /// Whether the child repository soft-deletes (`delete = "soft"`).
     const SOFT_DELETE: bool;
-    /// Whether the child repository has nested children of its own.
-    const HAS_NESTED: bool;
+    /// How many `#[es_repo(nested)]` fields the child repository has (its
+    /// own children; a parent's tree read loads them as the grandchildren).
+    const NESTED_COUNT: usize;
 }
 
 /// The id and event types of a parent repository's `N`-th nested child,
@@ -184,6 +195,8 @@ pub trait NestedRepo: crate::traits::EsRepo {
 /// fits PostgreSQL's 63-byte limit on aliases whatever the child's name).
 #[doc(hidden)]
 pub trait NestedNode<const N: usize> {
+    /// The child's repository.
+    type Repo;
     /// The child's id type.
     type Id;
     /// The child's `event` column, parsed while the row is decoded.
@@ -223,6 +236,23 @@ where
     if parents.is_empty() {
         return Ok(());
     }
+    let (owners, children) = hydrate::<P, C>(rows)?;
+    adopt(parents, owners, children);
+    Ok(())
+}
+
+/// The first half of [`attach`]: the children of a tree read's rows, each
+/// with its parent's id, not yet handed over (a two-level read gives them
+/// their own children first).
+#[doc(hidden)]
+#[allow(clippy::type_complexity)]
+pub fn hydrate<P, C>(
+    rows: Vec<(<P::Event as EsEvent>::EntityId, Row<C>)>,
+) -> Result<(Vec<<P::Event as EsEvent>::EntityId>, Vec<C>), EntityHydrationError>
+where
+    P: EsEntity,
+    C: EsEntity,
+{
     let mut owners = Vec::new();
     let mut last: Option<&<C::Event as EsEvent>::EntityId> = None;
     for (parent, row) in &rows {
@@ -233,6 +263,22 @@ where
     }
     let rows = rows.into_iter().map(|(_, row)| row);
     let (children, _) = EntityEvents::<C::Event>::load_n::<C>(rows, usize::MAX)?;
+    Ok((owners, children))
+}
+
+/// The second half of [`attach`]: hands each parent its own children.
+#[doc(hidden)]
+pub fn adopt<P, C>(
+    parents: &mut [P],
+    owners: Vec<<P::Event as EsEvent>::EntityId>,
+    children: Vec<C>,
+) where
+    P: EsEntity + Parent<C>,
+    C: EsEntity,
+{
+    if parents.is_empty() {
+        return;
+    }
     let at: HashMap<_, _> = parents
         .iter()
         .enumerate()
@@ -243,10 +289,14 @@ where
             parents[i].nested_mut().push_persisted(child);
         }
     }
-    Ok(())
 }
 
-/// `find_all`'s map of a tree read's parents.
+/// Whether a stored child has anything for a write: new events of its own
+/// or changes among its nested children.
+fn changed<C: EsEntity>(c: &C) -> bool {
+    c.events().any_new() || c.nested_changed()
+}
+
 #[doc(hidden)]
 pub fn into_map<T: EsEntity, Out: From<T>>(
     entities: Vec<T>,
@@ -298,7 +348,7 @@ pub fn take_changed<P: Parent<C>, C: EsEntity>(parents: &mut [P]) -> (Vec<C>, Ve
         let nested = p.nested_mut();
         let (changed, kept): (Vec<C>, Vec<C>) = std::mem::take(&mut nested.persisted)
             .into_iter()
-            .partition(|c| c.events().any_new());
+            .partition(|c| changed(c));
         counts.push(changed.len());
         batch.extend(changed);
         nested.persisted = kept;
@@ -341,8 +391,11 @@ pub struct NestedError {
     pub column: Option<&'static str>,
     /// The offending value as PostgreSQL reported it.
     pub value: Option<String>,
-    /// The child that lost an optimistic-concurrency race, by id.
+    /// The child that lost an optimistic-concurrency race, by id (or the
+    /// grandchild, when the race was below the child).
     pub conflict: Option<String>,
+    /// The entity `conflict` names: the child's, or a grandchild's.
+    pub conflict_entity: Option<&'static str>,
     /// For a lost race, the version the child's writer expected and the
     /// one its stream had, when known (as `ModifyError::conflict_versions`).
     pub conflict_versions: Option<(usize, Option<usize>)>,
@@ -365,6 +418,7 @@ impl NestedError {
             column: v.and_then(|v| v.column).map(|c| c.column_name()),
             value: v.and_then(|v| v.value.clone()),
             conflict: None,
+            conflict_entity: None,
             conflict_versions: None,
             outcome_unknown: err.is_outcome_unknown(),
             source: Box::new(NoSource),
@@ -381,6 +435,7 @@ impl NestedError {
             ModifyError::ConcurrentModification { entity_id, .. } => Some(entity_id.to_string()),
             _ => None,
         };
+        let conflict_entity = conflict.as_ref().map(|_| C::ENTITY);
         let mut out = Self {
             field,
             entity: C::ENTITY,
@@ -390,6 +445,7 @@ impl NestedError {
             column: v.and_then(|v| v.column).map(|c| c.column_name()),
             value: v.and_then(|v| v.value.clone()),
             conflict,
+            conflict_entity,
             conflict_versions: err.conflict_versions(),
             outcome_unknown: err.is_outcome_unknown(),
             source: Box::new(NoSource),
@@ -407,6 +463,7 @@ impl NestedError {
             self.column = n.column;
             self.value.clone_from(&n.value);
             self.conflict.clone_from(&n.conflict);
+            self.conflict_entity = n.conflict_entity;
             self.conflict_versions = n.conflict_versions;
         }
     }

@@ -208,7 +208,7 @@ impl<C: EntityColumn> RetryableError for ModifyError<C> {
                 let (entity_id, (expected_version, actual_version)) =
                     n.conflict.clone().zip(n.conflict_versions)?;
                 Some(Conflict {
-                    entity: n.entity,
+                    entity: n.conflict_entity.unwrap_or(n.entity),
                     entity_id,
                     expected_sequence: expected_version + 1,
                     expected_version,

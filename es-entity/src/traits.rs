@@ -98,6 +98,21 @@ pub trait EsEntity: TryFromEvents<Self::Event> + Send + Sync {
     fn events(&self) -> &EntityEvents<Self::Event>;
     /// Mutable access, used to push new events and by repositories to mark them persisted.
     fn events_mut(&mut self) -> &mut EntityEvents<Self::Event>;
+
+    /// Whether the entity's nested children (`#[es_entity(nested)]`) have
+    /// anything for a write; the derive implements it for an entity with
+    /// nested fields.
+    #[doc(hidden)]
+    fn nested_changed(&self) -> bool {
+        false
+    }
+
+    /// How many persisted events the entity's nested children hold, theirs
+    /// included (what a parent's `create` wrote besides its own events).
+    #[doc(hidden)]
+    fn nested_events_persisted(&self) -> usize {
+        0
+    }
 }
 
 /// A repository. Derive it with `#[derive(EsRepo)]`; the generated impl names

@@ -36,6 +36,7 @@ mod inline_projection_failures;
 mod instrument;
 mod list_explain;
 mod nested;
+mod nested_two_levels;
 mod outcome_unknown;
 mod own_crate;
 mod pooler;

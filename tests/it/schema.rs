@@ -65,6 +65,12 @@ pub fn all_repositories() -> Vec<RepoSchema> {
         // tables with another snapshot version and no columns, so it cannot
         // create a ledger (the check says so: `name`, `owner` block inserts).
         crate::snapshots::Ledgers::schema(),
+        // Nested entities: parents before their children.
+        crate::nested::Orders::schema(),
+        crate::nested::Lines::schema(),
+        crate::nested_two_levels::Boards::schema(),
+        crate::nested_two_levels::Lanes::schema(),
+        crate::nested_two_levels::Cards::schema(),
     ]
 }
 
@@ -1867,6 +1873,55 @@ async fn ledger_repositories_work_on_their_printed_ddl() {
     scratch.drop().await;
 }
 
+fn nested_repos() -> Vec<RepoSchema> {
+    vec![
+        crate::nested::Orders::schema(),
+        crate::nested::Lines::schema(),
+        crate::nested_two_levels::Boards::schema(),
+        crate::nested_two_levels::Lanes::schema(),
+        crate::nested_two_levels::Cards::schema(),
+    ]
+}
+
+/// Nested parents and children on their printed DDL: the writes reach
+/// every level and the tree reads load it back.
+#[tokio::test]
+async fn nested_repositories_work_on_their_printed_ddl() {
+    use crate::nested::{NewOrder, OrderId, Orders};
+    use crate::nested_two_levels::{BoardId, Boards, NewBoard};
+    let scratch = scratch_from_ddl("rt_nested", &nested_repos()).await;
+    let orders = Orders::new(&scratch.pool);
+    let mut order = orders
+        .create(NewOrder {
+            id: OrderId::new(),
+            customer: "ddl".into(),
+        })
+        .await
+        .unwrap();
+    order.add_line("apple", 2);
+    order.add_line("pear", 1);
+    assert_eq!(orders.update(&mut order).await.unwrap(), 2);
+    let found = orders.find_by_id(order.id).await.unwrap();
+    assert_eq!(found.lines().map(|l| l.quantity).sum::<u32>(), 3);
+
+    let boards = Boards::new(&scratch.pool);
+    let mut board = boards
+        .create(NewBoard {
+            id: BoardId::new(),
+            name: "ddl".into(),
+        })
+        .await
+        .unwrap();
+    let lane = board.add_lane("todo");
+    boards.update(&mut board).await.unwrap();
+    board.lane_mut(lane).unwrap().add_card("card");
+    assert_eq!(boards.update(&mut board).await.unwrap(), 1);
+    let found = boards.find_by_id(board.id).await.unwrap();
+    assert_eq!(found.shape(), board.shape());
+    assert_eq!(found.shape()[0].1.len(), 1);
+    scratch.drop().await;
+}
+
 /// Every repository of `all_repositories()` is in one of the round trips
 /// above (`Vouchers` in its own database).
 #[tokio::test]
@@ -1883,6 +1938,7 @@ async fn every_repository_is_round_tripped() {
         vec![Vouchers::schema()],
         coupon_repos(),
         ledger_repos(),
+        nested_repos(),
     ]
     .concat()
     .iter()

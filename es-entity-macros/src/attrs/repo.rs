@@ -79,4 +79,57 @@ pub(crate) struct NestedOpts {
     pub tbl: Option<Quoted>,
     pub events_tbl: Option<Quoted>,
     pub parent_column: Option<Quoted>,
+    /// `children(notes, tags(tbl = ".."))`: the child repository's own
+    /// nested fields, in its order, which the tree read loads too.
+    pub children: Option<NestedChildren>,
+}
+
+/// The grandchildren a parent's tree read loads: the child repository's
+/// `#[es_repo(nested)]` fields by name, each with the options of `nested`.
+pub(crate) struct NestedChildren(pub Vec<(syn::Ident, TablesOpts)>);
+
+/// The tables of one grandchild (`notes(tbl = "..", events_tbl = "..", parent_column = "..")`).
+#[derive(Default, darling::FromMeta)]
+pub(crate) struct TablesOpts {
+    pub tbl: Option<Quoted>,
+    pub events_tbl: Option<Quoted>,
+    pub parent_column: Option<Quoted>,
+}
+
+impl darling::FromMeta for NestedChildren {
+    fn from_list(items: &[darling::ast::NestedMeta]) -> darling::Result<Self> {
+        use darling::ast::NestedMeta;
+        let mut errs = darling::Error::accumulator();
+        let mut out = Vec::new();
+        for item in items {
+            let NestedMeta::Meta(meta) = item else {
+                errs.push(
+                    darling::Error::custom(
+                        "expected the name of the child repository's nested field: `children(notes)`",
+                    )
+                    .with_span(item),
+                );
+                continue;
+            };
+            let Some(name) = meta.path().get_ident().cloned() else {
+                errs.push(
+                    darling::Error::custom("a nested field's name is a single identifier")
+                        .with_span(meta.path()),
+                );
+                continue;
+            };
+            let opts = match meta {
+                syn::Meta::Path(_) => Ok(TablesOpts::default()),
+                syn::Meta::List(_) => TablesOpts::from_meta(meta),
+                syn::Meta::NameValue(_) => Err(darling::Error::custom(format!(
+                    "write `{name}` or `{name}(tbl = \"..\", events_tbl = \"..\", parent_column = \"..\")`"
+                ))
+                .with_span(meta)),
+            };
+            if let Some(opts) = errs.handle(opts.map_err(|e| e.at(name.to_string()))) {
+                out.push((name, opts));
+            }
+        }
+        errs.finish_with(NestedChildren(out))
+    }
 }

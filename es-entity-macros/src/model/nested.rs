@@ -19,18 +19,74 @@ pub(crate) struct NestedChild {
     pub repo_ty: syn::Type,
     /// The child's index table, events table and parent-key column, as the
     /// tree read names them (checked against the child repository).
+    pub tables: NodeTables,
+    /// The child repository's own nested fields (`nested(children(..))`),
+    /// which the tree read loads as grandchildren.
+    pub children: Vec<Grandchild>,
+}
+
+/// One grandchild: the child repository's nested field of that name.
+pub(crate) struct Grandchild {
+    pub field: syn::Ident,
+    pub tables: NodeTables,
+}
+
+/// The tables of one node of the tree read.
+pub(crate) struct NodeTables {
     pub index: String,
     pub events: String,
     pub parent_column: String,
+}
+
+/// Tables as written, before the defaults.
+struct PendingTables {
+    index: Option<String>,
+    events: Option<String>,
+    parent_column: Option<String>,
 }
 
 /// A nested field before the parent entity's name is known.
 pub(crate) struct Pending {
     field: syn::Ident,
     repo_ty: syn::Type,
-    index: Option<String>,
-    events: Option<String>,
-    parent_column: Option<String>,
+    tables: PendingTables,
+    children: Vec<(syn::Ident, PendingTables)>,
+}
+
+/// Checks `tbl`, `events_tbl` and `parent_column` as written.
+fn pending_tables(
+    tbl: Option<Quoted>,
+    events_tbl: Option<Quoted>,
+    parent_column: Option<Quoted>,
+    errs: &mut Accumulator,
+) -> Option<PendingTables> {
+    let name = |q: Option<Quoted>, errs: &mut Accumulator| match q {
+        None => Some(None),
+        Some(Quoted(lit)) => errs.handle(tables::checked_name(&lit)).map(Some),
+    };
+    let index = name(tbl, errs);
+    let events = name(events_tbl, errs);
+    let parent_column = match parent_column {
+        None => Some(None),
+        Some(Quoted(lit)) => match lit.parse::<syn::Ident>() {
+            Ok(i) => Some(Some(i.to_string())),
+            Err(_) => {
+                errs.push(
+                    darling::Error::custom(format!(
+                        "`{}` is not a column name: `parent_column` names the child's column holding the parent's id",
+                        lit.value()
+                    ))
+                    .with_span(&lit),
+                );
+                None
+            }
+        },
+    };
+    Some(PendingTables {
+        index: index?,
+        events: events?,
+        parent_column: parent_column?,
+    })
 }
 
 /// Takes the `nested` option out of every field that has it.
@@ -56,38 +112,31 @@ pub(crate) fn pending(
             Override::Inherit => NestedOpts::default(),
             Override::Explicit(o) => o,
         };
-        let name = |q: Option<Quoted>, errs: &mut Accumulator| match q {
-            None => Some(None),
-            Some(Quoted(lit)) => errs.handle(tables::checked_name(&lit)).map(Some),
-        };
-        let index = name(opts.tbl, errs);
-        let events = name(opts.events_tbl, errs);
-        let parent_column = match opts.parent_column {
-            None => Some(None),
-            Some(Quoted(lit)) => match lit.parse::<syn::Ident>() {
-                Ok(i) => Some(Some(i.to_string())),
-                Err(_) => {
-                    errs.push(
-                        darling::Error::custom(format!(
-                            "`{}` is not a column name: `parent_column` names the child's column holding the parent's id",
-                            lit.value()
-                        ))
-                        .with_span(&lit),
-                    );
-                    None
-                }
-            },
-        };
-        let (Some(index), Some(events), Some(parent_column)) = (index, events, parent_column)
-        else {
+        let tables = pending_tables(opts.tbl, opts.events_tbl, opts.parent_column, errs);
+        let mut children = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for (name, t) in opts.children.map(|c| c.0).unwrap_or_default() {
+            if !seen.insert(name.to_string()) {
+                errs.push(
+                    darling::Error::custom(format!(
+                        "`{name}` is named twice in `children(..)`: name each of the child repository's nested fields once"
+                    ))
+                    .with_span(&name),
+                );
+                continue;
+            }
+            if let Some(t) = pending_tables(t.tbl, t.events_tbl, t.parent_column, errs) {
+                children.push((name, t));
+            }
+        }
+        let Some(tables) = tables else {
             continue;
         };
         out.push(Pending {
             field,
             repo_ty: f.ty.clone(),
-            index,
-            events,
-            parent_column,
+            tables,
+            children,
         });
     }
     out
@@ -95,27 +144,51 @@ pub(crate) fn pending(
 
 /// The nested fields with their defaults: the child's index table is the
 /// field's name (`lines`), its events table follows the index table's
-/// convention (`line_events`), the parent key is `<parent>_id`.
+/// convention (`line_events`), the parent key is `<parent>_id`; a
+/// grandchild's parent key is the child's index table in the singular
+/// (`notes.line_id`).
 pub(crate) fn resolve(pending: Vec<Pending>, parent_entity: &str) -> Vec<NestedChild> {
     pending
         .into_iter()
         .map(|p| {
-            let index = p.index.unwrap_or_else(|| p.field.to_string());
-            let events = p
-                .events
-                .unwrap_or_else(|| tables::events_of_index("", &index));
-            let parent_column = p
-                .parent_column
-                .unwrap_or_else(|| format!("{}_id", super::naming::snake_case(parent_entity)));
+            let tables = node_tables(&p.field, p.tables, || {
+                super::naming::snake_case(parent_entity)
+            });
+            let children = p
+                .children
+                .into_iter()
+                .map(|(field, t)| Grandchild {
+                    tables: node_tables(&field, t, || super::naming::singular(&tables.index)),
+                    field,
+                })
+                .collect();
             NestedChild {
                 field: p.field,
                 repo_ty: p.repo_ty,
-                index,
-                events,
-                parent_column,
+                tables,
+                children,
             }
         })
         .collect()
+}
+
+fn node_tables(
+    field: &syn::Ident,
+    t: PendingTables,
+    parent_singular: impl FnOnce() -> String,
+) -> NodeTables {
+    let index = t.index.unwrap_or_else(|| field.to_string());
+    let events = t
+        .events
+        .unwrap_or_else(|| tables::events_of_index("", &index));
+    let parent_column = t
+        .parent_column
+        .unwrap_or_else(|| format!("{}_id", parent_singular()));
+    NodeTables {
+        index,
+        events,
+        parent_column,
+    }
 }
 
 /// The child type `T` of a `Nested<T>` field type, or an error at the type.
@@ -146,4 +219,45 @@ pub(crate) fn nested_child_type(field: &syn::Ident, ty: &syn::Type) -> darling::
         (Some(t), None) => Ok(t),
         _ => Err(err()),
     }
+}
+
+/// One node of a parent's tree read besides the parent itself: a child
+/// (`n0`, the first nested field) or a grandchild (`n0_1`, the second
+/// nested field of the first child).
+pub(crate) struct Slot<'a> {
+    /// The prefix of its columns (`n0_id`, `n0_ev`) and its CTE.
+    pub name: String,
+    /// The `node` value of its rows.
+    pub node: i32,
+    /// Its child field's position among the parent's nested fields.
+    pub child: usize,
+    /// Its position among that child's nested fields, for a grandchild.
+    pub grandchild: Option<usize>,
+    pub tables: &'a NodeTables,
+}
+
+/// The tree read's nodes in column order: the children, then the
+/// grandchildren by child.
+pub(crate) fn slots(nested: &[NestedChild]) -> Vec<Slot<'_>> {
+    let children = nested
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (format!("n{k}"), k, None, &c.tables));
+    let grandchildren = nested.iter().enumerate().flat_map(|(k, c)| {
+        c.children
+            .iter()
+            .enumerate()
+            .map(move |(j, g)| (format!("n{k}_{j}"), k, Some(j), &g.tables))
+    });
+    children
+        .chain(grandchildren)
+        .enumerate()
+        .map(|(i, (name, child, grandchild, tables))| Slot {
+            name,
+            node: i as i32 + 1,
+            child,
+            grandchild,
+            tables,
+        })
+        .collect()
 }

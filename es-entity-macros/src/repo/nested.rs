@@ -7,6 +7,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
+use crate::model::nested::{Slot, slots};
 use crate::model::repo::Repo;
 
 /// Whether the repository has nested children.
@@ -30,11 +31,11 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
         let (index, events) = (&repo.tables.index, &repo.tables.events);
         let col = col.to_string();
         let soft = repo.soft_delete;
-        let has_nested = is_parent(repo);
+        let nested_count = repo.nested.len();
         out.extend(quote! {
             #[automatically_derived]
             impl #impl_g ::es_entity::NestedRepo for #ident #ty_g #where_g {
-                const HAS_NESTED: bool = #has_nested;
+                const NESTED_COUNT: usize = #nested_count;
                 const INDEX_TABLE: &'static str = #index;
                 const EVENTS_TABLE: &'static str = #events;
                 const PARENT_COLUMN: &'static str = #col;
@@ -45,7 +46,8 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
     for (k, child) in repo.nested.iter().enumerate() {
         let ty = &child.repo_ty;
         let field = child.field.to_string();
-        let (index, events, col) = (&child.index, &child.events, &child.parent_column);
+        let t = &child.tables;
+        let (index, events, col) = (&t.index, &t.events, &t.parent_column);
         let soft = repo.soft_delete;
         let child_entity = quote!(<#ty as ::es_entity::EsRepo>::Entity);
         let tables_msg = format!(
@@ -67,22 +69,57 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
                  give the parent `delete = \"soft\"` (deletes cascade to the children)"
             )
         };
-        let depth_msg = format!(
-            "#[es_repo(nested)] `{field}`: the child repository has nested children of its own; \
-             a parent's one-statement tree read loads one level of children only (for now)"
-        );
+        let declared = child.children.len();
+        let names: Vec<String> = child.children.iter().map(|g| g.field.to_string()).collect();
+        let count_msg = if declared == 0 {
+            format!(
+                "#[es_repo(nested)] `{field}`: the child repository has nested fields of its own, which the tree \
+                 read loads too: name each, in order, with `nested(children(..))`"
+            )
+        } else {
+            format!(
+                "#[es_repo(nested)] `{field}`: the child repository's nested fields are not the {declared} named in \
+                 `children({})`: name each of them, in order",
+                names.join(", ")
+            )
+        };
+        let grandchildren = child.children.iter().enumerate().map(|(j, g)| {
+            let gname = g.field.to_string();
+            let t = &g.tables;
+            let (gindex, gevents, gcol) = (&t.index, &t.events, &t.parent_column);
+            let tables_msg = format!(
+                "#[es_repo(nested)] `{field}`: the child repository's nested field #{j} (`{gname}`) does not use \
+                 the tables `{gindex}` / `{gevents}`; name them with `children({gname}(tbl = \"..\", events_tbl = \"..\"))`"
+            );
+            let column_msg = format!(
+                "#[es_repo(nested)] `{field}`: the `parent` column of the child repository's nested field #{j} \
+                 (`{gname}`) is not `{gcol}`; name it with `children({gname}(parent_column = \"..\"))`"
+            );
+            let depth_msg = format!(
+                "#[es_repo(nested)] `{field}`: `{gname}` has nested children of its own; a tree read loads \
+                 two levels below the parent, not three"
+            );
+            let g = quote!(<<#ty as ::es_entity::__private::NestedNode<#j>>::Repo as ::es_entity::NestedRepo>);
+            quote! {
+                ::core::assert!(
+                    ::es_entity::__private::nested::str_eq(#g::INDEX_TABLE, #gindex)
+                        && ::es_entity::__private::nested::str_eq(#g::EVENTS_TABLE, #gevents),
+                    #tables_msg
+                );
+                ::core::assert!(
+                    ::es_entity::__private::nested::str_eq(#g::PARENT_COLUMN, #gcol),
+                    #column_msg
+                );
+                ::core::assert!(#g::NESTED_COUNT == 0, #depth_msg);
+            }
+        });
         // Spanned at the field's type: a child repository without a
         // `parent` column is reported there.
         let bound = quote_spanned! {ty.span()=>
             <#ty as ::es_entity::NestedRepo>
         };
-        out.extend(quote! {
-            #[automatically_derived]
-            impl #impl_g ::es_entity::__private::NestedNode<#k> for #ident #ty_g #where_g {
-                type Id = <<#child_entity as ::es_entity::EsEntity>::Event as ::es_entity::EsEvent>::EntityId;
-                type Event = ::es_entity::ParsedEvent<<#child_entity as ::es_entity::EsEntity>::Event>;
-            }
-
+        // Spanned at the field: a failed check is reported there.
+        let checks = quote_spanned! {child.field.span()=>
             const _: () = {
                 ::core::assert!(
                     ::es_entity::__private::nested::str_eq(#bound::INDEX_TABLE, #index)
@@ -94,25 +131,28 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
                     #column_msg
                 );
                 ::core::assert!(#bound::SOFT_DELETE == #soft, #delete_msg);
-                ::core::assert!(!#bound::HAS_NESTED, #depth_msg);
+                ::core::assert!(#bound::NESTED_COUNT == #declared, #count_msg);
+                #(#grandchildren)*
             };
+        };
+        out.extend(quote! {
+            #[automatically_derived]
+            impl #impl_g ::es_entity::__private::NestedNode<#k> for #ident #ty_g #where_g {
+                type Repo = #ty;
+                type Id = <<#child_entity as ::es_entity::EsEntity>::Event as ::es_entity::EsEvent>::EntityId;
+                type Event = ::es_entity::ParsedEvent<<#child_entity as ::es_entity::EsEntity>::Event>;
+            }
+
+            #checks
         });
     }
     out
 }
 
-/// `Option<bool>`-free test of whether `var` (a `&Entity`) has anything
-/// for its nested children's writes.
-pub(super) fn nested_changes(repo: &Repo, var: &TokenStream) -> TokenStream {
-    let entity = &repo.entity;
-    let checks = repo.nested.iter().map(|c| {
-        let ty = &c.repo_ty;
-        quote! {
-            ::es_entity::Parent::<<#ty as ::es_entity::EsRepo>::Entity>::nested(#var).any_new()
-        }
-    });
-    let _ = entity;
-    quote!( false #(|| #checks)* )
+/// Whether `var` (a `&Entity`) has anything for its nested children's
+/// writes: a staged child, or a stored one with changes, grandchildren included.
+pub(super) fn nested_changes(var: &TokenStream) -> TokenStream {
+    quote!(::es_entity::EsEntity::nested_changed(#var))
 }
 
 /// The private method writing the nested children of a slice of parents:
@@ -148,7 +188,8 @@ pub(super) fn methods(repo: &Repo) -> TokenStream {
                         .await
                         .map_err(|e| ::es_entity::NestedError::from_create(#name, e))?;
                     for __c in &__created {
-                        __written += ::es_entity::EsEntity::events(__c).len_persisted();
+                        __written += ::es_entity::EsEntity::events(__c).len_persisted()
+                            + ::es_entity::EsEntity::nested_events_persisted(__c);
                     }
                     ::es_entity::__private::nested::give_created::<#entity, #child>(
                         __parents, &__counts, __created,
@@ -233,7 +274,7 @@ pub(super) fn update(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let var = quote!(&*entity);
-    let changes = nested_changes(repo, &var);
+    let changes = nested_changes(&var);
     let write = super::shared::in_transaction(
         quote!(self.update_in_op(&mut __op, entity)),
         super::shared::nothing_to_undo(),
@@ -297,7 +338,7 @@ pub(super) fn update_all(repo: &Repo) -> TokenStream {
     } = repo;
     let err = &names.modify_error;
     let var = quote!(__e);
-    let changes = nested_changes(repo, &var);
+    let changes = nested_changes(&var);
     let write = super::shared::in_transaction(
         quote!(self.update_all_in_op(&mut __op, entities)),
         super::shared::nothing_to_undo(),
@@ -363,13 +404,16 @@ fn row_ident(repo: &Repo) -> syn::Ident {
 fn row_struct(repo: &Repo) -> TokenStream {
     let ident = &repo.ident;
     let row = row_ident(repo);
-    let ids = (0..repo.nested.len()).map(|k| {
-        let f = format_ident!("n{}_id", k);
-        quote!(#f: ::core::option::Option<<#ident as ::es_entity::__private::NestedNode<#k>>::Id>,)
+    let slots = slots(&repo.nested);
+    let ids = slots.iter().map(|sl| {
+        let f = format_ident!("{}_id", sl.name);
+        let node = node_ty(repo, sl);
+        quote!(#f: ::core::option::Option<<#node>::Id>,)
     });
-    let evs = (0..repo.nested.len()).map(|k| {
-        let f = format_ident!("n{}_ev", k);
-        quote!(#f: ::core::option::Option<<#ident as ::es_entity::__private::NestedNode<#k>>::Event>,)
+    let evs = slots.iter().map(|sl| {
+        let f = format_ident!("{}_ev", sl.name);
+        let node = node_ty(repo, sl);
+        quote!(#f: ::core::option::Option<<#node>::Event>,)
     });
     quote! {
         #[doc(hidden)]
@@ -387,6 +431,25 @@ fn row_struct(repo: &Repo) -> TokenStream {
             #(#evs)*
         }
     }
+}
+
+/// `Repo as NestedNode<k>` for a child, `ChildRepo as NestedNode<j>` for a grandchild.
+fn node_ty(repo: &Repo, sl: &Slot<'_>) -> TokenStream {
+    let ident = &repo.ident;
+    let k = sl.child;
+    match sl.grandchild {
+        None => quote!(#ident as ::es_entity::__private::NestedNode<#k>),
+        Some(j) => {
+            let child = &repo.nested[k].repo_ty;
+            quote!(#child as ::es_entity::__private::NestedNode<#j>)
+        }
+    }
+}
+
+/// The entity type of a slot's node.
+fn node_entity(repo: &Repo, sl: &Slot<'_>) -> TokenStream {
+    let node = node_ty(repo, sl);
+    quote!(<<#node>::Repo as ::es_entity::EsRepo>::Entity)
 }
 
 /// The tree read's statement call: declares the parents' rows `__p` (as
@@ -414,18 +477,46 @@ pub(super) fn query_tree(repo: &Repo, sql: &str, args: TokenStream) -> TokenStre
     quote!(::sqlx::query_as!(#row, #sql, #args))
 }
 
-/// Splits the rows `__tree` of a tree read into `__p`, `__n0`, ...
+/// Splits the rows `__tree` of a tree read into `__p` and one list per
+/// slot, `__n0`, `__n0_1`, ...: `(owner id, Row<Node>)` where the owner is
+/// the parent for a child, the child for a grandchild.
 pub(super) fn split_tree(repo: &Repo) -> TokenStream {
-    let lists: Vec<_> = (0..repo.nested.len())
-        .map(|k| format_ident!("__n{}", k))
+    let slots = slots(&repo.nested);
+    let lists: Vec<_> = slots
+        .iter()
+        .map(|sl| format_ident!("__{}", sl.name))
         .collect();
-    let ids: Vec<_> = (0..repo.nested.len())
-        .map(|k| format_ident!("n{}_id", k))
-        .collect();
-    let evs: Vec<_> = (0..repo.nested.len())
-        .map(|k| format_ident!("n{}_ev", k))
-        .collect();
-    let nodes: Vec<i32> = (1..=repo.nested.len() as i32).collect();
+    let arms = slots.iter().zip(&lists).map(|(sl, list)| {
+        let node = sl.node;
+        let id = format_ident!("{}_id", sl.name);
+        let ev = format_ident!("{}_ev", sl.name);
+        let owner = match sl.grandchild {
+            None => quote!(::core::option::Option::Some(__r.p_id)),
+            Some(_) => {
+                let child_id = format_ident!("n{}_id", sl.child);
+                quote!(__r.#child_id)
+            }
+        };
+        quote! {
+            #node => {
+                if let (::core::option::Option::Some(__owner), ::core::option::Option::Some(__id)) =
+                    (#owner, __r.#id)
+                {
+                    #list.push((
+                        __owner,
+                        ::es_entity::GenericEvent {
+                            entity_id: __id,
+                            sequence: __r.sequence,
+                            event_type: __r.event_type,
+                            event: ::es_entity::ParsedEvent::or_null(__r.#ev),
+                            context: __r.context,
+                            recorded_at: __r.recorded_at,
+                        },
+                    ));
+                }
+            }
+        }
+    });
     quote! {
         let mut __p = ::std::vec::Vec::new();
         #(let mut #lists = ::std::vec::Vec::new();)*
@@ -439,32 +530,18 @@ pub(super) fn split_tree(repo: &Repo) -> TokenStream {
                     context: __r.context,
                     recorded_at: __r.recorded_at,
                 }),
-                #(
-                    #nodes => {
-                        if let ::core::option::Option::Some(__id) = __r.#ids {
-                            #lists.push((
-                                __r.p_id,
-                                ::es_entity::GenericEvent {
-                                    entity_id: __id,
-                                    sequence: __r.sequence,
-                                    event_type: __r.event_type,
-                                    event: ::es_entity::ParsedEvent::or_null(__r.#evs),
-                                    context: __r.context,
-                                    recorded_at: __r.recorded_at,
-                                },
-                            ));
-                        }
-                    }
-                )*
+                #(#arms)*
                 _ => {}
             }
         }
     }
 }
 
-/// The children lists of [`split_tree`] as one tuple, `(__n0, __n1, ...)`.
+/// The slot lists of [`split_tree`] as one tuple, `(__n0, __n0_1, ...)`.
 pub(super) fn children_tuple(repo: &Repo) -> TokenStream {
-    let lists = (0..repo.nested.len()).map(|k| format_ident!("__n{}", k));
+    let lists = slots(&repo.nested)
+        .into_iter()
+        .map(|sl| format_ident!("__{}", sl.name));
     quote!((#(#lists,)*))
 }
 
@@ -481,17 +558,37 @@ pub(super) fn page(repo: &Repo, cursor: &TokenStream) -> TokenStream {
     }}
 }
 
-/// Hands the children fetched by [`fetch_tree`] to `parents` (a `&mut [Entity]`).
+/// Hands the children fetched by [`fetch_tree`] to `parents` (a `&mut
+/// [Entity]`), each child with its own children (the grandchildren) first.
 pub(super) fn attach(repo: &Repo, parents: TokenStream) -> TokenStream {
     let entity = &repo.entity;
-    let steps = repo.nested.iter().enumerate().map(|(k, c)| {
-        let ty = &c.repo_ty;
-        let list = format_ident!("__n{}", k);
+    let slots = slots(&repo.nested);
+    let steps = slots.iter().filter(|sl| sl.grandchild.is_none()).map(|sl| {
+        let child = node_entity(repo, sl);
+        let list = format_ident!("__{}", sl.name);
+        let grand: Vec<_> = slots
+            .iter()
+            .filter(|g| g.grandchild.is_some() && g.child == sl.child)
+            .collect();
+        if grand.is_empty() {
+            return quote! {
+                ::es_entity::__private::nested::attach::<#entity, #child>(#parents, #list)?;
+            };
+        }
+        let adopt = grand.iter().map(|g| {
+            let gentity = node_entity(repo, g);
+            let glist = format_ident!("__{}", g.name);
+            quote! {
+                ::es_entity::__private::nested::attach::<#child, #gentity>(&mut __children, #glist)?;
+            }
+        });
         quote! {
-            ::es_entity::__private::nested::attach::<#entity, <#ty as ::es_entity::EsRepo>::Entity>(
-                #parents,
-                #list,
-            )?;
+            {
+                let (__owners, mut __children) =
+                    ::es_entity::__private::nested::hydrate::<#entity, #child>(#list)?;
+                #(#adopt)*
+                ::es_entity::__private::nested::adopt::<#entity, #child>(#parents, __owners, __children);
+            }
         }
     });
     quote!(#(#steps)*)

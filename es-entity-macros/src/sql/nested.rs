@@ -1,55 +1,47 @@
 //! The statements of a parent repository with nested children: the tree
-//! read (the parents, their children and every event of both in one
-//! statement) and the cascade of a soft delete.
+//! read (the parents, their children, their grandchildren and every event
+//! of each in one statement) and the cascade of a soft delete.
 //!
-//! Tree rows: `node` (0 the parent, `k + 1` the `k`-th nested field),
-//! `ord` (the parent's rank in the read's order), `p_id` (the parent's id,
-//! also on its children's rows), `n<k>_id` (the child's id, on its rows
-//! only), the event columns, `ev` / `n<k>_ev` (the event, on its node's
-//! rows only, decoded with that node's event type). Rows come ordered by
-//! parent rank, node, child id and sequence.
+//! Tree rows: `node` (0 the parent, then one per [`slots`] entry), `ord`
+//! (the parent's rank in the read's order), `p_id` (the parent's id, on
+//! every row of its tree), `<slot>_id` (a child's id on its rows and its
+//! children's rows; a grandchild's on its own), the event columns, `ev` /
+//! `<slot>_ev` (the event, on its node's rows only, decoded with that
+//! node's event type). Rows come ordered by parent rank, node, the slots'
+//! ids and sequence, so each entity's events are consecutive.
 
+use crate::model::nested::{Slot, slots};
 use crate::model::repo::Repo;
 
 /// The tree read of the parents selected by `entities_sql` (a query
 /// returning `id` and the columns `order` names, as `i.<col>`), ranked by `order`.
 pub(crate) fn tree(repo: &Repo, entities_sql: &str, order: &str, include_deleted: bool) -> String {
-    let n = repo.nested.len();
-    let null_ids = |except: Option<usize>, id: &str| -> String {
-        (0..n)
-            .map(|k| {
-                if Some(k) == except {
-                    format!(", {id}")
-                } else {
-                    ", NULL".to_owned()
-                }
-            })
-            .collect()
+    let slots = slots(&repo.nested);
+    // The children soft-delete when the parent does (checked at compile time).
+    let deleted = |alias: &str| {
+        if repo.soft_delete && !include_deleted {
+            format!(" WHERE {alias}.deleted = FALSE")
+        } else {
+            String::new()
+        }
     };
-    let nulls_ev = |except: Option<usize>| -> String {
-        (0..n)
-            .map(|k| {
-                if Some(k) == except {
-                    ", COALESCE(e.event, 'null'::JSONB)".to_owned()
-                } else {
-                    ", NULL".to_owned()
-                }
-            })
-            .collect()
-    };
-    let event_cols = "COALESCE(e.sequence, 0), COALESCE(e.event_type, ''), e.context, COALESCE(e.recorded_at, NOW())";
-    // The first branch names the columns (and their sqlx types).
-    let id_aliases: String = (0..n)
-        .map(|k| {
-            format!(", NULL AS \"n{k}_id?: <Self as ::es_entity::__private::NestedNode<{k}>>::Id\"")
-        })
-        .collect();
-    let ev_aliases: String = (0..n)
-        .map(|k| {
+    // The first branch names the columns; its NULLs are typed (a UNION of
+    // three or more branches resolves column types pairwise, and two
+    // untyped NULLs would make `text`). The slots' columns take the
+    // row struct's field types (`_`).
+    let id_aliases: String = slots
+        .iter()
+        .map(|s| {
             format!(
-                ", NULL AS \"n{k}_ev?: <Self as ::es_entity::__private::NestedNode<{k}>>::Event\""
+                ", (SELECT x.id FROM {tbl} x WHERE FALSE) AS \"{name}_id?: _\"",
+                tbl = s.tables.index,
+                name = s.name
             )
         })
+        .collect();
+    let ev_aliases: String = slots
+        .iter()
+        .map(|s| format!(", NULL::JSONB AS \"{}_ev?: _\"", s.name))
         .collect();
     let mut ctes = format!(
         "WITH entities AS ({entities_sql}), \
@@ -63,32 +55,69 @@ pub(crate) fn tree(repo: &Repo, entities_sql: &str, order: &str, include_deleted
          FROM ranked r {join}",
         join = events_join_on(&repo.tables.events, "r"),
     )];
-    for (k, child) in repo.nested.iter().enumerate() {
-        // The children soft-delete when the parent does (checked at compile time).
-        let deleted = if repo.soft_delete && !include_deleted {
-            " AND c.deleted = FALSE"
-        } else {
-            ""
-        };
-        ctes.push_str(&format!(
-            ", n{k} AS (SELECT c.id, c.{col} AS parent, r.ord FROM {tbl} c \
-             JOIN ranked r ON c.{col} = r.id WHERE TRUE{deleted})",
-            col = child.parent_column,
-            tbl = child.index,
-        ));
+    let event_cols = "COALESCE(e.sequence, 0), COALESCE(e.event_type, ''), e.context, COALESCE(e.recorded_at, NOW())";
+    for s in &slots {
+        let t = s.tables;
+        ctes.push_str(&match s.grandchild {
+            // A child: `parent` is the parent's id.
+            None => format!(
+                ", {name} AS (SELECT c.id, c.{col} AS parent, r.ord FROM {tbl} c \
+                 JOIN ranked r ON c.{col} = r.id{deleted})",
+                name = s.name,
+                col = t.parent_column,
+                tbl = t.index,
+                deleted = deleted("c"),
+            ),
+            // A grandchild: `child` is its parent's id, `parent` the root's.
+            Some(_) => format!(
+                ", {name} AS (SELECT g.id, g.{col} AS child, c.parent, c.ord FROM {tbl} g \
+                 JOIN n{k} c ON g.{col} = c.id{deleted})",
+                name = s.name,
+                col = t.parent_column,
+                tbl = t.index,
+                k = s.child,
+                deleted = deleted("g"),
+            ),
+        });
+        // Its own id in its column; a grandchild's rows carry its parent's
+        // id in the child's column too (they sort under it).
+        let ids: String = slots
+            .iter()
+            .map(|other| {
+                if other.node == s.node {
+                    ", c.id"
+                } else if s.grandchild.is_some()
+                    && other.grandchild.is_none()
+                    && other.child == s.child
+                {
+                    ", c.child"
+                } else {
+                    ", NULL"
+                }
+            })
+            .collect();
+        let evs: String = slots
+            .iter()
+            .map(|other| {
+                if other.node == s.node {
+                    ", COALESCE(e.event, 'null'::JSONB)"
+                } else {
+                    ", NULL"
+                }
+            })
+            .collect();
         branches.push(format!(
-            "SELECT {node}, c.ord, c.parent{ids}, {event_cols}, NULL{evs} FROM n{k} c {join}",
-            node = k + 1,
-            ids = null_ids(Some(k), "c.id"),
-            evs = nulls_ev(Some(k)),
-            join = events_join_on(&child.events, "c"),
+            "SELECT {node}, c.ord, c.parent{ids}, {event_cols}, NULL{evs} FROM {name} c {join}",
+            node = s.node,
+            name = s.name,
+            join = events_join_on(&t.events, "c"),
         ));
     }
-    let child_ids: String = (0..n).map(|k| format!(", {}", 4 + k)).collect();
+    let slot_ids: String = (0..slots.len()).map(|i| format!(", {}", 4 + i)).collect();
     format!(
-        "{ctes} {} ORDER BY 2, 1{child_ids}, {seq}",
+        "{ctes} {} ORDER BY 2, 1{slot_ids}, {seq}",
         branches.join(" UNION ALL "),
-        seq = 4 + n,
+        seq = 4 + slots.len(),
     )
 }
 
@@ -100,16 +129,30 @@ fn events_join_on(events_tbl: &str, alias: &str) -> String {
 }
 
 /// The CTEs a parent's soft delete (`$1` its id) adds: every nested
-/// child's index row is marked deleted in the same statement.
+/// child's and grandchild's index row is marked deleted in the same statement.
 pub(crate) fn cascade_delete(repo: &Repo) -> String {
-    repo.nested
+    slots(&repo.nested)
         .iter()
-        .enumerate()
-        .map(|(k, c)| {
+        .map(|s: &Slot<'_>| {
+            let t = s.tables;
+            // A grandchild's parents are found among the child rows as every
+            // CTE sees them: as they were before this statement.
+            let owners = match s.grandchild {
+                None => "= $1".to_owned(),
+                Some(_) => {
+                    let c = &repo.nested[s.child].tables;
+                    format!(
+                        "IN (SELECT id FROM {} WHERE {} = $1)",
+                        c.index, c.parent_column
+                    )
+                }
+            };
             format!(
-                ", cascade{k} AS (UPDATE {tbl} SET deleted = TRUE WHERE {col} = $1 AND deleted = FALSE AND EXISTS (SELECT 1 FROM entity) RETURNING 1)",
-                tbl = c.index,
-                col = c.parent_column,
+                ", cascade_{name} AS (UPDATE {tbl} SET deleted = TRUE WHERE {col} {owners} \
+                 AND deleted = FALSE AND EXISTS (SELECT 1 FROM entity) RETURNING 1)",
+                name = s.name,
+                tbl = t.index,
+                col = t.parent_column,
             )
         })
         .collect()
