@@ -160,6 +160,63 @@ impl<T: EsEntity> Nested<T> {
 /// A parent entity's access to one kind of its children. `#[derive(EsEntity)]`
 /// implements it for each field marked `#[es_entity(nested)]`; the parent
 /// repository's generated writes and reads go through it.
+///
+/// ```
+/// # use es_entity::prelude::*;
+/// # entity_id! { LineId, OrderId }
+/// # #[derive(EsEvent, Debug, Serialize, Deserialize)]
+/// # #[serde(tag = "type", rename_all = "snake_case")]
+/// # #[es_event(id = "LineId")]
+/// # pub enum LineEvent { Added { sku: String } }
+/// # #[derive(EsEntity)]
+/// # pub struct Line { pub id: LineId, events: EntityEvents<LineEvent> }
+/// # impl TryFromEvents<LineEvent> for Line {
+/// #     fn try_from_events(events: EntityEvents<LineEvent>) -> Result<Self, EntityHydrationError> {
+/// #         Ok(Line { id: *events.id(), events })
+/// #     }
+/// # }
+/// # pub struct NewLine { pub id: LineId, pub sku: String }
+/// # impl IntoEvents<LineEvent> for NewLine {
+/// #     fn into_events(self) -> EntityEvents<LineEvent> {
+/// #         EntityEvents::init(self.id, [LineEvent::Added { sku: self.sku }])
+/// #     }
+/// # }
+/// # #[derive(EsEvent, Debug, Serialize, Deserialize)]
+/// # #[serde(tag = "type", rename_all = "snake_case")]
+/// # #[es_event(id = "OrderId")]
+/// # pub enum OrderEvent { Opened }
+/// # impl TryFromEvents<OrderEvent> for Order {
+/// #     fn try_from_events(events: EntityEvents<OrderEvent>) -> Result<Self, EntityHydrationError> {
+/// #         Ok(Order { id: *events.id(), lines: Nested::default(), events })
+/// #     }
+/// # }
+/// # pub struct NewOrder { pub id: OrderId }
+/// # impl IntoEvents<OrderEvent> for NewOrder {
+/// #     fn into_events(self) -> EntityEvents<OrderEvent> {
+/// #         EntityEvents::init(self.id, [OrderEvent::Opened])
+/// #     }
+/// # }
+/// use es_entity::Parent;
+///
+/// #[derive(EsEntity)]
+/// pub struct Order {
+///     pub id: OrderId,
+///     #[es_entity(nested)]
+///     lines: Nested<Line>,
+///     events: EntityEvents<OrderEvent>,
+/// }
+///
+/// let mut order = Order::try_from_events(EntityEvents::init(OrderId::new(), [OrderEvent::Opened]))?;
+/// // Generic code reaches the lines through `Parent<Line>`.
+/// fn stage(parent: &mut impl Parent<Line>, sku: &str) {
+///     parent.nested_mut().add_new(NewLine { id: LineId::new(), sku: sku.into() });
+/// }
+/// stage(&mut order, "apple");
+/// assert_eq!(Parent::<Line>::nested(&order).len_new(), 1);
+/// // A staged child is something for the order's next write to do.
+/// assert!(Parent::<Line>::nested(&order).any_new());
+/// # Ok::<(), EntityHydrationError>(())
+/// ```
 pub trait Parent<T: EsEntity> {
     /// The children.
     fn nested(&self) -> &Nested<T>;
@@ -176,6 +233,23 @@ pub trait Parent<T: EsEntity> {
     label = "`#[es_repo(nested)]` needs the child repository to name its parent key",
     note = "mark the child's column holding the parent's id: `columns(order_id(ty = \"OrderId\", parent))`"
 )]
+///
+/// Generic code can read them, for example to name a child's tables in
+/// a hand-written query or a report:
+///
+/// ```
+/// use es_entity::NestedRepo;
+///
+/// /// The join a tree read makes from a parent's index rows to this child's.
+/// fn join_clause<R: NestedRepo>(parent_alias: &str) -> String {
+///     format!(
+///         "JOIN {} c ON c.{} = {parent_alias}.id{}",
+///         R::INDEX_TABLE,
+///         R::PARENT_COLUMN,
+///         if R::SOFT_DELETE { " AND c.deleted = FALSE" } else { "" },
+///     )
+/// }
+/// ```
 pub trait NestedRepo: crate::traits::EsRepo {
     /// The child's index table.
     const INDEX_TABLE: &'static str;
@@ -375,6 +449,41 @@ pub fn give_back<P: Parent<C>, C: EsEntity>(parents: &mut [P], counts: &[usize],
 /// A parent's write failed in the write of one of its nested children: the
 /// child's error, with what the parent's error helpers need to see through
 /// it (`was_duplicate()`, `is_concurrent_modification()`, ...).
+///
+/// The parent repository builds it from the child repository's error; its
+/// fields name the child and the facts of the failure, its `source()` is
+/// the child's error:
+///
+/// ```
+/// use std::error::Error as _;
+/// use es_entity::{EntityColumn, ModifyError, NestedError};
+/// # #[derive(Debug, Clone, Copy, PartialEq)]
+/// # enum LineColumn { Id }
+/// # impl std::fmt::Display for LineColumn {
+/// #     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result { f.write_str("id") }
+/// # }
+/// # impl EntityColumn for LineColumn {
+/// #     type EntityId = String;
+/// #     const ENTITY: &'static str = "Line";
+/// #     fn from_column_name(name: &str) -> Option<Self> { (name == "id").then_some(LineColumn::Id) }
+/// #     fn column_name(&self) -> &'static str { "id" }
+/// # }
+///
+/// // The lines' update_all lost a race on one line.
+/// let child: ModifyError<LineColumn> = ModifyError::ConcurrentModification {
+///     entity_id: "line-7".to_owned(),
+///     expected_sequence: 3,
+///     expected_version: 2,
+///     actual_version: Some(3),
+/// };
+/// let err = NestedError::from_modify("lines", child);
+/// assert_eq!((err.field, err.entity, err.operation), ("lines", "Line", "update"));
+/// assert!(err.is_concurrent_modification());
+/// assert_eq!(err.conflict.as_deref(), Some("line-7"));
+/// assert_eq!(err.conflict_versions, Some((2, Some(3))));
+/// assert!(!err.was_duplicate());
+/// assert!(err.source().is_some());
+/// ```
 #[derive(Debug)]
 pub struct NestedError {
     /// The parent's field (`#[es_repo(nested)]`) holding the children.

@@ -224,6 +224,29 @@ impl Orders {
 }
 // ANCHOR_END: parent
 
+/// Two writers, one per input, each loading and changing its own copy: `write`
+/// waits on the barrier between its load and its write, so both load
+/// before either writes. Exactly one must win; returns the loser's error.
+pub(crate) async fn one_of_two_wins<I, F, Fut, E>(inputs: [I; 2], write: F) -> E
+where
+    F: Fn(I, Arc<Barrier>) -> Fut,
+    Fut: std::future::Future<Output = Result<usize, E>> + Send + 'static,
+    E: std::fmt::Debug + Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(2));
+    let tasks: Vec<_> = inputs
+        .into_iter()
+        .map(|i| tokio::spawn(write(i, barrier.clone())))
+        .collect();
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
+    assert_eq!((won.len(), lost.len()), (1, 1), "{lost:?}");
+    lost.into_iter().next().unwrap().unwrap_err()
+}
+
 fn customer() -> String {
     format!("customer-{}", OrderId::new())
 }
@@ -596,25 +619,17 @@ async fn two_writers_of_one_line_the_loser_sees_the_conflict_through_the_order()
     let line = order.add_line("apple", 1);
     orders.update(&mut order).await.unwrap();
 
-    let barrier = Arc::new(Barrier::new(2));
-    let mut tasks = Vec::new();
-    for quantity in [10, 20] {
-        let (orders, barrier) = (orders.clone(), barrier.clone());
+    let err = one_of_two_wins([10, 20], |quantity, barrier| {
+        let orders = orders.clone();
         let id = order.id;
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut copy = orders.find_by_id(id).await.unwrap();
             assert!(copy.set_quantity(line, quantity));
             barrier.wait().await;
             orders.update(&mut copy).await
-        }));
-    }
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap());
-    }
-    let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
-    assert_eq!((won.len(), lost.len()), (1, 1), "{lost:?}");
-    let err = lost.into_iter().next().unwrap().unwrap_err();
+        }
+    })
+    .await;
     // ANCHOR: conflict
     assert!(err.is_concurrent_modification());
     let nested = err.nested_error().unwrap();

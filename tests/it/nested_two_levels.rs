@@ -7,11 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::nested::one_of_two_wins;
+use crate::repo_round_trips::counting;
 use es_entity::prelude::*;
 use es_entity::{NestedError, RetryableError};
-use tokio::sync::Barrier;
-
-use crate::repo_round_trips::counting;
 
 entity_id! { BoardId, LaneId, CardId }
 
@@ -584,29 +583,18 @@ async fn two_writers_of_one_card_the_loser_sees_the_cards_conflict_through_the_b
         .unwrap()
         .id;
 
-    let barrier = Arc::new(Barrier::new(2));
-    let mut tasks = Vec::new();
-    for _ in 0..2 {
-        let (boards, barrier) = (boards.clone(), barrier.clone());
+    let err = one_of_two_wins([(), ()], |(), barrier| {
+        let boards = boards.clone();
         let id = board.id;
-        tasks.push(tokio::spawn(async move {
+        async move {
             let mut copy = boards.find_by_id(id).await.unwrap();
-            copy.lane_mut(todo)
-                .unwrap()
-                .card_mut(card)
-                .unwrap()
-                .finish();
+            let lane = copy.lane_mut(todo).unwrap();
+            lane.card_mut(card).unwrap().finish();
             barrier.wait().await;
             boards.update(&mut copy).await
-        }));
-    }
-    let mut results = Vec::new();
-    for t in tasks {
-        results.push(t.await.unwrap());
-    }
-    let (won, lost): (Vec<_>, Vec<_>) = results.into_iter().partition(|r| r.is_ok());
-    assert_eq!((won.len(), lost.len()), (1, 1), "{lost:?}");
-    let err = lost.into_iter().next().unwrap().unwrap_err();
+        }
+    })
+    .await;
     // ANCHOR: conflict
     assert!(err.is_concurrent_modification());
     let lanes = err.nested_error().unwrap();
