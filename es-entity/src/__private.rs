@@ -62,7 +62,7 @@ pub use crate::snapshot::{LoadRows, SnapshotRow};
 /// Nested entities: the tree read's hydration and the child batches of a parent's write.
 pub mod nested {
     pub use crate::nested::{
-        NestedNode, adopt, attach, give_back, give_created, hydrate, into_map, str_eq,
-        take_changed, take_new,
+        NestedNode, adopt, attach, give_back, give_created, hydrate, into_map, keep, restore,
+        str_eq, take_changed, take_new,
     };
 }

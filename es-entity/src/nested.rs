@@ -365,6 +365,25 @@ pub fn adopt<P, C>(
     }
 }
 
+/// Takes every parent's children of type `C` out, for a write that may
+/// rebuild the parents from their events (an unchecked write's refresh
+/// would start them with no children); [`restore`] puts them back.
+#[doc(hidden)]
+pub fn keep<P: Parent<C>, C: EsEntity>(parents: &mut [P]) -> Vec<Nested<C>> {
+    parents
+        .iter_mut()
+        .map(|p| std::mem::take(p.nested_mut()))
+        .collect()
+}
+
+/// Puts back what [`keep`] took.
+#[doc(hidden)]
+pub fn restore<P: Parent<C>, C: EsEntity>(parents: &mut [P], kept: Vec<Nested<C>>) {
+    for (p, k) in parents.iter_mut().zip(kept) {
+        *p.nested_mut() = k;
+    }
+}
+
 /// Whether a stored child has anything for a write: new events of its own
 /// or changes among its nested children.
 fn changed<C: EsEntity>(c: &C) -> bool {

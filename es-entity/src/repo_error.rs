@@ -370,13 +370,20 @@ pub enum UncheckedModifyError<C: EntityColumn> {
     /// A batch's parameters would not fit the one message PostgreSQL
     /// accepts for them (about 1 GB). Nothing was sent.
     BatchTooLarge(crate::BatchTooLarge),
+    /// The write of one of the entity's nested children failed (a parent
+    /// repository writes its children as `update` does, each child's own
+    /// version checked); as [`ModifyError::Nested`].
+    Nested(Box<NestedError>),
 }
 constraint_helpers!(UncheckedModifyError);
 
 impl<C: EntityColumn> UncheckedModifyError<C> {
-    /// Always `None`: an unchecked write does not write nested children.
+    /// The failure of a nested child's write, when that is what failed.
     pub fn nested_error(&self) -> Option<&NestedError> {
-        None
+        match self {
+            Self::Nested(n) => Some(&**n),
+            _ => None,
+        }
     }
 }
 
@@ -409,6 +416,7 @@ impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
                 Self::DuplicateEntity { entity_id }
             }
             UncheckedModifyError::BatchTooLarge(e) => Self::BatchTooLarge(e),
+            UncheckedModifyError::Nested(n) => Self::Nested(n),
         }
     }
 }
@@ -476,9 +484,7 @@ impl<C: EntityColumn> From<BatchWriteError<C>> for UncheckedModifyError<C> {
                 ModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
                 ModifyError::PostPersistHook(e) => Self::PostPersistHook(e),
                 ModifyError::BatchTooLarge(e) => Self::BatchTooLarge(e),
-                // A batch of the unchecked statement writes no nested
-                // children, so no child's write can fail in it.
-                ModifyError::Nested(n) => Self::Sqlx(sqlx::Error::Protocol(n.to_string())),
+                ModifyError::Nested(n) => Self::Nested(n),
             },
         }
     }
@@ -719,6 +725,7 @@ impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
                 "updating {} unchecked: the batch holds {entity_id} twice with new events; nothing was stored",
                 C::ENTITY
             ),
+            Self::Nested(n) => write!(f, "updating {} unchecked: {n}", C::ENTITY),
         }
     }
 }
@@ -808,6 +815,7 @@ impl<C: EntityColumn> std::error::Error for UncheckedModifyError<C> {
             Self::HydrationError(e) | Self::RefreshFailed(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
             Self::BatchTooLarge(e) => Some(e),
+            Self::Nested(n) => Some(&**n),
             _ => None,
         }
     }

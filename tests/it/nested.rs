@@ -725,3 +725,135 @@ async fn the_nested_api_keeps_new_and_stored_children_apart() {
     let stored = orders.find_by_id(order.id).await.unwrap();
     assert_eq!(stored.lines.get_persisted(&a).unwrap().quantity, 5);
 }
+
+/// The version-aware writes of a parent write its children too: the
+/// expectation is about the parent's stream, the children are written as
+/// `update` writes them, all in one transaction.
+#[tokio::test]
+async fn expecting_and_unchecked_writes_write_the_children_too() {
+    let pool = es_entity_tests::pool().await;
+    let orders = Orders::new(&pool);
+    let mut order = orders
+        .create(NewOrder {
+            id: OrderId::new(),
+            customer: customer(),
+        })
+        .await
+        .unwrap();
+
+    // ANCHOR: expecting
+    // Only a new line: the order's expectation is compared with the
+    // version it was loaded at; the line is written.
+    order.add_line("apple", 1);
+    let written = orders
+        .update_expecting(&mut order, ExpectedVersion::Exact(1))
+        .await
+        .unwrap();
+    assert_eq!(written, 1);
+    // A wrong expectation writes nothing, children included.
+    order.add_line("pear", 1);
+    order.change_customer("expecting");
+    let err = orders
+        .update_expecting(&mut order, ExpectedVersion::Exact(5))
+        .await
+        .unwrap_err();
+    assert!(err.is_concurrent_modification());
+    // ANCHOR_END: expecting
+    let stored = orders.find_by_id(order.id).await.unwrap();
+    assert_eq!(
+        (stored.line_count(), stored.events().len_persisted()),
+        (1, 1)
+    );
+    assert_eq!(order.lines.len_new(), 1, "the staged line is still staged");
+    assert_eq!(
+        orders
+            .update_expecting(&mut order, ExpectedVersion::Exact(1))
+            .await
+            .unwrap(),
+        2
+    );
+    let stored = orders.find_by_id(order.id).await.unwrap();
+    assert_eq!(
+        (stored.line_count(), stored.customer.as_str()),
+        (2, "expecting")
+    );
+
+    // Unchecked: another writer changed the order meanwhile; this writer's
+    // event goes after it, the order is rebuilt with it, and keeps its lines.
+    let mut other = orders.find_by_id(order.id).await.unwrap();
+    other.change_customer("other writer");
+    orders.update(&mut other).await.unwrap();
+    let apple = order.lines().find(|l| l.sku == "apple").unwrap().id;
+    order.set_quantity(apple, 7);
+    order.add_line("plum", 3);
+    order.change_customer("unchecked");
+    let done = orders.update_unchecked(&mut order).await.unwrap();
+    assert_eq!((done.written, done.missed), (3, 1));
+    assert_eq!(order.line_count(), 3, "the rebuilt order keeps its lines");
+    assert_eq!(order.events().len_persisted(), 4);
+    let stored = orders.find_by_id(order.id).await.unwrap();
+    assert_eq!(stored.customer, "unchecked");
+    assert_eq!(stored.lines.get_persisted(&apple).unwrap().quantity, 7);
+    assert_eq!(stored.line_count(), 3);
+
+    // A refresh with no child changes keeps the loaded lines in memory too.
+    let mut other = orders.find_by_id(order.id).await.unwrap();
+    other.change_customer("again");
+    orders.update(&mut other).await.unwrap();
+    order.change_customer("last");
+    let done = orders.update_unchecked(&mut order).await.unwrap();
+    assert_eq!((done.written, done.missed), (1, 1));
+    assert_eq!(order.line_count(), 3);
+}
+
+#[tokio::test]
+async fn batch_expecting_and_unchecked_writes_write_the_children_too() {
+    let pool = es_entity_tests::pool().await;
+    let orders = Orders::new(&pool);
+    let mut many = Vec::new();
+    for _ in 0..3 {
+        many.push(
+            orders
+                .create(NewOrder {
+                    id: OrderId::new(),
+                    customer: customer(),
+                })
+                .await
+                .unwrap(),
+        );
+    }
+    for (i, o) in many.iter_mut().enumerate() {
+        o.add_line(format!("x{i}"), 1);
+    }
+    many[0].change_customer("first");
+    assert_eq!(
+        orders
+            .update_all_expecting(&mut many, |o| o.events().len_persisted())
+            .await
+            .unwrap(),
+        4
+    );
+    for o in many.iter_mut() {
+        o.add_line("y", 2);
+    }
+    let done = orders.update_all_unchecked(&mut many).await.unwrap();
+    assert_eq!((done.written, done.missed), (3, 0));
+    let ids: Vec<OrderId> = many.iter().map(|o| o.id).collect();
+    let found: std::collections::HashMap<OrderId, Order> = orders.find_all(&ids).await.unwrap();
+    assert!(found.values().all(|o| o.line_count() == 2));
+    assert_eq!(found[&many[0].id].customer, "first");
+
+    // A child's conflict inside an unchecked write is the parent's typed
+    // error: the child's own version is checked.
+    let id = many[1].id;
+    let line = many[1].lines().next().unwrap().id;
+    let mut a = orders.find_by_id(id).await.unwrap();
+    let mut b = orders.find_by_id(id).await.unwrap();
+    a.set_quantity(line, 5);
+    orders.update(&mut a).await.unwrap();
+    b.set_quantity(line, 6);
+    let err = orders.update_unchecked(&mut b).await.unwrap_err();
+    let nested = err.nested_error().unwrap();
+    assert_eq!(nested.conflict, Some(line.to_string()));
+    assert!(err.to_string().contains("nested `lines` (Line)"), "{err}");
+}

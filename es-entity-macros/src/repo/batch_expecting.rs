@@ -10,6 +10,13 @@ use crate::model::repo::Repo;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
+    // A parent of nested children wraps these (repo/nested.rs, `versioned`):
+    // here they write the parent's own statement only.
+    let own = super::nested::OwnWrites::of(repo);
+    let update_all_expecting = own.name("update_all_expecting");
+    let update_all_expecting_in_op = own.name("update_all_expecting_in_op");
+    let update_all_unchecked = own.name("update_all_unchecked");
+    let update_all_unchecked_in_op = own.name("update_all_unchecked_in_op");
     let Repo {
         pool,
         entity,
@@ -105,6 +112,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     } else {
         TokenStream::new()
     };
+    let vis = own.vis();
     quote! {
         /// [`Self::update_all`] where each entity states what it expects of
         /// its stream ([`es_entity::ExpectedVersion`], from `expected`; a
@@ -122,7 +130,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// `update_all` does. A missing entity is `EntityNotFound`. Returns
         /// how many events were written; when no entity has new events,
         /// nothing is sent.
-        pub async fn update_all_expecting<__V: ::core::convert::Into<::es_entity::ExpectedVersion>>(
+        #vis async fn #update_all_expecting<__V: ::core::convert::Into<::es_entity::ExpectedVersion>>(
             &self,
             entities: &mut [#entity],
             expected: impl ::core::ops::FnMut(&#entity) -> __V,
@@ -139,7 +147,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// conflict found by the statement carries no actual version
         /// (PostgreSQL aborted the transaction with the statement); one
         /// found before anything is sent reads it in the transaction.
-        pub async fn update_all_expecting_in_op<
+        #vis async fn #update_all_expecting_in_op<
             __Op: ::es_entity::AtomicOperation,
             __V: ::core::convert::Into<::es_entity::ExpectedVersion>,
         >(
@@ -181,7 +189,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// the batch is locked in id order first, as `update_all` does.
         /// Returns the sums over the batch; when no entity has new events,
         /// nothing is sent.
-        pub async fn update_all_unchecked(
+        #vis async fn #update_all_unchecked(
             &self,
             entities: &mut [#entity],
         ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
@@ -193,7 +201,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         }
 
         /// [`Self::update_all_unchecked`] inside the caller's transaction.
-        pub async fn update_all_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
+        #vis async fn #update_all_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
             &self,
             op: &mut __Op,
             entities: &mut [#entity],

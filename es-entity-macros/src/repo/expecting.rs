@@ -9,6 +9,11 @@ use crate::model::repo::Repo;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
+    // A parent of nested children wraps these (repo/nested.rs, `versioned`):
+    // here they write the parent's own statement only.
+    let own = super::nested::OwnWrites::of(repo);
+    let update_expecting = own.name("update_expecting");
+    let update_expecting_in_op = own.name("update_expecting_in_op");
     let Repo {
         pool,
         entity,
@@ -71,6 +76,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             )
         }
     };
+    let vis = own.vis();
     quote! {
         /// [`Self::update`] with an expectation of the entity's stream (see
         /// [`es_entity::ExpectedVersion`]), in one statement:
@@ -89,7 +95,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// Returns how many events were written; with none, no SQL runs
         /// (an `Exact` expectation is then only compared with the version
         /// the entity was loaded at).
-        pub async fn update_expecting(
+        #vis async fn #update_expecting(
             &self,
             entity: &mut #entity,
             expected: ::es_entity::ExpectedVersion,
@@ -109,7 +115,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// (PostgreSQL aborted the transaction with the statement); one
         /// found before anything is sent (the entity was loaded at another
         /// version) reads it in the transaction.
-        pub async fn update_expecting_in_op<__Op: ::es_entity::AtomicOperation>(
+        #vis async fn #update_expecting_in_op<__Op: ::es_entity::AtomicOperation>(
             &self,
             op: &mut __Op,
             entity: &mut #entity,

@@ -37,6 +37,14 @@ pub(super) fn apply(repo: &Repo, impl_block: TokenStream) -> TokenStream {
                 || KEPT.contains(&name.as_str())
                 || (!names.contains(&format!("{name}_in_op")) && !pool_only(&name))
         }
+        // A nested parent's own writes (`__es_own_update_expecting`, ...),
+        // which its public ones wrap: the pool variants go with theirs.
+        syn::ImplItem::Fn(f) => {
+            let name = f.sig.ident.to_string();
+            !name.starts_with("__es_own_")
+                || name.ends_with("_in_op")
+                || !names.contains(&format!("{name}_in_op"))
+        }
         _ => true,
     });
     quote!(#item)

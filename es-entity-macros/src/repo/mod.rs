@@ -73,6 +73,7 @@ fn expand(repo: &Repo) -> TokenStream {
     let reads_row = snapshot::reads_row(repo);
     let nested_items = nested::items(repo);
     let nested_methods = nested::methods(repo);
+    let nested_versioned = nested::versioned(repo);
     let inherent = quote! {
         #[automatically_derived]
         impl #impl_g #ident #ty_g #where_g {
@@ -99,6 +100,7 @@ fn expand(repo: &Repo) -> TokenStream {
             #feed
             #post_persist
             #nested_methods
+            #nested_versioned
         }
     };
     let inherent = in_op_only::apply(repo, inherent);

@@ -603,3 +603,254 @@ pub(super) fn page_of(repo: &Repo, cursor: &TokenStream) -> TokenStream {
         quote!(::es_entity::__private::page::<#entity, #cursor>(__rows, args.first)?)
     }
 }
+
+/// The names of the version-aware writes (`update_expecting`,
+/// `update_unchecked`, their batch forms): for a parent of nested children
+/// the families generate them as private `__es_own_*` methods writing the
+/// parent's own statement, and [`versioned`] generates the public ones
+/// around them; otherwise as they are.
+pub(super) struct OwnWrites {
+    parent: bool,
+}
+
+impl OwnWrites {
+    pub(super) fn of(repo: &Repo) -> Self {
+        Self {
+            parent: is_parent(repo),
+        }
+    }
+
+    pub(super) fn name(&self, public: &str) -> syn::Ident {
+        if self.parent {
+            format_ident!("__es_own_{}", public)
+        } else {
+            format_ident!("{}", public)
+        }
+    }
+
+    pub(super) fn vis(&self) -> TokenStream {
+        if self.parent {
+            quote!(#[doc(hidden)])
+        } else {
+            quote!(pub)
+        }
+    }
+}
+
+/// A parent's `update_expecting`, `update_unchecked`, `update_all_expecting`
+/// and `update_all_unchecked` (with their `_in_op` forms): the parent's own
+/// statement as for any repository, its nested children kept out of the
+/// entity meanwhile (an unchecked write's refresh rebuilds the parent from
+/// its events alone), then the children written as `update` writes them,
+/// in the same transaction.
+pub(super) fn versioned(repo: &Repo) -> TokenStream {
+    if !is_parent(repo) {
+        return TokenStream::new();
+    }
+    let Repo {
+        pool,
+        entity,
+        names,
+        ..
+    } = repo;
+    let err = &names.modify_error;
+    let unchecked_err = &names.unchecked_modify_error;
+    let keep = |slice: TokenStream| -> (TokenStream, TokenStream) {
+        let (mut take, mut put) = (TokenStream::new(), TokenStream::new());
+        for (k, c) in repo.nested.iter().enumerate() {
+            let ty = &c.repo_ty;
+            let child = quote!(<#ty as ::es_entity::EsRepo>::Entity);
+            let kept = format_ident!("__kept{}", k);
+            take.extend(quote! {
+                let #kept = ::es_entity::__private::nested::keep::<#entity, #child>(#slice);
+            });
+            put.extend(quote! {
+                ::es_entity::__private::nested::restore::<#entity, #child>(#slice, #kept);
+            });
+        }
+        (take, put)
+    };
+    let (take_one, put_one) = keep(quote!(::core::slice::from_mut(&mut *entity)));
+    let (take_all, put_all) = keep(quote!(&mut *entities));
+    let tx =
+        |call: TokenStream| super::shared::in_transaction(call, super::shared::nothing_to_undo());
+    let expecting_tx = tx(quote!(
+        self.update_expecting_in_op(&mut __op, entity, expected)
+    ));
+    let unchecked_tx = tx(quote!(self.update_unchecked_in_op(&mut __op, entity)));
+    let all_expecting_tx = tx(quote!(
+        self.update_all_expecting_in_op(&mut __op, entities, expected)
+    ));
+    let all_unchecked_tx = tx(quote!(self.update_all_unchecked_in_op(&mut __op, entities)));
+    let changed_one = quote!(::es_entity::EsEntity::nested_changed(&*entity));
+    let changed_all = quote!(
+        entities
+            .iter()
+            .any(|__e| ::es_entity::EsEntity::nested_changed(__e))
+    );
+    let children = |slice: TokenStream, err: TokenStream| {
+        quote! {
+            self.__es_persist_nested(op, #slice)
+                .await
+                .map_err(|e| #err::Nested(::std::boxed::Box::new(e)))?
+        }
+    };
+    let one_modify = children(
+        quote!(::core::slice::from_mut(entity)),
+        quote!(::es_entity::ModifyError),
+    );
+    let one_unchecked = children(
+        quote!(::core::slice::from_mut(entity)),
+        quote!(::es_entity::UncheckedModifyError),
+    );
+    let all_modify = children(quote!(entities), quote!(::es_entity::ModifyError));
+    let all_unchecked = children(quote!(entities), quote!(::es_entity::UncheckedModifyError));
+    quote! {
+        /// [`Self::update`] with an expectation of the parent's stream (see
+        /// [`es_entity::ExpectedVersion`]): the parent's statement checks it
+        /// as for any repository; its nested children are written as
+        /// `update` writes them (each child's own version checked), in the
+        /// same transaction. With only children changed, an `Exact`
+        /// expectation is compared with the version the parent was loaded at.
+        pub async fn update_expecting(
+            &self,
+            entity: &mut #entity,
+            expected: ::es_entity::ExpectedVersion,
+        ) -> ::core::result::Result<usize, #err> {
+            if #changed_one {
+                let mut __conn = self.#pool.acquire().await?;
+                let __result = #expecting_tx;
+                return Self::__es_with_actual_version(&mut *__conn, __result).await;
+            }
+            #take_one
+            let __result = self.__es_own_update_expecting(entity, expected).await;
+            #put_one
+            __result
+        }
+
+        /// [`Self::update_expecting`] inside the caller's transaction.
+        pub async fn update_expecting_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            entity: &mut #entity,
+            expected: ::es_entity::ExpectedVersion,
+        ) -> ::core::result::Result<usize, #err> {
+            #take_one
+            let __result = self.__es_own_update_expecting_in_op(op, entity, expected).await;
+            #put_one
+            let mut __written = __result?;
+            if #changed_one {
+                __written += #one_modify;
+            }
+            ::core::result::Result::Ok(__written)
+        }
+
+        /// [`Self::update`] appending the parent's new events after whatever
+        /// its stream holds (see `update_unchecked` in the book's
+        /// "Versions" chapter); its nested children are written as `update`
+        /// writes them (each child's own version checked), in the same
+        /// transaction, and kept in the entity if it is rebuilt.
+        pub async fn update_unchecked(
+            &self,
+            entity: &mut #entity,
+        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
+            if #changed_one {
+                let mut __conn = self.#pool.acquire().await?;
+                return #unchecked_tx;
+            }
+            #take_one
+            let __result = self.__es_own_update_unchecked(entity).await;
+            #put_one
+            __result
+        }
+
+        /// [`Self::update_unchecked`] inside the caller's transaction.
+        pub async fn update_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            entity: &mut #entity,
+        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
+            #take_one
+            let __result = self.__es_own_update_unchecked_in_op(op, entity).await;
+            #put_one
+            let mut __done = __result?;
+            if #changed_one {
+                __done.written += #one_unchecked;
+            }
+            ::core::result::Result::Ok(__done)
+        }
+
+        /// [`Self::update_all`] where each parent states what it expects of
+        /// its stream, as for any repository; the nested children of every
+        /// parent are then written as `update_all` writes them, batched, in
+        /// the same transaction.
+        pub async fn update_all_expecting<__V: ::core::convert::Into<::es_entity::ExpectedVersion>>(
+            &self,
+            entities: &mut [#entity],
+            expected: impl ::core::ops::FnMut(&#entity) -> __V,
+        ) -> ::core::result::Result<usize, #err> {
+            if #changed_all {
+                let mut __conn = self.#pool.acquire().await?;
+                let __result = #all_expecting_tx;
+                return Self::__es_with_actual_version(&mut *__conn, __result).await;
+            }
+            #take_all
+            let __result = self.__es_own_update_all_expecting(entities, expected).await;
+            #put_all
+            __result
+        }
+
+        /// [`Self::update_all_expecting`] inside the caller's transaction.
+        pub async fn update_all_expecting_in_op<
+            __Op: ::es_entity::AtomicOperation,
+            __V: ::core::convert::Into<::es_entity::ExpectedVersion>,
+        >(
+            &self,
+            op: &mut __Op,
+            entities: &mut [#entity],
+            expected: impl ::core::ops::FnMut(&#entity) -> __V,
+        ) -> ::core::result::Result<usize, #err> {
+            #take_all
+            let __result = self.__es_own_update_all_expecting_in_op(op, entities, expected).await;
+            #put_all
+            let mut __written = __result?;
+            if #changed_all {
+                __written += #all_modify;
+            }
+            ::core::result::Result::Ok(__written)
+        }
+
+        /// [`Self::update_unchecked`] for a batch of parents; their nested
+        /// children are written as `update_all` writes them, batched, in
+        /// the same transaction.
+        pub async fn update_all_unchecked(
+            &self,
+            entities: &mut [#entity],
+        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
+            if #changed_all {
+                let mut __conn = self.#pool.acquire().await?;
+                return #all_unchecked_tx;
+            }
+            #take_all
+            let __result = self.__es_own_update_all_unchecked(entities).await;
+            #put_all
+            __result
+        }
+
+        /// [`Self::update_all_unchecked`] inside the caller's transaction.
+        pub async fn update_all_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
+            &self,
+            op: &mut __Op,
+            entities: &mut [#entity],
+        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
+            #take_all
+            let __result = self.__es_own_update_all_unchecked_in_op(op, entities).await;
+            #put_all
+            let mut __done = __result?;
+            if #changed_all {
+                __done.written += #all_unchecked;
+            }
+            ::core::result::Result::Ok(__done)
+        }
+    }
+}

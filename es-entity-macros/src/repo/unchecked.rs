@@ -7,6 +7,11 @@ use crate::model::repo::Repo;
 use crate::sql;
 
 pub(super) fn expand(repo: &Repo) -> TokenStream {
+    // A parent of nested children wraps these (repo/nested.rs, `versioned`):
+    // here they write the parent's own statement only.
+    let own = super::nested::OwnWrites::of(repo);
+    let update_unchecked = own.name("update_unchecked");
+    let update_unchecked_in_op = own.name("update_unchecked_in_op");
     let Repo {
         pool,
         entity,
@@ -59,6 +64,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
             )
         }
     };
+    let vis = own.vis();
     quote! {
         /// Appends the entity's new events after whatever its stream holds
         /// when the statement runs (last writer wins), and gives the index
@@ -72,7 +78,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         /// this writer's column values, computed before the events it
         /// missed: last writer wins there too, until the refreshed entity's
         /// next write. With no new events nothing is sent.
-        pub async fn update_unchecked(
+        #vis async fn #update_unchecked(
             &self,
             entity: &mut #entity,
         ) -> ::core::result::Result<::es_entity::UncheckedWrite, #err> {
@@ -83,7 +89,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
         }
 
         /// [`Self::update_unchecked`] inside the caller's transaction.
-        pub async fn update_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
+        #vis async fn #update_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
             &self,
             op: &mut __Op,
             entity: &mut #entity,
