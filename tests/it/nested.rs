@@ -221,6 +221,11 @@ impl Orders {
             lines: Lines { pool: pool.clone() },
         }
     }
+
+    /// The child repository, for another parent repository of orders.
+    pub fn into_lines(self) -> Lines {
+        self.lines
+    }
 }
 // ANCHOR_END: parent
 
