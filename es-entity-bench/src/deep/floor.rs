@@ -1,9 +1,10 @@
 //! The floor for the snapshot and nested workloads: hand-written sqlx, one
 //! statement per operation, only the columns the state needs.
 //!
-//! - A meter read with snapshots is one statement: the snapshot row of the
-//!   current version (if any) followed by the events after it, in sequence
-//!   order. Without snapshots: the events, in order.
+//! - A meter read with snapshots is one statement: the index row, its
+//!   snapshot row of the current version (if any) and the events after it,
+//!   in sequence order, the snapshot's JSON on the first row only. Without
+//!   snapshots: the events, in order.
 //! - A meter write is one statement: the events' insert (the unique key
 //!   `(id, sequence)` is the optimistic-concurrency check) and, when a
 //!   snapshot is due, its upsert in a CTE of the same statement, which never
@@ -231,15 +232,23 @@ impl Deep for FloorDeep {
     }
 
     async fn find_meter(&self, id: Uuid) -> Res<Meter> {
+        // The snapshot row of the current version (if any), then the events
+        // after it; the snapshot's JSON only on the first row. Starting from
+        // the index row (a primary-key lookup) rather than from `$1` alone
+        // lets PostgreSQL keep a generic plan: with `(SELECT $1 AS id)` its
+        // generic estimate is far above the custom one, so it replanned the
+        // statement at every execution (pg_prepared_statements: 0 generic,
+        // 20 custom plans out of 20), about 0.1 ms per read.
         let rows = sqlx::query!(
-            "WITH snap AS (SELECT sequence, snapshot FROM bench_floor_meter_snapshots \
-             WHERE id = $1 AND version = $2) \
-             SELECT s.sequence AS \"sequence!\", s.snapshot AS \"snapshot?: Json<MeterState>\", \
-             NULL::JSONB AS \"event?: Json<MeterEvent>\" FROM snap s \
-             UNION ALL \
-             SELECT e.sequence, NULL, e.event FROM bench_floor_meter_events e \
-             WHERE e.id = $1 AND e.sequence > COALESCE((SELECT sequence FROM snap), 0) \
-             ORDER BY 1",
+            "SELECT s.sequence AS \"snapshot_sequence?\", \
+             CASE WHEN e.sequence IS NULL OR e.sequence = s.sequence + 1 THEN s.snapshot END \
+             AS \"snapshot?: Json<MeterState>\", \
+             e.sequence AS \"sequence?\", e.event AS \"event?: Json<MeterEvent>\" \
+             FROM bench_floor_meters i \
+             LEFT JOIN bench_floor_meter_snapshots s ON s.id = i.id AND s.version = $2 \
+             LEFT JOIN LATERAL (SELECT x.sequence, x.event FROM bench_floor_meter_events x \
+             WHERE x.id = i.id AND x.sequence > COALESCE(s.sequence, 0) ORDER BY x.sequence) e ON TRUE \
+             WHERE i.id = $1 ORDER BY e.sequence",
             id,
             SNAPSHOT_VERSION,
         )
@@ -247,14 +256,16 @@ impl Deep for FloorDeep {
         .await?;
         let mut meter = Meter::empty(id);
         for row in rows {
-            match (row.snapshot, row.event) {
-                (Some(Json(state)), None) => {
-                    meter.state = state;
-                    meter.version = row.sequence;
-                    meter.loaded_from = Some(row.sequence as usize);
-                }
-                (None, Some(Json(event))) => meter.apply_stored(row.sequence, &event)?,
-                _ => return Err(format!("meter {id}: a row with both or neither").into()),
+            if let Some(Json(state)) = row.snapshot {
+                let at = row
+                    .snapshot_sequence
+                    .ok_or("a snapshot without its sequence")?;
+                meter.state = state;
+                meter.version = at;
+                meter.loaded_from = Some(at as usize);
+            }
+            if let (Some(sequence), Some(Json(event))) = (row.sequence, row.event) {
+                meter.apply_stored(sequence, &event)?;
             }
         }
         if meter.version == 0 {
