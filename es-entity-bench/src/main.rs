@@ -796,7 +796,7 @@ async fn run(cfg: Config) -> Res<()> {
 
     print_report(&cfg, &rows, &pg_version, &command, (total, load), verified);
     if let Some(report) = &deep_report {
-        deep::print(report, &rows);
+        deep::print(report);
     }
     if let Some(c) = &context_cost {
         context::print(c);
