@@ -14,6 +14,10 @@
 //! slow phase of the machine hits all three. The table reports, per
 //! implementation, the median over rounds of µs per operation.
 //!
+//! The snapshot and nested workloads (src/deep.rs: `--only snapshot`,
+//! `--only nested`; also in the default run) add rows to the table and
+//! print, after it, their statements and rows per operation.
+//!
 //! The projection workloads (`--only projection`, src/projection.rs) follow
 //! the table: a projection's catch-up against a hand-written loop, a
 //! runner's live lag, and what the feed columns cost a single write.
