@@ -336,7 +336,8 @@ impl<D: Deep> Lane<D> {
 
     /// After an update workload (untimed): every meter reads back with the
     /// events and balance written, and with snapshots on, from a snapshot
-    /// when more than `SNAPSHOT_EVERY` events were written.
+    /// when more than `SNAPSHOT_EVERY` events were written; then, loaded
+    /// from that snapshot, it takes 100 more writes and moves its snapshot.
     async fn verify(&self, workload: Workload) -> Res<()> {
         let check_one = |v: MeterView, k: usize, snap: bool| {
             let written = self.deposits[k] as usize;
@@ -357,6 +358,33 @@ impl<D: Deep> Lane<D> {
             Workload::UpdateOn => {
                 for (k, (id, _)) in self.update_on.iter().enumerate() {
                     check_one(D::meter(&self.d.find_meter(*id).await?), k, true)?;
+                    // A meter loaded from its snapshot, written 100 more
+                    // times one event at a time, stores a later snapshot
+                    // and reads back with every event counted.
+                    let mut m = self.d.find_meter(*id).await?;
+                    let before = D::meter(&m);
+                    for _ in 0..SNAPSHOT_EVERY {
+                        D::deposit(&mut m, 1);
+                        self.d.update_meter(&mut m).await?;
+                    }
+                    let after = D::meter(&self.d.find_meter(*id).await?);
+                    let ok = after.events == before.events + SNAPSHOT_EVERY
+                        && after.balance == before.balance + SNAPSHOT_EVERY as i64
+                        && after.snapshot > before.snapshot
+                        && after
+                            .snapshot
+                            .is_some_and(|s| after.events - s < SNAPSHOT_EVERY);
+                    check(ok, || {
+                        format!(
+                            "{}: meter {k} loaded at {} events (snapshot {:?}), 100 writes later read as {} events, balance {}, snapshot {:?}",
+                            D::NAME,
+                            before.events,
+                            before.snapshot,
+                            after.events,
+                            after.balance,
+                            after.snapshot
+                        )
+                    })?;
                 }
             }
             Workload::UpdateOff => {
