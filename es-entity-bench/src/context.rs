@@ -114,7 +114,9 @@ async fn creates_plain(accounts: &Accounts, new: Vec<(uuid::Uuid, String)>) -> R
 #[inline(never)]
 async fn creates_in_context(accounts: &Accounts, new: Vec<(uuid::Uuid, String)>) -> Res<()> {
     for (i, (id, name)) in new.into_iter().enumerate() {
-        context(i).scope(Subject::create(accounts, id, name)).await?;
+        context(i)
+            .scope(Subject::create(accounts, id, name))
+            .await?;
     }
     Ok(())
 }

@@ -14,11 +14,16 @@
 //! slow phase of the machine hits all three. The table reports, per
 //! implementation, the median over rounds of µs per operation.
 //!
+//! The snapshot and nested workloads (src/deep.rs: `--only snapshot`,
+//! `--only nested`; also in the default run) add rows to the table and
+//! print, after it, their statements and rows per operation.
+//!
 //! The projection workloads (`--only projection`, src/projection.rs) follow
 //! the table: a projection's catch-up against a hand-written loop, a
 //! runner's live lag, and what the feed columns cost a single write.
 
 mod context;
+mod deep;
 mod floor;
 mod ours;
 mod peer;
@@ -205,7 +210,8 @@ impl Config {
                     println!(
                         "usage: cargo run --release [-- --quick] [-- --rounds N] [-- --only NAME]...\n\
                          --only runs just the workloads whose name contains NAME \
-                         (`--only projection`: the projection workloads; `--only context`: \
+                         (`--only projection`: the projection workloads; `--only snapshot`, \
+                         `--only nested`: the snapshot and nested workloads; `--only context`: \
                          what an EventContext costs a write; `--only batch`: the batch-size \
                          curve of create_all/update_all, which runs only when named).\n\
                          --subject ours|floor|peer (repeatable) seeds and runs only those \
@@ -454,7 +460,9 @@ impl<S: Subject> Lane<S> {
                         S::deposit(account, 1);
                     }
                     let n = s.update_all(&mut self.bulk_set).await?;
-                    check(n == size, || format!("update_all wrote {n} events, not {size}"))?;
+                    check(n == size, || {
+                        format!("update_all wrote {n} events, not {size}")
+                    })?;
                 }
             }
             Workload::UpdateAllRenamed => {
@@ -640,10 +648,21 @@ fn min_max(xs: &[f64]) -> (f64, f64) {
 }
 
 async fn pg_pool(url: &str) -> Res<sqlx::PgPool> {
+    pg_pool_logged(url, false).await
+}
+
+/// [`pg_pool`]; with `log`, every statement is reported at one level (for
+/// src/statements.rs).
+async fn pg_pool_logged(url: &str, log: bool) -> Res<sqlx::PgPool> {
     let options: PgConnectOptions = url.parse()?;
-    let options = options
+    let mut options = options
         .ssl_mode(PgSslMode::Disable)
         .disable_statement_logging();
+    if log {
+        options = options
+            .log_statements(log::LevelFilter::Info)
+            .log_slow_statements(log::LevelFilter::Info, Duration::from_secs(3600));
+    }
     Ok(PgPoolOptions::new()
         .max_connections(POOL_SIZE)
         .connect_with(options)
@@ -715,13 +734,14 @@ async fn run(cfg: Config) -> Res<()> {
         .chain(Workload::curve())
         .any(|w| cfg.runs(w));
     let context = cfg.selects(context::LABEL);
+    let any_deep = deep::selected(&cfg);
     let any_proj = proj.catch_up || proj.live || proj.cost;
-    if !any_main && !any_proj && !context {
+    if !any_main && !any_proj && !context && !any_deep {
         return Err(format!("--only {:?} selects no workload (try --help)", cfg.only).into());
     }
     // Before any connection: the statement counter of the catch-up is the
     // process's global tracing subscriber.
-    let counting = proj.catch_up && statements::install();
+    let counting = (proj.catch_up || any_deep) && statements::install();
     let url = schema::database_url();
     schema::prepare(&url).await?;
     let admin = pg_pool(&url).await?;
@@ -739,10 +759,17 @@ async fn run(cfg: Config) -> Res<()> {
     };
     let total_start = Instant::now();
     let load_start = load_average();
-    let (rows, verified) = if any_main {
+    let (mut rows, verified) = if any_main {
         run_main(&cfg, &url, &admin).await?
     } else {
         (Vec::new(), [0; 3])
+    };
+    let deep_report = if any_deep {
+        let mut report = deep::run(&cfg, &url, &admin, counting).await?;
+        rows.extend(report.take_rows());
+        Some(report)
+    } else {
+        None
     };
     let context_cost = if context {
         Some(context::cost(&url, cfg.rounds, if cfg.quick { 100 } else { 500 }).await?)
@@ -772,6 +799,9 @@ async fn run(cfg: Config) -> Res<()> {
     let load = (load_start, load_average());
 
     print_report(&cfg, &rows, &pg_version, &command, (total, load), verified);
+    if let Some(report) = &deep_report {
+        deep::print(report);
+    }
     if let Some(c) = &context_cost {
         context::print(c);
     }

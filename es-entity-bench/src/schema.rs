@@ -20,6 +20,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "20261202000000_bench_projection.sql",
         include_str!("../migrations/20261202000000_bench_projection.sql"),
     ),
+    (
+        "20261203000000_bench_snapshot_nested.sql",
+        include_str!("../migrations/20261203000000_bench_snapshot_nested.sql"),
+    ),
     // The function the repositories' unchecked writes call, as the
     // workspace's migration defines it (`CREATE OR REPLACE`: idempotent).
     (

@@ -1,5 +1,7 @@
 //! Counts the statements sqlx sends, for the projection workloads' "statements
-//! per batch" (a figure that does not depend on the machine's mood).
+//! per batch" and the snapshot and nested workloads' statements and rows per
+//! operation (figures that do not depend on the machine's mood). The peer's
+//! sqlx (0.8) reports its statements the same way.
 //!
 //! sqlx reports every statement it executes as one tracing event with target
 //! `sqlx::query`, at the level a connection's `log_statements` sets (the
@@ -22,7 +24,8 @@ const TARGET: &str = "sqlx::query";
 #[derive(Default)]
 struct Seen {
     on: AtomicBool,
-    statements: Mutex<Vec<String>>,
+    /// First word of each statement and the rows it returned.
+    statements: Mutex<Vec<(String, u64)>>,
 }
 
 static SEEN: OnceLock<Arc<Seen>> = OnceLock::new();
@@ -47,6 +50,12 @@ pub fn start() {
 /// Stops and returns the first word of each statement seen since [`start`],
 /// in order.
 pub fn stop() -> Vec<String> {
+    stop_with_rows().into_iter().map(|(word, _)| word).collect()
+}
+
+/// As [`stop`], with the rows each statement returned (sqlx's
+/// `rows_returned`).
+pub fn stop_with_rows() -> Vec<(String, u64)> {
     match SEEN.get() {
         Some(seen) => {
             seen.on.store(false, Ordering::SeqCst);
@@ -56,18 +65,34 @@ pub fn stop() -> Vec<String> {
     }
 }
 
-struct Summary(String);
+#[derive(Default)]
+struct Summary {
+    summary: String,
+    rows: u64,
+}
 
 impl Visit for Summary {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "summary" {
-            self.0 = value.to_owned();
+            self.summary = value.to_owned();
+        }
+    }
+
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "rows_returned" {
+            self.rows = value;
+        }
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "rows_returned" {
+            self.rows = value.max(0) as u64;
         }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == "summary" && self.0.is_empty() {
-            self.0 = format!("{value:?}").trim_matches('"').to_owned();
+        if field.name() == "summary" && self.summary.is_empty() {
+            self.summary = format!("{value:?}").trim_matches('"').to_owned();
         }
     }
 }
@@ -101,15 +126,19 @@ impl Subscriber for Counter {
         if event.metadata().target() != TARGET || !self.0.on.load(Ordering::Relaxed) {
             return;
         }
-        let mut summary = Summary(String::new());
+        let mut summary = Summary::default();
         event.record(&mut summary);
         let word = summary
-            .0
+            .summary
             .split_whitespace()
             .next()
             .unwrap_or("?")
             .to_ascii_uppercase();
-        self.0.statements.lock().expect("not poisoned").push(word);
+        self.0
+            .statements
+            .lock()
+            .expect("not poisoned")
+            .push((word, summary.rows));
     }
 
     fn enter(&self, _: &Id) {}

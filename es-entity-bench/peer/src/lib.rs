@@ -13,6 +13,8 @@
 
 pub use es_entity;
 
+pub mod deep;
+
 use es_entity::*;
 use serde::{Deserialize, Serialize};
 
@@ -116,17 +118,28 @@ impl Accounts {
 /// and this sqlx is built with rustls; the others have no TLS at all), no
 /// statement logging, `max_connections` connections.
 pub async fn connect(url: &str, max_connections: u32) -> Result<Accounts, sqlx::Error> {
+    Ok(Accounts::new(pool(url, max_connections, false).await?))
+}
+
+/// The pool behind [`connect`]; with `log`, every statement is reported as a
+/// `sqlx::query` tracing event (for the bench's statement counts).
+pub async fn pool(url: &str, max_connections: u32, log: bool) -> Result<sqlx::PgPool, sqlx::Error> {
     use sqlx::ConnectOptions;
     use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
     let options: PgConnectOptions = url.parse()?;
-    let options = options
+    let mut options = options
         .ssl_mode(PgSslMode::Disable)
         .disable_statement_logging();
-    let pool = PgPoolOptions::new()
+    if log {
+        // Every statement at one level, as the bench's own counting pools.
+        options = options
+            .log_statements(log::LevelFilter::Info)
+            .log_slow_statements(log::LevelFilter::Info, std::time::Duration::from_secs(3600));
+    }
+    PgPoolOptions::new()
         .max_connections(max_connections)
         .connect_with(options)
-        .await?;
-    Ok(Accounts::new(pool))
+        .await
 }
 
 /// The release compiled here (Cargo.toml pins it with `=`).
