@@ -8,7 +8,8 @@
 //!   latest one, the same policy in all three. Read with snapshots off (the
 //!   whole history) and on, at 2 and 10,000 events; a snapshotted 10,000-event
 //!   meter is read with a tail of 50 events after its snapshot (the mean
-//!   tail under "every 100") and of 99 (the longest). `update` of one event
+//!   tail under "every 100"), of 99 (the longest) and of 25 (the mean tail
+//!   under "every 50"). `update` of one event
 //!   with snapshots on and off: each round writes 100 events to each of 5
 //!   meters, so 1 write in 100 stores a snapshot, as the policy does.
 //! - Each snapshotted 10,000-event read is followed, in the same turn of
@@ -42,7 +43,7 @@ const LONG: usize = 10_000;
 // The labels say 10,000.
 const _: () = assert!(LONG == 10_000);
 /// Events after the snapshot of the long meters read with snapshots on.
-const TAILS: [usize; 2] = [50, 99];
+const TAILS: [usize; 3] = [25, 50, 99];
 /// 2-event meters read in turn by the short read.
 const SHORT_METERS: usize = 200;
 /// Meters the update workloads write to in turn.
@@ -120,11 +121,12 @@ enum Workload {
 }
 
 impl Workload {
-    const ALL: [Workload; 7] = [
+    const ALL: [Workload; 8] = [
         Workload::Find2,
         Workload::FindLongOff,
         Workload::FindLongOn(TAILS[0]),
         Workload::FindLongOn(TAILS[1]),
+        Workload::FindLongOn(TAILS[2]),
         Workload::UpdateOff,
         Workload::UpdateOn,
         Workload::Nested,
@@ -160,7 +162,7 @@ pub fn selected(cfg: &Config) -> bool {
 /// The ids every implementation stores (each on its own tables).
 struct Inputs {
     short: Vec<Uuid>,
-    long: [Uuid; 2],
+    long: [Uuid; TAILS.len()],
     order: Uuid,
     lines: Vec<Uuid>,
 }
@@ -522,7 +524,7 @@ pub async fn run(cfg: &Config, url: &str, admin: &sqlx::PgPool, counting: bool) 
     let mut lanes = Lanes::connect(url, false).await?;
     let inputs = Inputs {
         short: ids(SHORT_METERS),
-        long: [Uuid::now_v7(), Uuid::now_v7()],
+        long: std::array::from_fn(|_| Uuid::now_v7()),
         order: Uuid::now_v7(),
         lines: ids(CHILDREN),
     };

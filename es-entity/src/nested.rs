@@ -262,6 +262,12 @@ pub trait NestedRepo: crate::traits::EsRepo {
     /// How many `#[es_repo(nested)]` fields the child repository has (its
     /// own children; a parent's tree read loads them as the grandchildren).
     const NESTED_COUNT: usize;
+
+    /// The child repository's pool. A child repository used only through
+    /// its parent never reads its pool field itself; this impl does, so
+    /// the field is not reported as never read.
+    #[doc(hidden)]
+    fn child_pool(&self) -> &sqlx::PgPool;
 }
 
 /// The id and event types of a parent repository's `N`-th nested child,

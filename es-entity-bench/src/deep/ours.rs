@@ -226,9 +226,7 @@ impl IntoEvents<LineEvent> for NewLine {
     columns(order_id(ty = "OrderId", parent))
 )]
 pub struct Lines {
-    // Used by the child repository's own calls, which the workload does not
-    // make: the parent's tree read and writes go through `Orders`.
-    #[allow(dead_code)]
+    // Only the parent's tree read and writes use it, through `Orders`.
     pool: sqlx::PgPool,
 }
 

@@ -32,10 +32,14 @@ pub(super) fn items(repo: &Repo) -> TokenStream {
         let col = col.to_string();
         let soft = repo.soft_delete;
         let nested_count = repo.nested.len();
+        let pool = &repo.pool;
         out.extend(quote! {
             #[automatically_derived]
             impl #impl_g ::es_entity::NestedRepo for #ident #ty_g #where_g {
                 const NESTED_COUNT: usize = #nested_count;
+                fn child_pool(&self) -> &::es_entity::__private::sqlx::PgPool {
+                    &self.#pool
+                }
                 const INDEX_TABLE: &'static str = #index;
                 const EVENTS_TABLE: &'static str = #events;
                 const PARENT_COLUMN: &'static str = #col;
