@@ -252,6 +252,17 @@ where
     lost.into_iter().next().unwrap().unwrap_err()
 }
 
+/// A stored order with no lines, for a customer of its own.
+async fn new_order(orders: &Orders) -> Order {
+    orders
+        .create(NewOrder {
+            id: OrderId::new(),
+            customer: customer(),
+        })
+        .await
+        .unwrap()
+}
+
 fn customer() -> String {
     format!("customer-{}", OrderId::new())
 }
@@ -332,20 +343,8 @@ async fn find_all_and_find_by_load_each_parent_with_its_own_lines() {
         })
         .await
         .unwrap();
-    let mut b = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
-    let empty = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
+    let mut b = new_order(&orders).await;
+    let empty = new_order(&orders).await;
     for i in 0..3 {
         a.add_line(format!("a{i}"), i);
     }
@@ -388,13 +387,7 @@ async fn writes_are_batched_and_reads_are_one_statement() {
         orders.check_column_types().await.unwrap();
         orders.lines.check_column_types().await.unwrap();
         // Warm the repositories' constraint catalogs (read once per process).
-        let mut warm = orders
-            .create(NewOrder {
-                id: OrderId::new(),
-                customer: customer(),
-            })
-            .await
-            .unwrap();
+        let mut warm = new_order(&orders).await;
         warm.add_line("warm", 1);
         orders.update(&mut warm).await.unwrap();
         let warm_line = warm.lines().next().unwrap().id;
@@ -458,15 +451,7 @@ async fn writes_are_batched_and_reads_are_one_statement() {
 
         let mut many = Vec::new();
         for _ in 0..3 {
-            many.push(
-                orders
-                    .create(NewOrder {
-                        id: OrderId::new(),
-                        customer: customer(),
-                    })
-                    .await
-                    .unwrap(),
-            );
+            many.push(new_order(&orders).await);
         }
         counter.take();
         for o in many.iter_mut() {
@@ -576,13 +561,7 @@ async fn listings_load_each_page_with_its_lines_in_one_statement() {
 async fn a_duplicate_line_is_the_orders_typed_error_and_nothing_is_stored() {
     let pool = es_entity_tests::pool().await;
     let orders = Orders::new(&pool);
-    let mut order = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
+    let mut order = new_order(&orders).await;
     order.add_line("apple", 1);
     orders.update(&mut order).await.unwrap();
 
@@ -614,13 +593,7 @@ async fn a_duplicate_line_is_the_orders_typed_error_and_nothing_is_stored() {
 async fn two_writers_of_one_line_the_loser_sees_the_conflict_through_the_order() {
     let pool = es_entity_tests::pool_with_size(4).await;
     let orders = Arc::new(Orders::new(&pool));
-    let mut order = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
+    let mut order = new_order(&orders).await;
     let line = order.add_line("apple", 1);
     orders.update(&mut order).await.unwrap();
 
@@ -654,13 +627,7 @@ async fn two_writers_of_one_line_the_loser_sees_the_conflict_through_the_order()
 async fn soft_delete_cascades_to_the_lines() {
     let pool = es_entity_tests::pool().await;
     let orders = Orders::new(&pool);
-    let mut order = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
+    let mut order = new_order(&orders).await;
     let line = order.add_line("apple", 1);
     order.add_line("pear", 1);
     orders.update(&mut order).await.unwrap();
@@ -695,13 +662,7 @@ async fn soft_delete_cascades_to_the_lines() {
 async fn the_nested_api_keeps_new_and_stored_children_apart() {
     let pool = es_entity_tests::pool().await;
     let orders = Orders::new(&pool);
-    let mut order = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
+    let mut order = new_order(&orders).await;
     let a = order.add_line("a", 1);
     order.add_line("b", 2);
     assert_eq!((order.lines.len_new(), order.lines.len_persisted()), (2, 0));
@@ -738,13 +699,7 @@ async fn the_nested_api_keeps_new_and_stored_children_apart() {
 async fn expecting_and_unchecked_writes_write_the_children_too() {
     let pool = es_entity_tests::pool().await;
     let orders = Orders::new(&pool);
-    let mut order = orders
-        .create(NewOrder {
-            id: OrderId::new(),
-            customer: customer(),
-        })
-        .await
-        .unwrap();
+    let mut order = new_order(&orders).await;
 
     // ANCHOR: expecting
     // Only a new line: the order's expectation is compared with the
@@ -817,15 +772,7 @@ async fn batch_expecting_and_unchecked_writes_write_the_children_too() {
     let orders = Orders::new(&pool);
     let mut many = Vec::new();
     for _ in 0..3 {
-        many.push(
-            orders
-                .create(NewOrder {
-                    id: OrderId::new(),
-                    customer: customer(),
-                })
-                .await
-                .unwrap(),
-        );
+        many.push(new_order(&orders).await);
     }
     for (i, o) in many.iter_mut().enumerate() {
         o.add_line(format!("x{i}"), 1);

@@ -263,26 +263,12 @@ fn writer(repo: &Repo) -> TokenStream {
     let sql = sql::update_all_mixed(repo);
     let time_ty = super::shared::time_ty();
     let var = format_ident!("entity");
-    let cols: Vec<_> = repo
-        .columns
-        .iter()
-        .filter_map(|c| c.update.as_ref().map(|a| (c, a)))
-        .collect();
-    let arrays: Vec<_> = (0..cols.len()).map(|i| format_ident!("__v{}", i)).collect();
-    let declare = cols.iter().zip(&arrays).map(|((c, _), v)| {
-        let ty = &c.ty;
-        quote!(let mut #v: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();)
-    });
-    let push = cols.iter().zip(&arrays).map(|((c, acc), v)| {
-        let value = super::shared::owned(&c.ty, &acc.read(&var, &c.name));
-        quote!(#v.push(#value);)
-    });
-    let ids = format_ident!("__ids");
-    let array_args = std::iter::once(super::shared::bind_array(id_ty, repo.id_check, &ids)).chain(
-        cols.iter()
-            .zip(&arrays)
-            .map(|((c, _), v)| super::shared::bind_array(&c.ty, c.check, v)),
-    );
+    let super::shared::ColumnArrays {
+        declare,
+        push,
+        args: array_args,
+        ids,
+    } = super::shared::column_arrays(repo, &var);
     let bulk_events = super::shared::bulk_event_args(&format_ident!("__events"));
     quote! {
         #[doc(hidden)]

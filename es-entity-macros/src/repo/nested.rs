@@ -651,15 +651,121 @@ pub(super) fn versioned(repo: &Repo) -> TokenStream {
     if !is_parent(repo) {
         return TokenStream::new();
     }
-    let Repo {
-        pool,
-        entity,
-        names,
-        ..
-    } = repo;
+    let Repo { entity, names, .. } = repo;
     let err = &names.modify_error;
     let unchecked_err = &names.unchecked_modify_error;
-    let keep = |slice: TokenStream| -> (TokenStream, TokenStream) {
+    let expected_v = quote!(__V: ::core::convert::Into<::es_entity::ExpectedVersion>);
+    let one = quote!(entity: &mut #entity);
+    let all = quote!(entities: &mut [#entity]);
+    let expecting = Versioned {
+        name: "update_expecting",
+        batch: false,
+        generics: TokenStream::new(),
+        params: quote!(#one, expected: ::es_entity::ExpectedVersion),
+        args: quote!(entity, expected),
+        ok: quote!(usize),
+        err: quote!(#err),
+        checked: true,
+        doc: "[`Self::update`] with an expectation of the parent's stream (see \
+              [`es_entity::ExpectedVersion`]): the parent's statement checks it as for any \
+              repository; its nested children are written as `update` writes them (each \
+              child's own version checked), in the same transaction. With only children \
+              changed, an `Exact` expectation is compared with the version the parent was \
+              loaded at.",
+    };
+    let unchecked = Versioned {
+        name: "update_unchecked",
+        batch: false,
+        generics: TokenStream::new(),
+        params: one.clone(),
+        args: quote!(entity),
+        ok: quote!(::es_entity::UncheckedWrite),
+        err: quote!(#unchecked_err),
+        checked: false,
+        doc: "[`Self::update`] appending the parent's new events after whatever its stream \
+              holds (see `update_unchecked` in the book's \"Versions\" chapter); its nested \
+              children are written as `update` writes them (each child's own version \
+              checked), in the same transaction, and kept in the entity if it is rebuilt.",
+    };
+    let all_expecting = Versioned {
+        name: "update_all_expecting",
+        batch: true,
+        generics: expected_v.clone(),
+        params: quote!(#all, expected: impl ::core::ops::FnMut(&#entity) -> __V),
+        args: quote!(entities, expected),
+        ok: quote!(usize),
+        err: quote!(#err),
+        checked: true,
+        doc: "[`Self::update_all`] where each parent states what it expects of its stream, as \
+              for any repository; the nested children of every parent are then written as \
+              `update_all` writes them, batched, in the same transaction.",
+    };
+    let all_unchecked = Versioned {
+        name: "update_all_unchecked",
+        batch: true,
+        generics: TokenStream::new(),
+        params: all.clone(),
+        args: quote!(entities),
+        ok: quote!(::es_entity::UncheckedWrite),
+        err: quote!(#unchecked_err),
+        checked: false,
+        doc: "[`Self::update_unchecked`] for a batch of parents; their nested children are \
+              written as `update_all` writes them, batched, in the same transaction.",
+    };
+    [expecting, unchecked, all_expecting, all_unchecked]
+        .iter()
+        .map(|v| v.expand(repo))
+        .collect()
+}
+
+/// One of [`versioned`]'s pairs of methods.
+struct Versioned {
+    name: &'static str,
+    /// Over `entities: &mut [Entity]` rather than `entity: &mut Entity`.
+    batch: bool,
+    /// Generic parameters besides `__Op`.
+    generics: TokenStream,
+    params: TokenStream,
+    args: TokenStream,
+    ok: TokenStream,
+    err: TokenStream,
+    /// Returns a count (`usize`) and fills in a lost race's actual version,
+    /// rather than an `UncheckedWrite`.
+    checked: bool,
+    doc: &'static str,
+}
+
+impl Versioned {
+    fn expand(&self, repo: &Repo) -> TokenStream {
+        let Repo { pool, entity, .. } = repo;
+        let Versioned {
+            generics,
+            params,
+            args,
+            ok,
+            err,
+            doc,
+            ..
+        } = self;
+        let name = format_ident!("{}", self.name);
+        let in_op = format_ident!("{}_in_op", self.name);
+        let own = format_ident!("__es_own_{}", self.name);
+        let own_in_op = format_ident!("__es_own_{}_in_op", self.name);
+        let (slice, changed) = if self.batch {
+            (
+                quote!(&mut *entities),
+                quote!(
+                    entities
+                        .iter()
+                        .any(|__e| ::es_entity::EsEntity::nested_changed(__e))
+                ),
+            )
+        } else {
+            (
+                quote!(::core::slice::from_mut(&mut *entity)),
+                quote!(::es_entity::EsEntity::nested_changed(&*entity)),
+            )
+        };
         let (mut take, mut put) = (TokenStream::new(), TokenStream::new());
         for (k, c) in repo.nested.iter().enumerate() {
             let ty = &c.repo_ty;
@@ -672,189 +778,62 @@ pub(super) fn versioned(repo: &Repo) -> TokenStream {
                 ::es_entity::__private::nested::restore::<#entity, #child>(#slice, #kept);
             });
         }
-        (take, put)
-    };
-    let (take_one, put_one) = keep(quote!(::core::slice::from_mut(&mut *entity)));
-    let (take_all, put_all) = keep(quote!(&mut *entities));
-    let tx =
-        |call: TokenStream| super::shared::in_transaction(call, super::shared::nothing_to_undo());
-    let expecting_tx = tx(quote!(
-        self.update_expecting_in_op(&mut __op, entity, expected)
-    ));
-    let unchecked_tx = tx(quote!(self.update_unchecked_in_op(&mut __op, entity)));
-    let all_expecting_tx = tx(quote!(
-        self.update_all_expecting_in_op(&mut __op, entities, expected)
-    ));
-    let all_unchecked_tx = tx(quote!(self.update_all_unchecked_in_op(&mut __op, entities)));
-    let changed_one = quote!(::es_entity::EsEntity::nested_changed(&*entity));
-    let changed_all = quote!(
-        entities
-            .iter()
-            .any(|__e| ::es_entity::EsEntity::nested_changed(__e))
-    );
-    let children = |slice: TokenStream, err: TokenStream| {
+        let tx = super::shared::in_transaction(
+            quote!(self.#in_op(&mut __op, #args)),
+            super::shared::nothing_to_undo(),
+        );
+        let in_tx = if self.checked {
+            quote! {
+                let __result = #tx;
+                return Self::__es_with_actual_version(&mut *__conn, __result).await;
+            }
+        } else {
+            quote!(return #tx;)
+        };
+        let (error_path, written) = if self.checked {
+            (quote!(::es_entity::ModifyError), quote!(__done))
+        } else {
+            (
+                quote!(::es_entity::UncheckedModifyError),
+                quote!(__done.written),
+            )
+        };
+        let in_op_generics = quote!(__Op: ::es_entity::AtomicOperation, #generics);
+        let in_op_doc = format!("[`Self::{}`] inside the caller's transaction.", self.name);
         quote! {
-            self.__es_persist_nested(op, #slice)
-                .await
-                .map_err(|e| #err::Nested(::std::boxed::Box::new(e)))?
-        }
-    };
-    let one_modify = children(
-        quote!(::core::slice::from_mut(entity)),
-        quote!(::es_entity::ModifyError),
-    );
-    let one_unchecked = children(
-        quote!(::core::slice::from_mut(entity)),
-        quote!(::es_entity::UncheckedModifyError),
-    );
-    let all_modify = children(quote!(entities), quote!(::es_entity::ModifyError));
-    let all_unchecked = children(quote!(entities), quote!(::es_entity::UncheckedModifyError));
-    quote! {
-        /// [`Self::update`] with an expectation of the parent's stream (see
-        /// [`es_entity::ExpectedVersion`]): the parent's statement checks it
-        /// as for any repository; its nested children are written as
-        /// `update` writes them (each child's own version checked), in the
-        /// same transaction. With only children changed, an `Exact`
-        /// expectation is compared with the version the parent was loaded at.
-        pub async fn update_expecting(
-            &self,
-            entity: &mut #entity,
-            expected: ::es_entity::ExpectedVersion,
-        ) -> ::core::result::Result<usize, #err> {
-            if #changed_one {
-                let mut __conn = self.#pool.acquire().await?;
-                let __result = #expecting_tx;
-                return Self::__es_with_actual_version(&mut *__conn, __result).await;
+            #[doc = #doc]
+            pub async fn #name<#generics>(
+                &self,
+                #params,
+            ) -> ::core::result::Result<#ok, #err> {
+                if #changed {
+                    let mut __conn = self.#pool.acquire().await?;
+                    #in_tx
+                }
+                #take
+                let __result = self.#own(#args).await;
+                #put
+                __result
             }
-            #take_one
-            let __result = self.__es_own_update_expecting(entity, expected).await;
-            #put_one
-            __result
-        }
 
-        /// [`Self::update_expecting`] inside the caller's transaction.
-        pub async fn update_expecting_in_op<__Op: ::es_entity::AtomicOperation>(
-            &self,
-            op: &mut __Op,
-            entity: &mut #entity,
-            expected: ::es_entity::ExpectedVersion,
-        ) -> ::core::result::Result<usize, #err> {
-            #take_one
-            let __result = self.__es_own_update_expecting_in_op(op, entity, expected).await;
-            #put_one
-            let mut __written = __result?;
-            if #changed_one {
-                __written += #one_modify;
+            #[doc = #in_op_doc]
+            pub async fn #in_op<#in_op_generics>(
+                &self,
+                op: &mut __Op,
+                #params,
+            ) -> ::core::result::Result<#ok, #err> {
+                #take
+                let __result = self.#own_in_op(op, #args).await;
+                #put
+                let mut __done = __result?;
+                if #changed {
+                    #written += self
+                        .__es_persist_nested(op, #slice)
+                        .await
+                        .map_err(|e| #error_path::Nested(::std::boxed::Box::new(e)))?;
+                }
+                ::core::result::Result::Ok(__done)
             }
-            ::core::result::Result::Ok(__written)
-        }
-
-        /// [`Self::update`] appending the parent's new events after whatever
-        /// its stream holds (see `update_unchecked` in the book's
-        /// "Versions" chapter); its nested children are written as `update`
-        /// writes them (each child's own version checked), in the same
-        /// transaction, and kept in the entity if it is rebuilt.
-        pub async fn update_unchecked(
-            &self,
-            entity: &mut #entity,
-        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
-            if #changed_one {
-                let mut __conn = self.#pool.acquire().await?;
-                return #unchecked_tx;
-            }
-            #take_one
-            let __result = self.__es_own_update_unchecked(entity).await;
-            #put_one
-            __result
-        }
-
-        /// [`Self::update_unchecked`] inside the caller's transaction.
-        pub async fn update_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
-            &self,
-            op: &mut __Op,
-            entity: &mut #entity,
-        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
-            #take_one
-            let __result = self.__es_own_update_unchecked_in_op(op, entity).await;
-            #put_one
-            let mut __done = __result?;
-            if #changed_one {
-                __done.written += #one_unchecked;
-            }
-            ::core::result::Result::Ok(__done)
-        }
-
-        /// [`Self::update_all`] where each parent states what it expects of
-        /// its stream, as for any repository; the nested children of every
-        /// parent are then written as `update_all` writes them, batched, in
-        /// the same transaction.
-        pub async fn update_all_expecting<__V: ::core::convert::Into<::es_entity::ExpectedVersion>>(
-            &self,
-            entities: &mut [#entity],
-            expected: impl ::core::ops::FnMut(&#entity) -> __V,
-        ) -> ::core::result::Result<usize, #err> {
-            if #changed_all {
-                let mut __conn = self.#pool.acquire().await?;
-                let __result = #all_expecting_tx;
-                return Self::__es_with_actual_version(&mut *__conn, __result).await;
-            }
-            #take_all
-            let __result = self.__es_own_update_all_expecting(entities, expected).await;
-            #put_all
-            __result
-        }
-
-        /// [`Self::update_all_expecting`] inside the caller's transaction.
-        pub async fn update_all_expecting_in_op<
-            __Op: ::es_entity::AtomicOperation,
-            __V: ::core::convert::Into<::es_entity::ExpectedVersion>,
-        >(
-            &self,
-            op: &mut __Op,
-            entities: &mut [#entity],
-            expected: impl ::core::ops::FnMut(&#entity) -> __V,
-        ) -> ::core::result::Result<usize, #err> {
-            #take_all
-            let __result = self.__es_own_update_all_expecting_in_op(op, entities, expected).await;
-            #put_all
-            let mut __written = __result?;
-            if #changed_all {
-                __written += #all_modify;
-            }
-            ::core::result::Result::Ok(__written)
-        }
-
-        /// [`Self::update_unchecked`] for a batch of parents; their nested
-        /// children are written as `update_all` writes them, batched, in
-        /// the same transaction.
-        pub async fn update_all_unchecked(
-            &self,
-            entities: &mut [#entity],
-        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
-            if #changed_all {
-                let mut __conn = self.#pool.acquire().await?;
-                return #all_unchecked_tx;
-            }
-            #take_all
-            let __result = self.__es_own_update_all_unchecked(entities).await;
-            #put_all
-            __result
-        }
-
-        /// [`Self::update_all_unchecked`] inside the caller's transaction.
-        pub async fn update_all_unchecked_in_op<__Op: ::es_entity::AtomicOperation>(
-            &self,
-            op: &mut __Op,
-            entities: &mut [#entity],
-        ) -> ::core::result::Result<::es_entity::UncheckedWrite, #unchecked_err> {
-            #take_all
-            let __result = self.__es_own_update_all_unchecked_in_op(op, entities).await;
-            #put_all
-            let mut __done = __result?;
-            if #changed_all {
-                __done.written += #all_unchecked;
-            }
-            ::core::result::Result::Ok(__done)
         }
     }
 }

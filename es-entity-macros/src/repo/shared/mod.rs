@@ -7,7 +7,8 @@ mod write;
 
 pub(super) use fetch::Fetch;
 pub(super) use write::{
-    after_update, column_args, column_locals, in_transaction, nothing_to_undo, writer,
+    ColumnArrays, after_update, column_args, column_arrays, column_locals, in_transaction,
+    nothing_to_undo, writer,
 };
 
 use proc_macro2::TokenStream;

@@ -188,3 +188,54 @@ pub(in crate::repo) fn after_update(err: TokenStream, written: TokenStream) -> T
         }
     }
 }
+
+/// The per-column arrays of a batch update (`update_all`, the mixed batch
+/// writer): `declare` the vectors, `push` one entity's values (read from
+/// `var`), `args` the statement's array parameters, the ids (`__ids`)
+/// first.
+pub(in crate::repo) struct ColumnArrays {
+    pub declare: Vec<TokenStream>,
+    pub push: Vec<TokenStream>,
+    pub args: Vec<TokenStream>,
+    pub ids: syn::Ident,
+}
+
+pub(in crate::repo) fn column_arrays(repo: &Repo, var: &syn::Ident) -> ColumnArrays {
+    let cols: Vec<_> = repo
+        .columns
+        .iter()
+        .filter_map(|c| c.update.as_ref().map(|a| (c, a)))
+        .collect();
+    // One array per column, filled in batch order.
+    let arrays: Vec<_> = (0..cols.len()).map(|i| format_ident!("__v{}", i)).collect();
+    let declare = cols
+        .iter()
+        .zip(&arrays)
+        .map(|((c, _), v)| {
+            let ty = &c.ty;
+            quote!(let mut #v: ::std::vec::Vec<#ty> = ::std::vec::Vec::new();)
+        })
+        .collect();
+    let push = cols
+        .iter()
+        .zip(&arrays)
+        .map(|((c, acc), v)| {
+            let value = super::owned(&c.ty, &acc.read(var, &c.name));
+            quote!(#v.push(#value);)
+        })
+        .collect();
+    let ids = format_ident!("__ids");
+    let args = std::iter::once(super::bind_array(&repo.id_ty, repo.id_check, &ids))
+        .chain(
+            cols.iter()
+                .zip(&arrays)
+                .map(|((c, _), v)| super::bind_array(&c.ty, c.check, v)),
+        )
+        .collect();
+    ColumnArrays {
+        declare,
+        push,
+        args,
+        ids,
+    }
+}
