@@ -29,7 +29,7 @@ pub(super) fn expand(repo: &Repo) -> TokenStream {
     let all = create_all(repo);
     let into_events = super::shared::into_events(repo, &new);
     let (pool_body, in_op_body) = match &repo.post_persist_hook {
-        None if super::nested::is_parent(repo) => super::nested::create_bodies(repo),
+        None if super::nested::is_parent(repo) => super::nested::create_bodies(repo, false),
         None => (
             quote! {
                 let mut __conn = self.#pool.acquire().await?;
@@ -178,7 +178,7 @@ fn create_all(repo: &Repo) -> TokenStream {
     let bulk_events = super::shared::bulk_event_args(&format_ident!("__events"));
     let into_events = super::shared::into_events(repo, &new);
     let (pool_body, in_op_body) = match &repo.post_persist_hook {
-        None if super::nested::is_parent(repo) => super::nested::create_all_bodies(repo),
+        None if super::nested::is_parent(repo) => super::nested::create_bodies(repo, true),
         None => (
             quote! {
                 let mut __conn = self.#pool.acquire().await?;

@@ -216,12 +216,26 @@ pub(super) fn methods(repo: &Repo) -> TokenStream {
     }
 }
 
-/// `create` / `create_in_op` bodies of a parent: the parent's statement,
-/// then its children's, in one transaction.
-pub(super) fn create_bodies(repo: &Repo) -> (TokenStream, TokenStream) {
+/// `create` / `create_in_op` (`all`: `create_all` / `create_all_in_op`)
+/// bodies of a parent: the parents' statement, then their children's, in
+/// one transaction.
+pub(super) fn create_bodies(repo: &Repo, all: bool) -> (TokenStream, TokenStream) {
     let pool = &repo.pool;
+    let (in_op, writer, parents) = if all {
+        (
+            format_ident!("create_all_in_op"),
+            format_ident!("__es_create_all"),
+            quote!(&mut __created),
+        )
+    } else {
+        (
+            format_ident!("create_in_op"),
+            format_ident!("__es_create"),
+            quote!(::core::slice::from_mut(&mut __created)),
+        )
+    };
     let write = super::shared::in_transaction(
-        quote!(self.create_in_op(&mut __op, new)),
+        quote!(self.#in_op(&mut __op, new)),
         super::shared::nothing_to_undo(),
     );
     (
@@ -231,37 +245,12 @@ pub(super) fn create_bodies(repo: &Repo) -> (TokenStream, TokenStream) {
         },
         quote! {
             let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            let mut __entity =
-                Self::__es_create(::es_entity::AtomicOperation::as_executor(op), __now, new).await?;
-            self.__es_persist_nested(op, ::core::slice::from_mut(&mut __entity))
+            let mut __created =
+                Self::#writer(::es_entity::AtomicOperation::as_executor(op), __now, new).await?;
+            self.__es_persist_nested(op, #parents)
                 .await
                 .map_err(|e| ::es_entity::CreateError::Nested(::std::boxed::Box::new(e)))?;
-            ::core::result::Result::Ok(__entity)
-        },
-    )
-}
-
-/// `create_all` / `create_all_in_op` bodies of a parent.
-pub(super) fn create_all_bodies(repo: &Repo) -> (TokenStream, TokenStream) {
-    let pool = &repo.pool;
-    let write = super::shared::in_transaction(
-        quote!(self.create_all_in_op(&mut __op, new)),
-        super::shared::nothing_to_undo(),
-    );
-    (
-        quote! {
-            let mut __conn = self.#pool.acquire().await?;
-            #write
-        },
-        quote! {
-            let __now = ::es_entity::AtomicOperation::maybe_now(op);
-            let mut __entities =
-                Self::__es_create_all(::es_entity::AtomicOperation::as_executor(op), __now, new)
-                    .await?;
-            self.__es_persist_nested(op, &mut __entities)
-                .await
-                .map_err(|e| ::es_entity::CreateError::Nested(::std::boxed::Box::new(e)))?;
-            ::core::result::Result::Ok(__entities)
+            ::core::result::Result::Ok(__created)
         },
     )
 }
