@@ -7,7 +7,8 @@
 -- One index table + events table per implementation, identical in shape:
 -- ours (our #[derive(EsRepo)]), floor (hand-written sqlx), peer (es-entity
 -- from crates.io). Same columns as the book's tables chapter; the events
--- table has the nullable `context` column both libraries know.
+-- table has the nullable `context` column both libraries know. The fourth
+-- implementation's (peer012) are in 20261204000000_bench_peer012_accounts.sql.
 
 CREATE TABLE IF NOT EXISTS bench_ours_accounts (
   id UUID PRIMARY KEY,

@@ -632,7 +632,7 @@ pub async fn run(cfg: &Config, url: &str, admin: &sqlx::PgPool, counting: bool) 
         if cfg.subject("peer") {
             lanes.peer.verify(workload).await?;
         }
-        rows.push(Row { label, samples });
+        rows.push(Row::three_way(label, samples));
     }
 
     let mut counts = Vec::new();

@@ -1,5 +1,6 @@
 //! es-entity-bench: our generated repositories against the floor
-//! (hand-written sqlx) and the peer (the newest es-entity on crates.io).
+//! (hand-written sqlx), the peer (the newest es-entity on crates.io) and
+//! peer012 (the older es-entity 0.12.10 from crates.io, in `peer012/`).
 //!
 //! Run (release mode; needs the PostgreSQL the tests use):
 //!
@@ -8,15 +9,18 @@
 //! cd es-entity-bench && cargo run --release -- --quick # short run
 //! ```
 //!
-//! Every workload runs through the three implementations in interleaved
-//! rounds: round r runs ours, floor, peer starting at position r mod 3, so
-//! each implementation goes first, second and third equally often and a
-//! slow phase of the machine hits all three. The table reports, per
-//! implementation, the median over rounds of µs per operation.
+//! Every account workload runs through the four implementations in
+//! interleaved rounds: round r runs ours, floor, peer, peer012 starting at
+//! position r mod 4, so each implementation takes every position equally
+//! often (over four rounds) and a slow phase of the machine hits all four.
+//! The table reports, per implementation, the median over rounds of µs per
+//! operation.
 //!
 //! The snapshot and nested workloads (src/deep.rs: `--only snapshot`,
 //! `--only nested`; also in the default run) add rows to the table and
-//! print, after it, their statements and rows per operation.
+//! print, after it, their statements and rows per operation. They, and the
+//! projection workloads, compare ours, the floor and the peer only: their
+//! rows show `—` in the peer012 columns.
 //!
 //! The projection workloads (`--only projection`, src/projection.rs) follow
 //! the table: a projection's catch-up against a hand-written loop, a
@@ -27,6 +31,7 @@ mod deep;
 mod floor;
 mod ours;
 mod peer;
+mod peer012;
 mod projection;
 mod schema;
 mod statements;
@@ -54,6 +59,9 @@ const CURVE_ENTITIES: usize = 10_000;
 const TASKS: usize = 8;
 /// Connections per pool (the contention workload needs `TASKS`).
 const POOL_SIZE: u32 = 10;
+/// The implementations of the main table, in the order of its columns (and
+/// of [`Row::samples`]).
+const SUBJECTS: [&str; 4] = ["ours", "floor", "peer", "peer012"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Workload {
@@ -143,7 +151,7 @@ impl Workload {
 
     /// How many rounds of `ops / n` operations a round is split into. A bulk
     /// call writes about a megabyte of WAL: a slow moment of the disk
-    /// (a checkpoint's flush) lasts several calls, so the three
+    /// (a checkpoint's flush) lasts several calls, so the four
     /// implementations alternate call by call there, each call its own round.
     fn split(self, cfg: &Config) -> usize {
         match self {
@@ -196,9 +204,13 @@ impl Config {
                     );
                 }
                 "--subject" => {
-                    let name = args.next().ok_or("--subject needs ours, floor or peer")?;
-                    if !["ours", "floor", "peer"].contains(&name.as_str()) {
-                        return Err(format!("--subject {name}: not ours, floor or peer"));
+                    let name = args
+                        .next()
+                        .ok_or("--subject needs ours, floor, peer or peer012")?;
+                    if !SUBJECTS.contains(&name.as_str()) {
+                        return Err(format!(
+                            "--subject {name}: not ours, floor, peer or peer012"
+                        ));
                     }
                     cfg.subjects.push(name);
                 }
@@ -214,8 +226,8 @@ impl Config {
                          `--only nested`: the snapshot and nested workloads; `--only context`: \
                          what an EventContext costs a write; `--only batch`: the batch-size \
                          curve of create_all/update_all, which runs only when named).\n\
-                         --subject ours|floor|peer (repeatable) seeds and runs only those \
-                         implementations in the main table (the others' columns show NaN): \
+                         --subject ours|floor|peer|peer012 (repeatable) seeds and runs only \
+                         those implementations in the main table (the others' columns show —): \
                          for instruction counts of one implementation alone.\n\
                          DATABASE_URL (default {}) is the database; the bench tables \
                          (bench_*, and the schema es_entity_bench) are created there and \
@@ -571,7 +583,7 @@ fn pick(round: usize, i: usize) -> usize {
     (round * 7_919 + i * 104_729) % LISTED
 }
 
-/// New accounts for one round of the write workloads (same for all three).
+/// New accounts for one round of the write workloads (same for all four).
 struct RoundInput {
     singles: Vec<(Uuid, String)>,
     bulks: Vec<Vec<(Uuid, String)>>,
@@ -622,8 +634,25 @@ fn round_input(workload: Workload, ops: usize, tag: &str) -> RoundInput {
 /// Medians and per-round ratios of one workload.
 struct Row {
     label: String,
-    /// [ours, floor, peer] samples, one per round.
-    samples: [Vec<Sample>; 3],
+    /// [ours, floor, peer, peer012] samples, one per round; empty for an
+    /// implementation that did not run the workload (left out with
+    /// `--subject`, or peer012 on the snapshot and nested workloads).
+    samples: [Vec<Sample>; 4],
+}
+
+impl Row {
+    /// A row of the three-way workloads (src/deep.rs): no peer012 samples.
+    fn three_way(label: String, [ours, floor, peer]: [Vec<Sample>; 3]) -> Self {
+        Row {
+            label,
+            samples: [ours, floor, peer, Vec::new()],
+        }
+    }
+}
+
+/// `cell()` when `present`, else "—" (a table cell with nothing to show).
+fn or_dash(present: bool, cell: impl FnOnce() -> String) -> String {
+    if present { cell() } else { "—".into() }
 }
 
 fn median(mut xs: Vec<f64>) -> f64 {
@@ -673,7 +702,8 @@ async fn analyze(pool: &sqlx::PgPool) -> Res<()> {
     sqlx::query(
         "ANALYZE bench_ours_accounts, bench_ours_account_events, \
          bench_floor_accounts, bench_floor_account_events, \
-         bench_peer_accounts, bench_peer_account_events",
+         bench_peer_accounts, bench_peer_account_events, \
+         bench_peer012_accounts, bench_peer012_account_events",
     )
     .execute(pool)
     .await?;
@@ -762,7 +792,7 @@ async fn run(cfg: Config) -> Res<()> {
     let (mut rows, verified) = if any_main {
         run_main(&cfg, &url, &admin).await?
     } else {
-        (Vec::new(), [0; 3])
+        (Vec::new(), [0; 4])
     };
     let deep_report = if any_deep {
         let mut report = deep::run(&cfg, &url, &admin, counting).await?;
@@ -819,13 +849,14 @@ async fn run(cfg: Config) -> Res<()> {
 
 /// The workloads of the main table; returns its rows and the contention
 /// rounds each implementation verified.
-async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row>, [usize; 3])> {
+async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row>, [usize; 4])> {
     let ours_pool = pg_pool(url).await?;
     let floor_pool = pg_pool(url).await?;
     sqlx::query(
         "TRUNCATE bench_ours_account_events, bench_ours_accounts, \
          bench_floor_account_events, bench_floor_accounts, \
-         bench_peer_account_events, bench_peer_accounts",
+         bench_peer_account_events, bench_peer_accounts, \
+         bench_peer012_account_events, bench_peer012_accounts",
     )
     .execute(admin)
     .await?;
@@ -833,6 +864,7 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
     let mut ours = Lane::new(ours::Accounts::new(ours_pool));
     let mut floor = Lane::new(floor::Floor::new(floor_pool));
     let mut peer = Lane::new(peer::connect(url, POOL_SIZE).await?);
+    let mut peer012 = Lane::new(peer012::connect(url, POOL_SIZE).await?);
 
     eprintln!(
         "es-entity-bench: {} rounds per workload{}; seeding {LISTED} accounts per implementation...",
@@ -855,6 +887,9 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
     }
     if cfg.subject("peer") {
         peer.seed(&inputs).await?;
+    }
+    if cfg.subject("peer012") {
+        peer012.seed(&inputs).await?;
     }
 
     let mut rows = Vec::new();
@@ -901,8 +936,11 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
         if cfg.subject("peer") {
             peer.prepare(workload, &fresh).await?;
         }
-        // Fresh statistics for all six tables before every workload, so the
-        // planner sees the same (current) sizes for the three implementations
+        if cfg.subject("peer012") {
+            peer012.prepare(workload, &fresh).await?;
+        }
+        // Fresh statistics for all eight tables before every workload, so the
+        // planner sees the same (current) sizes for the four implementations
         // instead of whatever autovacuum last analyzed.
         analyze(admin).await?;
 
@@ -920,13 +958,19 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
         if cfg.subject("peer") {
             peer.run(workload, warm_ops, 0, &inputs, &warm, cfg).await?;
         }
+        if cfg.subject("peer012") {
+            peer012
+                .run(workload, warm_ops, 0, &inputs, &warm, cfg)
+                .await?;
+        }
 
-        let mut samples: [Vec<Sample>; 3] = Default::default();
+        let mut samples: [Vec<Sample>; 4] = Default::default();
         for round in 0..rounds {
             let input = round_input(workload, ops, &format!("r{round}"));
-            for k in 0..3 {
-                let which = (round + k) % 3;
-                if !cfg.subject(["ours", "floor", "peer"][which]) {
+            // Round r starts at position r mod 4 of ours, floor, peer, peer012.
+            for k in 0..SUBJECTS.len() {
+                let which = (round + k) % SUBJECTS.len();
+                if !cfg.subject(SUBJECTS[which]) {
                     continue;
                 }
                 let sample = match which {
@@ -939,18 +983,31 @@ async fn run_main(cfg: &Config, url: &str, admin: &sqlx::PgPool) -> Res<(Vec<Row
                             .run(workload, ops, round + 1, &inputs, &input, cfg)
                             .await
                     }
-                    _ => {
+                    2 => {
                         peer.run(workload, ops, round + 1, &inputs, &input, cfg)
                             .await
                     }
+                    _ => {
+                        peer012
+                            .run(workload, ops, round + 1, &inputs, &input, cfg)
+                            .await
+                    }
                 }
-                .map_err(|e| format!("{label}, {}: {e}", ["ours", "floor", "peer"][which]))?;
+                .map_err(|e| format!("{label}, {}: {e}", SUBJECTS[which]))?;
                 samples[which].push(sample);
             }
         }
         rows.push(Row { label, samples });
     }
-    Ok((rows, [ours.verified, floor.verified, peer.verified]))
+    Ok((
+        rows,
+        [
+            ours.verified,
+            floor.verified,
+            peer.verified,
+            peer012.verified,
+        ],
+    ))
 }
 
 fn print_report(
@@ -959,7 +1016,7 @@ fn print_report(
     pg_version: &str,
     command: &str,
     (total, load): (Duration, (Option<String>, Option<String>)),
-    verified: [usize; 3],
+    verified: [usize; 4],
 ) {
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!();
@@ -971,9 +1028,11 @@ fn print_report(
         pg_version.split(" on ").next().unwrap_or(pg_version)
     );
     println!(
-        "compared:   ours = es-entity of this repository{}, floor = hand-written sqlx 0.9, peer = es-entity {} (crates.io)",
+        "compared:   ours = es-entity of this repository{}, floor = hand-written sqlx 0.9, peer = es-entity {} (crates.io), \
+         peer012 = es-entity {} (crates.io; account workloads only)",
         git_commit().map(|c| format!(" at {c}")).unwrap_or_default(),
         es_entity_bench_peer::PEER_VERSION,
+        es_entity_bench_peer012::PEER_VERSION,
     );
     if !rows.is_empty() {
         println!(
@@ -996,16 +1055,19 @@ fn print_report(
     }
     println!();
     let header = format!(
-        "{:<40} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>16} {:>16}",
+        "{:<40} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>16} {:>16} {:>16}",
         "workload",
         "ours µs",
         "floor µs",
         "peer µs",
+        "peer012 µs",
         "ours/s",
         "floor/s",
         "peer/s",
+        "peer012/s",
         "ours/floor",
-        "ours/peer"
+        "ours/peer",
+        "ours/peer012"
     );
     println!("{header}");
     println!("{}", "-".repeat(header.chars().count()));
@@ -1016,24 +1078,31 @@ fn print_report(
             .map(|s| s.iter().map(Sample::us_per_op).collect())
             .collect();
         let med: Vec<f64> = us.iter().map(|v| median(v.clone())).collect();
-        let ratios = |other: usize| -> (f64, f64, f64) {
-            let per_round: Vec<f64> = us[0].iter().zip(&us[other]).map(|(a, b)| a / b).collect();
-            let (lo, hi) = min_max(&per_round);
-            (med[0] / med[other], lo, hi)
+        // "—" where an implementation has no samples (not run, or left out).
+        let us_col = |i: usize| or_dash(!us[i].is_empty(), || format!("{:.1}", med[i]));
+        let per_s = |i: usize| or_dash(!us[i].is_empty(), || format!("{:.0}", 1e6 / med[i]));
+        let ratio = |other: usize| {
+            or_dash(!us[0].is_empty() && !us[other].is_empty(), || {
+                let per_round: Vec<f64> =
+                    us[0].iter().zip(&us[other]).map(|(a, b)| a / b).collect();
+                let (lo, hi) = min_max(&per_round);
+                format!("{:.2} ({lo:.2}..{hi:.2})", med[0] / med[other])
+            })
         };
-        let (rf, rf_lo, rf_hi) = ratios(1);
-        let (rp, rp_lo, rp_hi) = ratios(2);
         println!(
-            "{:<40} {:>10.1} {:>10.1} {:>10.1} {:>9.0} {:>9.0} {:>9.0} {:>16} {:>16}",
+            "{:<40} {:>10} {:>10} {:>10} {:>10} {:>9} {:>9} {:>9} {:>9} {:>16} {:>16} {:>16}",
             row.label,
-            med[0],
-            med[1],
-            med[2],
-            1e6 / med[0],
-            1e6 / med[1],
-            1e6 / med[2],
-            format!("{rf:.2} ({rf_lo:.2}..{rf_hi:.2})"),
-            format!("{rp:.2} ({rp_lo:.2}..{rp_hi:.2})"),
+            us_col(0),
+            us_col(1),
+            us_col(2),
+            us_col(3),
+            per_s(0),
+            per_s(1),
+            per_s(2),
+            per_s(3),
+            ratio(1),
+            ratio(2),
+            ratio(3),
         );
     }
     println!();
@@ -1049,7 +1118,8 @@ fn print_report(
         let conflicts: Vec<String> = row
             .samples
             .iter()
-            .zip(["ours", "floor", "peer"])
+            .zip(SUBJECTS)
+            .filter(|(_, name)| cfg.subject(name))
             .map(|(s, name)| {
                 let c: Vec<f64> = s.iter().map(|s| s.conflicts as f64).collect();
                 format!("{name} {:.0}", median(c))
@@ -1063,16 +1133,23 @@ fn print_report(
     if !rows.iter().any(|r| r.label.contains("tasks")) {
         return;
     }
-    let all = verified.iter().all(|&v| v == cfg.rounds);
+    // Only the implementations that ran (all of them without `--subject`).
+    let checked: Vec<(&str, usize)> = SUBJECTS
+        .into_iter()
+        .zip(verified)
+        .filter(|(name, _)| cfg.subject(name))
+        .collect();
+    let all = checked.iter().all(|&(_, v)| v == cfg.rounds);
+    let counts: Vec<String> = checked
+        .iter()
+        .map(|(name, v)| format!("{name} {v}/{}", cfg.rounds))
+        .collect();
     println!(
         "Contention check: every round's account holds exactly {TASKS} x {} deposit events \
-         and that balance (ours {}/{r}, floor {}/{r}, peer {}/{r} rounds): {}",
+         and that balance ({} rounds): {}",
         cfg.contention_k,
-        verified[0],
-        verified[1],
-        verified[2],
+        counts.join(", "),
         if all { "PASS" } else { "FAIL" },
-        r = cfg.rounds,
     );
     assert!(all, "contention verification failed");
 }

@@ -24,6 +24,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "20261203000000_bench_snapshot_nested.sql",
         include_str!("../migrations/20261203000000_bench_snapshot_nested.sql"),
     ),
+    (
+        "20261204000000_bench_peer012_accounts.sql",
+        include_str!("../migrations/20261204000000_bench_peer012_accounts.sql"),
+    ),
     // The function the repositories' unchecked writes call, as the
     // workspace's migration defines it (`CREATE OR REPLACE`: idempotent).
     (

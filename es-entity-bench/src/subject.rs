@@ -1,5 +1,6 @@
 //! What every implementation offers the workloads. The driver is generic over
-//! [`Subject`], so ours, the floor and the peer run through the same code.
+//! [`Subject`], so ours, the floor and the two peers run through the same
+//! code.
 
 use std::future::Future;
 
@@ -14,7 +15,8 @@ pub enum Write {
     Done,
     /// Another writer appended first (each implementation's own signal:
     /// ours `ModifyError::ConcurrentModification`, the floor a unique
-    /// violation on `(id, sequence)`, the peer `Transient(OptimisticConflict)`).
+    /// violation on `(id, sequence)`, the peer `Transient(OptimisticConflict)`,
+    /// peer012 `AccountModifyError::ConcurrentModification`).
     Conflict,
 }
 
