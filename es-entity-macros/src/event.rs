@@ -21,10 +21,20 @@ fn expand(ev: &Event) -> TokenStream {
         generics,
         id_ty,
         variants,
+        round_trip,
     } = ev;
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let names = variants.iter().map(|(_, n)| n);
     let arms = variants.iter().map(|(v, n)| quote!(Self::#v { .. } => #n,));
+    let proven = round_trip.as_ref().map(|types| {
+        quote! {
+            fn __json_round_trip_proven() -> bool {
+                #[allow(unused_imports)]
+                use ::es_entity::__private::round_trip::{Proven as _, Unproven as _};
+                true #(&& (&::es_entity::__private::round_trip::Probe::<#types>::new()).proven())*
+            }
+        }
+    });
     quote! {
         #[automatically_derived]
         impl #impl_g ::es_entity::EsEvent for #ident #ty_g #where_g {
@@ -35,6 +45,7 @@ fn expand(ev: &Event) -> TokenStream {
                     #(#arms)*
                 }
             }
+            #proven
         }
     }
 }

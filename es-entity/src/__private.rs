@@ -9,6 +9,11 @@ pub mod query_arg {
     pub use crate::query_arg::*;
 }
 
+/// The proof that an event enum's JSON reads back (`#[derive(EsEvent)]`).
+pub mod round_trip {
+    pub use crate::round_trip::{JsonRoundTrip, Probe, Proven, Unproven};
+}
+
 /// The check that the crate using a derive links the same sqlx.
 pub mod sqlx_check {
     pub use crate::sqlx_check::*;

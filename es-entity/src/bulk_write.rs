@@ -2,9 +2,12 @@
 //! parallel arrays its one statement binds, built in one pass over the
 //! batch: each event is serialized once, into one buffer the whole batch
 //! shares (no allocation per event), parsed back once from there as a later
-//! read would (nothing unreadable is stored), and sent from that buffer.
-//! `create_all` hydrates each new entity once, from the parsed-back events.
+//! read would (nothing unreadable is stored; skipped in release builds for
+//! events the derive proved to read back, see `crate::round_trip`), and sent
+//! from that buffer. `create_all` hydrates each new entity once, from its own
+//! events, which move into it.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use chrono::{DateTime, Utc};
@@ -15,7 +18,7 @@ use sqlx::types::Json;
 
 use crate::bind_limit::BatchTooLarge;
 use crate::error::{EntityHydrationError, HydrationFailure};
-use crate::events::{EntityEvents, EsEvent, PersistedEvent};
+use crate::events::{EntityEvents, EsEvent};
 use crate::traits::{EsEntity, TryFromEvents};
 
 /// The new events of many entities as the parallel arrays a bulk write
@@ -60,12 +63,15 @@ impl<'a> BulkEvents<'a> {
     ) -> Result<Self, EntityHydrationError> {
         let total = histories.iter().map(|h| h.len_new()).sum();
         let mut batch = Self::with_capacity(total, histories.len());
+        let read_back = crate::round_trip::read_back::<E>();
         for (position, history) in histories.iter().enumerate() {
             let entity = position_i32(position);
             for (sequence, event, context) in history.new_events_for_insert() {
+                let context = context.map(Cow::Borrowed);
                 let text = batch.push(history.id(), entity, sequence, event, context)?;
-                let back: E = batch.events.parse(history.id(), sequence, event, text)?;
-                drop(back);
+                if read_back {
+                    batch.events.check(history.id(), sequence, event, text)?;
+                }
             }
         }
         Ok(batch)
@@ -73,45 +79,51 @@ impl<'a> BulkEvents<'a> {
 
     /// `create_all`: the new events of every history, in order, each
     /// serialized and parsed back, and each new entity hydrated from its
-    /// parsed-back events as persisted events 1..n recorded `at`, as a later
-    /// read would. Fails before anything is sent when an event does not read
-    /// back or an entity does not hydrate (or has no event). Returns the
-    /// arrays and the hydrated entities, in input order; [`created`] turns
-    /// them into what `create_all` returns once the statement has run.
+    /// events, marked persisted as events 1..n recorded `at`, as a later
+    /// read would give them. Fails before anything is sent when an event
+    /// does not read back or an entity does not hydrate (or has no event).
+    /// Returns the arrays and the hydrated entities, in input order;
+    /// [`created`] turns them into what `create_all` returns once the
+    /// statement has run.
     pub fn for_create<T: EsEntity>(
-        histories: &'a [EntityEvents<T::Event>],
+        histories: Vec<EntityEvents<T::Event>>,
         at: DateTime<Utc>,
-    ) -> Result<(Self, Vec<T>), EntityHydrationError> {
+    ) -> Result<(Self, Hydrated<T>), EntityHydrationError> {
         let total = histories.iter().map(|h| h.len_new()).sum();
         let mut batch = Self::with_capacity(total, histories.len());
-        let mut checked = Vec::with_capacity(histories.len());
-        for (position, history) in histories.iter().enumerate() {
+        let mut hydrated = Hydrated {
+            entities: Vec::with_capacity(histories.len()),
+            read_times: Vec::with_capacity(histories.len()),
+            at,
+        };
+        let read_back = crate::round_trip::read_back::<T::Event>();
+        for (position, mut history) in histories.into_iter().enumerate() {
             let entity = position_i32(position);
-            let id = history.id();
             if !history.any_new() {
                 // Stored, it would be an index row without events: unreadable.
                 return Err(EntityHydrationError::new(
-                    Some(id.to_string()),
+                    Some(history.id().to_string()),
                     None,
                     HydrationFailure::NoEvents,
                 ));
             }
-            let mut persisted = Vec::with_capacity(history.len_new());
+            let id = history.id();
             for (sequence, event, context) in history.new_events_for_insert() {
+                // The batch outlives the history, which moves into its entity.
+                let context = context.map(|c| Cow::Owned(c.clone()));
                 let text = batch.push(id, entity, sequence, event, context)?;
-                let back = batch.events.parse(id, sequence, event, text)?;
-                persisted.push(PersistedEvent {
-                    entity_id: id.clone(),
-                    sequence: persisted.len() + 1,
-                    recorded_at: at,
-                    event: back,
-                    context: context.cloned(),
-                });
+                if read_back {
+                    batch.events.check(id, sequence, event, text)?;
+                }
             }
-            let copy = EntityEvents::from_persisted(id.clone(), persisted);
-            checked.push(<T as TryFromEvents<T::Event>>::try_from_events(copy)?);
+            history.mark_new_events_persisted_at(at);
+            let (entity, read_times) = crate::stored_times::watch(|| {
+                <T as TryFromEvents<T::Event>>::try_from_events(history)
+            });
+            hydrated.entities.push(entity?);
+            hydrated.read_times.push(read_times);
         }
-        Ok((batch, checked))
+        Ok((batch, hydrated))
     }
 
     /// Appends one event; returns where its text is in [`Self::events`].
@@ -121,7 +133,7 @@ impl<'a> BulkEvents<'a> {
         entity: i32,
         sequence: i32,
         event: &E,
-        context: Option<&'a serde_json::Value>,
+        context: Option<Cow<'a, serde_json::Value>>,
     ) -> Result<Range<usize>, EntityHydrationError> {
         let text = self
             .events
@@ -145,30 +157,46 @@ impl<'a> BulkEvents<'a> {
     }
 }
 
+/// The new entities of a `create_all`, hydrated before its statement runs
+/// with their events recorded `at`, and whether each one's hydration read a
+/// stored time (`crate::stored_times`).
+pub struct Hydrated<T> {
+    entities: Vec<T>,
+    read_times: Vec<bool>,
+    at: DateTime<Utc>,
+}
+
 /// What `create_all` returns: the entities [`BulkEvents::for_create`]
 /// hydrated, their events recorded `now`, the time the statement stored
 /// them. When that is the time they were hydrated with (`at`, the
-/// operation's time when it has one) they are returned as they are;
-/// otherwise each entity's history gets the stored time and is hydrated
-/// again, so fields read from `recorded_at` are what a later read gives.
+/// operation's time when it has one) they are returned as they are.
+/// Otherwise each entity's events get the stored time, and an entity whose
+/// hydration read a stored time is hydrated again, so what it derived from
+/// `recorded_at` is what a later read gives.
 pub fn created<T: EsEntity>(
-    checked: Vec<T>,
-    at: DateTime<Utc>,
+    hydrated: Hydrated<T>,
     now: DateTime<Utc>,
 ) -> Result<Vec<T>, EntityHydrationError> {
+    let Hydrated {
+        mut entities,
+        read_times,
+        at,
+    } = hydrated;
     if now == at {
-        return Ok(checked);
+        return Ok(entities);
     }
-    let mut out = Vec::with_capacity(checked.len());
-    for mut entity in checked {
+    for (entity, read_times) in entities.iter_mut().zip(read_times) {
         let events = entity.events_mut();
+        if !read_times {
+            events.set_recorded_at(now);
+            continue;
+        }
         let mut history =
             std::mem::replace(events, EntityEvents::with_capacity(events.id().clone(), 0));
-        drop(entity);
         history.set_recorded_at(now);
-        out.push(<T as TryFromEvents<T::Event>>::try_from_events(history)?);
+        *entity = <T as TryFromEvents<T::Event>>::try_from_events(history)?;
     }
-    Ok(out)
+    Ok(entities)
 }
 
 fn position_i32(position: usize) -> i32 {
@@ -218,13 +246,13 @@ impl EventTexts {
 
     /// The event at `text` parsed back as a later read would; it must come
     /// back as the same variant as `event`.
-    fn parse<E: EsEvent>(
+    fn check<E: EsEvent>(
         &self,
         id: &E::EntityId,
         sequence: i32,
         event: &E,
         text: Range<usize>,
-    ) -> Result<E, EntityHydrationError> {
+    ) -> Result<(), EntityHydrationError> {
         // serde_json writes UTF-8: checked once here for the whole event,
         // `from_str` then skips checking each string inside it again.
         let text = std::str::from_utf8(&self.text[text]).expect("serde_json writes UTF-8");
@@ -240,7 +268,7 @@ impl EventTexts {
                 },
             ));
         }
-        Ok(back)
+        Ok(())
     }
 
     /// The texts, in order.
@@ -298,7 +326,7 @@ impl Encode<'_, Postgres> for EventTexts {
 /// (`sqlx::Error::Encode`), which the repository reports as its
 /// `BatchTooLarge` variant.
 pub struct Contexts<'a> {
-    values: Vec<Option<Json<&'a serde_json::Value>>>,
+    values: Vec<Option<Json<Cow<'a, serde_json::Value>>>>,
     /// Entities in the batch, for the error.
     entities: usize,
 }
@@ -311,7 +339,7 @@ impl sqlx::Type<Postgres> for Contexts<'_> {
 
 impl Encode<'_, Postgres> for Contexts<'_> {
     fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
-        let encoded = <&[Option<Json<&serde_json::Value>>] as Encode<Postgres>>::encode(
+        let encoded = <&[Option<Json<Cow<'_, serde_json::Value>>>] as Encode<Postgres>>::encode(
             &self.values[..],
             buf,
         )?;

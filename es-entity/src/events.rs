@@ -49,6 +49,16 @@ pub trait EsEvent: Serialize + DeserializeOwned + Send + Sync + 'static {
 
     /// The snake_case name of this event's variant, stored in `event_type`.
     fn event_type(&self) -> &'static str;
+
+    /// Whether every value of this type provably reads back from the JSON
+    /// it is written as. `#[derive(EsEvent)]` answers from the enum's
+    /// definition; the default, `false`, keeps the check every write runs
+    /// (each new event parsed back before anything is sent). Not meant to be
+    /// written by hand.
+    #[doc(hidden)]
+    fn __json_round_trip_proven() -> bool {
+        false
+    }
 }
 
 /// One event that has been stored, with its position and time.
@@ -119,7 +129,6 @@ pub struct GenericEvent<Id, P = crate::event_json::EventJson> {
 /// let mut events = EntityEvents::init(UserId::new(), [UserEvent::Initialized { name: "a".into() }]);
 /// events.mark_new_events_persisted_at(es_entity::prelude::Utc::now()); // error: private method
 /// ```
-#[derive(Debug, Clone)]
 pub struct EntityEvents<E: EsEvent> {
     entity_id: E::EntityId,
     persisted: Vec<PersistedEvent<E>>,
@@ -127,6 +136,32 @@ pub struct EntityEvents<E: EsEvent> {
     /// Where the history was loaded from a snapshot, and the latest
     /// snapshot known stored (see `crate::snapshot`).
     pub(crate) snapshot: crate::snapshot::SnapshotMark,
+}
+
+// Clone and Debug copy or show the stored times: they count as reading
+// them (`crate::stored_times`).
+impl<E: EsEvent + Clone> Clone for EntityEvents<E> {
+    fn clone(&self) -> Self {
+        crate::stored_times::note_read();
+        Self {
+            entity_id: self.entity_id.clone(),
+            persisted: self.persisted.clone(),
+            new: self.new.clone(),
+            snapshot: self.snapshot,
+        }
+    }
+}
+
+impl<E: EsEvent + Debug> Debug for EntityEvents<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        crate::stored_times::note_read();
+        f.debug_struct("EntityEvents")
+            .field("entity_id", &self.entity_id)
+            .field("persisted", &self.persisted)
+            .field("new", &self.new)
+            .field("snapshot", &self.snapshot)
+            .finish()
+    }
 }
 
 impl<E: EsEvent> EntityEvents<E> {
@@ -221,6 +256,7 @@ impl<E: EsEvent> EntityEvents<E> {
     /// The stored events, oldest first. An entity loaded from a
     /// [snapshot](crate::HeadSnapshot) holds only the events stored after it.
     pub fn iter_persisted(&self) -> impl DoubleEndedIterator<Item = &PersistedEvent<E>> {
+        crate::stored_times::note_read();
         self.persisted.iter()
     }
 
@@ -244,6 +280,7 @@ impl<E: EsEvent> EntityEvents<E> {
     /// A repository's post-persist hook gets the events its write just
     /// stored this way.
     pub fn last_persisted(&self, n: usize) -> LastPersisted<'_, E> {
+        crate::stored_times::note_read();
         let start = self.persisted.len().saturating_sub(n);
         LastPersisted {
             events: self.persisted[start..].iter(),
@@ -252,6 +289,7 @@ impl<E: EsEvent> EntityEvents<E> {
 
     /// When the first event was stored (the entity's creation time).
     pub fn entity_first_persisted_at(&self) -> Option<DateTime<Utc>> {
+        crate::stored_times::note_read();
         self.snapshot
             .first_recorded_at
             .or_else(|| self.persisted.first().map(|p| p.recorded_at))
@@ -259,6 +297,7 @@ impl<E: EsEvent> EntityEvents<E> {
 
     /// When the last event was stored.
     pub fn entity_last_modified_at(&self) -> Option<DateTime<Utc>> {
+        crate::stored_times::note_read();
         self.persisted
             .last()
             .map(|p| p.recorded_at)

@@ -116,6 +116,8 @@ macro_rules! __entity_id_one {
             }
         }
 
+        impl $crate::__private::round_trip::JsonRoundTrip for $name {}
+
         impl $crate::__private::query_arg::EntityIdArg for $name {
             fn uuid_ref(&self) -> &$crate::__private::uuid::Uuid {
                 &self.0

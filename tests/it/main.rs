@@ -65,6 +65,7 @@ mod repo_ids;
 mod repo_options;
 mod repo_round_trips;
 mod repo_versions;
+mod round_trip;
 mod schema;
 mod schema_drift_more;
 mod snapshots;

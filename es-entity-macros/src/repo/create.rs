@@ -278,12 +278,12 @@ fn create_all(repo: &Repo) -> TokenStream {
                 #ids.push(::core::clone::Clone::clone(__events.id()));
                 __histories.push(__events);
             }
-            // Each event serialized once and parsed back once; each new
-            // entity hydrated from the parsed-back events before anything is
-            // sent (nothing unreadable is stored).
+            // Each event serialized once and parsed back once (unless proven
+            // to read back, in release builds); each new entity hydrated from
+            // its events before anything is sent (nothing unreadable is stored).
             let (__done, __checked) = {
                 let (__events, __checked) =
-                    ::es_entity::__private::BulkEvents::for_create::<#entity>(&__histories, __at)?;
+                    ::es_entity::__private::BulkEvents::for_create::<#entity>(__histories, __at)?;
                 let __done = ::sqlx::query!(
                     #sql,
                     __now as #time_ty,
@@ -295,8 +295,7 @@ fn create_all(repo: &Repo) -> TokenStream {
                 .map_err(|e| ::es_entity::__private::create_error::<#col_enum>(e, #events_tbl, __constraints, __autocommit))?;
                 (__done, __checked)
             };
-            ::core::mem::drop(__histories);
-            ::core::result::Result::Ok(::es_entity::__private::created(__checked, __at, __done.now)?)
+            ::core::result::Result::Ok(::es_entity::__private::created(__checked, __done.now)?)
         }
     }
 }
