@@ -67,5 +67,6 @@ mod repo_round_trips;
 mod repo_versions;
 mod schema;
 mod schema_drift_more;
+mod server_limit;
 mod snapshots;
 mod sql_names;
