@@ -8,7 +8,10 @@
 //! The message and its detail are translated (`lc_messages`): they are only
 //! searched for values the caller already knows (a column name, a batch's
 //! ids, the bulk update's marker) to show in the error, never to decide.
+//! SQLSTATE class 54 (a value or the statement past one of the server's
+//! limits) is [`ServerLimitExceeded`], whichever write it fails.
 
+use crate::bind_limit::ServerLimitExceeded;
 use crate::error::ConstraintKind;
 use crate::repo_error::{
     ConstraintViolation, CreateError, EntityColumn, ModifyError, UncheckedModifyError,
@@ -137,6 +140,10 @@ pub fn create_error<C: EntityColumn>(
     if let Some(too_large) = crate::bind_limit::batch_too_large(&err) {
         return CreateError::BatchTooLarge(too_large);
     }
+    let err = match ServerLimitExceeded::from_sqlx(err) {
+        Ok(limit) => return CreateError::ServerLimitExceeded(limit),
+        Err(err) => err,
+    };
     if autocommit && is_connection_lost(&err) {
         return CreateError::OutcomeUnknown(err);
     }
@@ -167,6 +174,10 @@ pub fn modify_error<C: EntityColumn>(
     entity_id: &C::EntityId,
     expected_version: usize,
 ) -> ModifyError<C> {
+    let err = match ServerLimitExceeded::from_sqlx(err) {
+        Ok(limit) => return ModifyError::ServerLimitExceeded(limit),
+        Err(err) => err,
+    };
     if autocommit && is_connection_lost(&err) {
         return ModifyError::OutcomeUnknown(err);
     }
@@ -190,6 +201,10 @@ pub fn unchecked_modify_error<C: EntityColumn>(
     autocommit: bool,
     entity_id: &C::EntityId,
 ) -> UncheckedModifyError<C> {
+    let err = match ServerLimitExceeded::from_sqlx(err) {
+        Ok(limit) => return UncheckedModifyError::ServerLimitExceeded(limit),
+        Err(err) => err,
+    };
     if autocommit && is_connection_lost(&err) {
         return UncheckedModifyError::OutcomeUnknown(err);
     }
@@ -228,6 +243,10 @@ pub fn bulk_modify_error<C: EntityColumn>(
     if let Some(too_large) = crate::bind_limit::batch_too_large(&err) {
         return ModifyError::BatchTooLarge(too_large);
     }
+    let err = match ServerLimitExceeded::from_sqlx(err) {
+        Ok(limit) => return ModifyError::ServerLimitExceeded(limit),
+        Err(err) => err,
+    };
     if autocommit && is_connection_lost(&err) {
         return ModifyError::OutcomeUnknown(err);
     }

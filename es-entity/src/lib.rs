@@ -54,7 +54,7 @@ pub mod testing;
 #[doc(hidden)]
 pub mod __private;
 
-pub use bind_limit::BatchTooLarge;
+pub use bind_limit::{BatchTooLarge, ServerLimitExceeded};
 pub use column_types::{ColumnTypeError, ColumnTypeMismatch};
 pub use create_or_find::CreateOrFind;
 pub use error::{ConstraintKind, EntityHydrationError, HydrationFailure};

@@ -6,6 +6,7 @@
 
 use std::fmt;
 
+use crate::bind_limit::ServerLimitExceeded;
 use crate::column_types::{ColumnTypeError, ColumnTypeMismatch};
 use crate::error::{ConstraintKind, EntityHydrationError};
 use crate::nested::NestedError;
@@ -116,8 +117,41 @@ macro_rules! constraint_helpers {
                     _ => None,
                 }
             }
+
+            /// PostgreSQL's refusal for one of its limits (SQLSTATE class
+            /// 54), when that is what failed the write or a nested child's.
+            pub fn server_limit_exceeded(&self) -> Option<&ServerLimitExceeded> {
+                match self {
+                    Self::ServerLimitExceeded(e) => Some(e),
+                    _ => self
+                        .nested_error()
+                        .and_then(in_chain::<ServerLimitExceeded>),
+                }
+            }
+
+            /// Whether the write (or a nested child's) was refused for its
+            /// size: its batch's parameters past the message PostgreSQL
+            /// accepts (`BatchTooLarge`, nothing sent), or past one of the
+            /// server's limits (`ServerLimitExceeded`: SQLSTATE class 54).
+            /// Nothing was stored; a retry as it is fails again: split the
+            /// batch or shrink the value.
+            pub fn was_too_large(&self) -> bool {
+                matches!(self, Self::BatchTooLarge(_))
+                    || self.server_limit_exceeded().is_some()
+                    || self
+                        .nested_error()
+                        .and_then(in_chain::<crate::BatchTooLarge>)
+                        .is_some()
+            }
         }
     };
+}
+
+/// The first error of type `T` in `err`'s chain of sources, `err` included:
+/// a nested child's typed failure behind a [`NestedError`].
+fn in_chain<T: std::error::Error + 'static>(err: &NestedError) -> Option<&T> {
+    let first: &(dyn std::error::Error + 'static) = err;
+    std::iter::successors(Some(first), |e| e.source()).find_map(|e| e.downcast_ref::<T>())
 }
 
 /// Error of `create` / `create_in_op`.
@@ -134,6 +168,13 @@ pub enum CreateError<C: EntityColumn> {
     /// `create_all`: the batch's parameters would not fit the one message
     /// PostgreSQL accepts for them (about 1 GB). Nothing was sent.
     BatchTooLarge(crate::BatchTooLarge),
+    /// PostgreSQL refused the write for one of its limits (SQLSTATE class
+    /// 54: an event's string of 256 MiB or more, a column value too large
+    /// for its index, ...). Nothing was stored and the connection is
+    /// usable; inside a caller's transaction (`*_in_op`) PostgreSQL aborted
+    /// it with the statement: roll it back. Split the batch or shrink the
+    /// value; a retry as it is fails again.
+    ServerLimitExceeded(crate::ServerLimitExceeded),
     /// Declared column types that do not fit the index table, found by the
     /// first-use check (types sqlx cannot check at compile time). Nothing
     /// was stored.
@@ -226,6 +267,14 @@ pub enum ModifyError<C: EntityColumn> {
     /// `update_all`: the batch's parameters would not fit the one message
     /// PostgreSQL accepts for them (about 1 GB). Nothing was sent.
     BatchTooLarge(crate::BatchTooLarge),
+    /// PostgreSQL refused the write for one of its limits (SQLSTATE class
+    /// 54: a new event's string of 256 MiB or more, a column value too
+    /// large for its index, ...). Nothing was stored and the connection is
+    /// usable; the entities keep their new events unpersisted. Inside a
+    /// caller's transaction (`*_in_op`) PostgreSQL aborted it with the
+    /// statement: roll it back. Split the batch or shrink the value; a
+    /// retry as it is fails again.
+    ServerLimitExceeded(crate::ServerLimitExceeded),
     /// Declared column types that do not fit the index table, found by the
     /// first-use check (types sqlx cannot check at compile time). Nothing
     /// was stored.
@@ -370,6 +419,9 @@ pub enum UncheckedModifyError<C: EntityColumn> {
     /// A batch's parameters would not fit the one message PostgreSQL
     /// accepts for them (about 1 GB). Nothing was sent.
     BatchTooLarge(crate::BatchTooLarge),
+    /// PostgreSQL refused the write for one of its limits (SQLSTATE class
+    /// 54); as [`ModifyError::ServerLimitExceeded`]. Nothing was stored.
+    ServerLimitExceeded(crate::ServerLimitExceeded),
     /// The write of one of the entity's nested children failed (a parent
     /// repository writes its children as `update` does, each child's own
     /// version checked); as [`ModifyError::Nested`].
@@ -416,6 +468,7 @@ impl<C: EntityColumn> From<UncheckedModifyError<C>> for ModifyError<C> {
                 Self::DuplicateEntity { entity_id }
             }
             UncheckedModifyError::BatchTooLarge(e) => Self::BatchTooLarge(e),
+            UncheckedModifyError::ServerLimitExceeded(e) => Self::ServerLimitExceeded(e),
             UncheckedModifyError::Nested(n) => Self::Nested(n),
         }
     }
@@ -484,6 +537,7 @@ impl<C: EntityColumn> From<BatchWriteError<C>> for UncheckedModifyError<C> {
                 ModifyError::OutcomeUnknown(e) => Self::OutcomeUnknown(e),
                 ModifyError::PostPersistHook(e) => Self::PostPersistHook(e),
                 ModifyError::BatchTooLarge(e) => Self::BatchTooLarge(e),
+                ModifyError::ServerLimitExceeded(e) => Self::ServerLimitExceeded(e),
                 ModifyError::Nested(n) => Self::Nested(n),
             },
         }
@@ -605,6 +659,7 @@ impl<C: EntityColumn> fmt::Display for CreateError<C> {
             Self::ConstraintViolation(v) => write!(f, "creating {}: {v}", C::ENTITY),
             Self::HydrationError(e) => write!(f, "creating {}: {e}", C::ENTITY),
             Self::BatchTooLarge(e) => write!(f, "creating {}: {e}", C::ENTITY),
+            Self::ServerLimitExceeded(e) => write!(f, "creating {}: {e}", C::ENTITY),
             Self::ColumnTypeMismatch(m) => {
                 write!(f, "creating {}: {}", C::ENTITY, list_mismatches(m))
             }
@@ -665,6 +720,7 @@ impl<C: EntityColumn> fmt::Display for ModifyError<C> {
             ),
             Self::HydrationError(e) => write!(f, "updating {}: {e}", C::ENTITY),
             Self::BatchTooLarge(e) => write!(f, "updating {}: {e}", C::ENTITY),
+            Self::ServerLimitExceeded(e) => write!(f, "updating {}: {e}", C::ENTITY),
             Self::ColumnTypeMismatch(m) => {
                 write!(f, "updating {}: {}", C::ENTITY, list_mismatches(m))
             }
@@ -689,6 +745,7 @@ impl<C: EntityColumn> fmt::Display for UncheckedModifyError<C> {
         match self {
             Self::Sqlx(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
             Self::BatchTooLarge(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
+            Self::ServerLimitExceeded(e) => write!(f, "updating {} unchecked: {e}", C::ENTITY),
             Self::ConstraintViolation(v) => write!(f, "updating {} unchecked: {v}", C::ENTITY),
             Self::EntityNotFound { entity_id } => write!(
                 f,
@@ -766,6 +823,7 @@ impl<C: EntityColumn> std::error::Error for CreateError<C> {
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
             Self::BatchTooLarge(e) => Some(e),
+            Self::ServerLimitExceeded(e) => Some(e),
             Self::ColumnTypeMismatch(_) => None,
             Self::OutcomeUnknown(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
@@ -800,6 +858,7 @@ impl<C: EntityColumn> std::error::Error for ModifyError<C> {
             Self::ConstraintViolation(v) => Some(&v.source),
             Self::HydrationError(e) => Some(e),
             Self::BatchTooLarge(e) => Some(e),
+            Self::ServerLimitExceeded(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
             Self::Nested(n) => Some(&**n),
             _ => None,
@@ -815,6 +874,7 @@ impl<C: EntityColumn> std::error::Error for UncheckedModifyError<C> {
             Self::HydrationError(e) | Self::RefreshFailed(e) => Some(e),
             Self::PostPersistHook(e) => Some(e),
             Self::BatchTooLarge(e) => Some(e),
+            Self::ServerLimitExceeded(e) => Some(e),
             Self::Nested(n) => Some(&**n),
             _ => None,
         }

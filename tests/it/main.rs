@@ -68,5 +68,6 @@ mod repo_versions;
 mod round_trip;
 mod schema;
 mod schema_drift_more;
+mod server_limit;
 mod snapshots;
 mod sql_names;
