@@ -90,7 +90,8 @@ fn round_trip_fields(
     }
     let mut types: Vec<syn::Type> = Vec::new();
     for variant in &data.variants {
-        if !plain(&variant.attrs) {
+        // serde names a raw identifier without its `r#`; event_type keeps it.
+        if !plain(&variant.attrs) || variant.ident.to_string().starts_with("r#") {
             return None;
         }
         match &variant.fields {
