@@ -25,8 +25,9 @@ use std::marker::PhantomData;
 /// A type whose every value serde_json writes as JSON that reads back into
 /// the type, also through the buffering of an internally tagged enum.
 /// Floats are not (`NaN` and the infinities are written as `null`), nor are
-/// 128-bit integers (past 64 bits the buffering reads them back as floats),
-/// nor times (not every `chrono` value reads back).
+/// 128-bit integers (the buffering of an internally tagged enum refuses
+/// them: "i128 is not supported"), nor times (their text forms are not
+/// covered here: they stay checked).
 pub trait JsonRoundTrip {}
 
 macro_rules! round_trips {
