@@ -485,7 +485,8 @@ pub enum EveryTypeEvent {
         text: String,
         id: MemoId,
         uuid: Uuid,
-        nested: Option<Vec<Box<String>>>,
+        nested: Option<Vec<String>>,
+        boxed: Box<u64>,
         maybe: Option<u64>,
     },
     Empty,
@@ -542,7 +543,7 @@ mod props {
         let texts = (
             text(),
             any::<u128>(),
-            prop::option::of(prop::collection::vec(text().prop_map(Box::new), 0..4)),
+            prop::option::of(prop::collection::vec(text(), 0..4)),
             prop::option::of(any::<u64>()),
         )
             .prop_map(|(text, raw, nested, maybe)| EveryTypeEvent::Texts {
@@ -550,6 +551,7 @@ mod props {
                 id: MemoId::from(Uuid::from_u128(raw)),
                 uuid: Uuid::from_u128(raw.rotate_left(7)),
                 nested,
+                boxed: Box::new(raw as u64),
                 maybe,
             });
         prop_oneof![scalars, texts, Just(EveryTypeEvent::Empty)]
