@@ -365,12 +365,14 @@ impl<'de> Deserialize<'de> for PickyEvent {
 // ANCHOR_END: picky
 
 #[derive(EsEntity, Debug)]
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
 pub struct Picky {
     pub id: MemoId,
     events: EntityEvents<PickyEvent>,
 }
 
 impl Picky {
+    #[cfg_attr(not(debug_assertions), allow(dead_code))]
     fn seal(&mut self) {
         self.events.push(PickyEvent::Sealed {
             note: "unreadable".into(),
@@ -460,6 +462,35 @@ async fn debug_builds_parse_proven_events_back_and_refuse_what_does_not_read_bac
         "{err:?}"
     );
     assert_eq!(stored_sequences(&pool, "memo_events", id).await, [1]);
+}
+
+/// Release builds trust the proof, and `PickyEvent`'s hand-written
+/// `Deserialize` breaks its assumption: the sealed event is stored. The read
+/// that meets it reports a typed error naming the entity and the sequence
+/// (what debug builds, above, refuse to let happen). `.ci/run` runs this
+/// file in a release build too.
+#[cfg(not(debug_assertions))]
+#[tokio::test]
+async fn release_builds_trust_the_proof_and_a_read_names_what_it_missed() {
+    assert!(PickyEvent::__json_round_trip_proven());
+    let pool = es_entity_tests::pool().await;
+    let pickies = Pickies { pool: pool.clone() };
+    let id = MemoId::new();
+    let created = pickies
+        .create_all(vec![NewPicky {
+            id,
+            title: unique("picky"),
+            sealed: true,
+        }])
+        .await
+        .unwrap();
+    assert_eq!(created.len(), 1);
+    assert_eq!(stored_sequences(&pool, "memo_events", id).await, [1, 2]);
+    let err = pickies.find_by_id(id).await.unwrap_err();
+    let FindError::HydrationError(h) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(refused_at(h, id, 2), "{err:?}");
 }
 
 /// Every field type the proof accepts, in one proven enum.
