@@ -5,7 +5,8 @@
 //! read would (nothing unreadable is stored; skipped in release builds for
 //! events the derive proved to read back, see `crate::round_trip`), and sent
 //! from that buffer. `create_all` hydrates each new entity once, from its own
-//! events, which move into it.
+//! events (the parsed-back ones when they were parsed back), which move into
+//! it.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -70,7 +71,7 @@ impl<'a> BulkEvents<'a> {
                 let context = context.map(Cow::Borrowed);
                 let text = batch.push(history.id(), entity, sequence, event, context)?;
                 if read_back {
-                    batch.events.check(history.id(), sequence, event, text)?;
+                    drop(batch.events.check(history.id(), sequence, event, text)?);
                 }
             }
         }
@@ -79,7 +80,8 @@ impl<'a> BulkEvents<'a> {
 
     /// `create_all`: the new events of every history, in order, each
     /// serialized and parsed back, and each new entity hydrated from its
-    /// events, marked persisted as events 1..n recorded `at`, as a later
+    /// events (the parsed-back ones, or its own where the derive proved them
+    /// equal), marked persisted as events 1..n recorded `at`, as a later
     /// read would give them. Fails before anything is sent when an event
     /// does not read back or an entity does not hydrate (or has no event).
     /// Returns the arrays and the hydrated entities, in input order;
@@ -108,13 +110,19 @@ impl<'a> BulkEvents<'a> {
                 ));
             }
             let id = history.id();
+            let mut read = Vec::with_capacity(if read_back { history.len_new() } else { 0 });
             for (sequence, event, context) in history.new_events_for_insert() {
                 // The batch outlives the history, which moves into its entity.
                 let context = context.map(|c| Cow::Owned(c.clone()));
                 let text = batch.push(id, entity, sequence, event, context)?;
                 if read_back {
-                    batch.events.check(id, sequence, event, text)?;
+                    read.push(batch.events.check(id, sequence, event, text)?);
                 }
+            }
+            if read_back {
+                // The entity holds what a later read gives, not what was
+                // written (a field serde skips reads back as its default).
+                history.replace_new_events(read);
             }
             history.mark_new_events_persisted_at(at);
             let (entity, read_times) = crate::stored_times::watch(|| {
@@ -252,7 +260,7 @@ impl EventTexts {
         sequence: i32,
         event: &E,
         text: Range<usize>,
-    ) -> Result<(), EntityHydrationError> {
+    ) -> Result<E, EntityHydrationError> {
         // serde_json writes UTF-8: checked once here for the whole event,
         // `from_str` then skips checking each string inside it again.
         let text = std::str::from_utf8(&self.text[text]).expect("serde_json writes UTF-8");
@@ -268,7 +276,7 @@ impl EventTexts {
                 },
             ));
         }
-        Ok(())
+        Ok(back)
     }
 
     /// The texts, in order.

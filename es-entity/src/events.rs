@@ -315,6 +315,15 @@ impl<E: EsEvent> EntityEvents<E> {
             .map(move |(i, (e, c))| (sequence_to_i32(base + i + 1), e, c.as_ref()))
     }
 
+    /// Replaces the new events, in order, keeping their contexts: `create_all`
+    /// puts in the events as they read back from what it stores.
+    pub(crate) fn replace_new_events(&mut self, events: Vec<E>) {
+        debug_assert_eq!(events.len(), self.new.len());
+        for ((slot, _), event) in self.new.iter_mut().zip(events) {
+            *slot = event;
+        }
+    }
+
     /// Marks every new event as stored at `recorded_at`; returns how many
     /// there were. Only a repository's write may call it, after its
     /// statement stored them (`__private::EntityEventsExt`).
