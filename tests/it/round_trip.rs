@@ -566,6 +566,7 @@ async fn create_all_returns_what_a_read_gives_not_what_was_written() {
         }])
         .await
         .unwrap();
+    assert_eq!(created[0].id, id);
     assert_eq!(
         created[0].draft, "",
         "hydrated from the event as it reads back"
